@@ -1,0 +1,169 @@
+//! What every pest grammar shares: turning a pest error into a [`SyntaxError`] that
+//! says what was found, where, and what was expected, in words a peer or an operator
+//! understands. Protocol modules wrap it in their own replies (`501 5.5.4 ...`,
+//! `BAD ...`); the rest of the code never sees pest.
+
+use std::fmt;
+use std::sync::Once;
+
+use pest::RuleType;
+use pest::error::{ErrorVariant, InputLocation};
+
+/// Turns on pest's tracking of parse attempts, so errors can list the literal tokens
+/// (`'<'`, `':'`) that would have been accepted. Every grammar's parse calls this.
+pub fn enable_error_detail() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| pest::set_error_detail(true));
+}
+
+/// A grammar rejected its input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// 1-based character position of the offending character (or one past the end).
+    pub column: usize,
+    /// The character found there; `None` at the end of the input.
+    pub found: Option<char>,
+    /// What would have been accepted there, in words, without duplicates.
+    pub expected: Vec<String>,
+}
+
+impl SyntaxError {
+    /// Builds the error from pest's, naming rules with `describe` (rules for which it
+    /// returns `None` are internal detail) and listing the literal tokens that were
+    /// expected, where they are among the grammar's `punctuation`.
+    ///
+    /// pest's own position counts rule attempts only; its attempt tracker also sees
+    /// literals (the '@' after "bob") and so can be further along. The further position
+    /// is used when something there can be named; a lookahead that scanned ahead and
+    /// failed gives nothing to name, and then pest's position is the better one.
+    pub fn from_pest<R: RuleType>(
+        err: &pest::error::Error<R>,
+        input: &str,
+        describe: impl Fn(R) -> Option<&'static str>,
+        punctuation: &[&str],
+    ) -> Self {
+        let pest_byte = match err.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((start, _)) => start,
+        };
+        let positives = match &err.variant {
+            ErrorVariant::ParsingError { positives, .. } => positives.as_slice(),
+            ErrorVariant::CustomError { .. } => &[],
+        };
+        let from_positives = || names(positives.iter().copied(), [], &describe, punctuation);
+        if let Some(attempts) = err.parse_attempts().filter(|a| a.max_position > pest_byte) {
+            let rules = attempts
+                .call_stacks()
+                .into_iter()
+                .filter_map(|s| s.deepest.get_rule().copied());
+            let tokens = attempts
+                .expected_tokens()
+                .into_iter()
+                .map(|t| t.to_string());
+            let expected = names(rules, tokens, &describe, punctuation);
+            if !expected.is_empty() {
+                return Self::at_byte(input, attempts.max_position, expected);
+            }
+        } else if let Some(attempts) = err.parse_attempts().filter(|a| a.max_position == pest_byte)
+        {
+            let rules = positives.iter().copied().chain(
+                attempts
+                    .call_stacks()
+                    .into_iter()
+                    .filter_map(|s| s.deepest.get_rule().copied()),
+            );
+            let tokens = attempts
+                .expected_tokens()
+                .into_iter()
+                .map(|t| t.to_string());
+            return Self::at_byte(
+                input,
+                pest_byte,
+                names(rules, tokens, &describe, punctuation),
+            );
+        }
+        Self::at_byte(input, pest_byte, from_positives())
+    }
+
+    /// An error at byte offset `byte` of `input`, found by a check after the grammar.
+    pub fn at_byte(input: &str, byte: usize, expected: Vec<String>) -> Self {
+        let byte = byte.min(input.len());
+        // pest positions are always char boundaries; a checker's might not be.
+        let byte = (0..=byte)
+            .rev()
+            .find(|b| input.is_char_boundary(*b))
+            .unwrap_or(0);
+        SyntaxError {
+            column: input[..byte].chars().count() + 1,
+            found: input[byte..].chars().next(),
+            expected,
+        }
+    }
+}
+
+/// The words for what was expected: described rules first, then punctuation tokens,
+/// without duplicates.
+fn names<R: RuleType>(
+    rules: impl IntoIterator<Item = R>,
+    tokens: impl IntoIterator<Item = String>,
+    describe: impl Fn(R) -> Option<&'static str>,
+    punctuation: &[&str],
+) -> Vec<String> {
+    let rules = rules.into_iter().filter_map(describe).map(str::to_string);
+    let tokens = tokens
+        .into_iter()
+        .filter(|t| punctuation.contains(&t.as_str()))
+        .map(|t| format!("'{t}'"));
+    let mut expected: Vec<String> = Vec::new();
+    for name in rules.chain(tokens) {
+        if !expected.contains(&name) {
+            expected.push(name);
+        }
+    }
+    expected
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.found {
+            Some(c) if c.is_control() || c.is_whitespace() => {
+                write!(f, "unexpected {} at {}", c.escape_unicode(), self.column)?
+            }
+            Some(c) => write!(f, "unexpected '{c}' at {}", self.column)?,
+            None => write!(f, "unexpected end at {}", self.column)?,
+        }
+        match self.expected.as_slice() {
+            [] => Ok(()),
+            [one] => write!(f, ", expected {one}"),
+            [init @ .., last] => write!(f, ", expected {} or {last}", init.join(", ")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let e = SyntaxError::at_byte("müller@@x", 8, vec!["a domain".into()]);
+        assert_eq!(e.column, 8);
+        assert_eq!(e.found, Some('@'));
+        assert_eq!(e.to_string(), "unexpected '@' at 8, expected a domain");
+    }
+
+    #[test]
+    fn end_of_input_and_invisible_characters_are_named() {
+        let e = SyntaxError::at_byte(
+            "ab",
+            2,
+            ["'@'", "'.'", "an atom"].map(String::from).to_vec(),
+        );
+        assert_eq!(
+            e.to_string(),
+            "unexpected end at 3, expected '@', '.' or an atom"
+        );
+        let e = SyntaxError::at_byte("a b", 1, vec![]);
+        assert_eq!(e.to_string(), "unexpected \\u{20} at 2");
+    }
+}

@@ -1,0 +1,6 @@
+//! Gannet: an all-in-one mail server. See README.md for the manual and
+//! ARCHITECTURE.md (in the project's shared folder) for the map of modules.
+
+pub mod address;
+pub mod grammar;
+pub mod leniency;
