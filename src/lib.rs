@@ -4,3 +4,4 @@
 pub mod address;
 pub mod grammar;
 pub mod leniency;
+pub mod logging;

@@ -1,1 +1,26 @@
+//! The conformance harness: runs the vectors in `rfc-vectors/` against gannet's
+//! modules (and, as later issues add them, scripted sessions against a live server),
+//! and reports a table of suite, cases, passed and failed.
+//!
+//! `cargo test --workspace` runs every suite through `tests/vectors.rs`; the binary
+//! (`cargo xtask conformance`) prints the table.
 
+pub mod address;
+pub mod report;
+pub mod uts46;
+
+use std::path::{Path, PathBuf};
+
+pub use report::Suite;
+
+/// The `rfc-vectors` folder of this checkout.
+pub fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rfc-vectors")
+}
+
+/// Every suite, in table order.
+pub fn run_all(vectors: &Path) -> Vec<Suite> {
+    let mut suites = address::run(vectors);
+    suites.push(uts46::run(&vectors.join("uts46/IdnaTestV2.txt")));
+    suites
+}

@@ -37,6 +37,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         local_part | addr_local_part => "a local part",
         domain => "a domain name",
+        let_dig => "a letter or digit",
+        atext => "a local-part character",
         address_literal => "an address literal ([192.0.2.1] or [IPv6:...])",
         ipv4_address_literal => "an IPv4 address",
         ipv6_addr => "an IPv6 address",

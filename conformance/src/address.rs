@@ -1,0 +1,141 @@
+//! The address vectors: `rfc-vectors/rfc5321`, `rfc5322` and `rfc6531`, TOML files
+//! described in `rfc-vectors/README.md`.
+
+use std::fs;
+use std::path::Path;
+
+use gannet::address::{Address, Domain, ForwardPath, Localpart, ReversePath};
+use gannet::leniency::{Leniencies, Leniency};
+use serde::Deserialize;
+
+use crate::Suite;
+
+/// The folders with address vectors, and the suite name for each.
+const SUITES: &[(&str, &str)] = &[
+    ("rfc5321", "RFC 5321 addresses"),
+    ("rfc5322", "RFC 5322 addr-spec"),
+    ("rfc6531", "RFC 6531 UTF-8"),
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    entry: Option<String>,
+    #[serde(rename = "case")]
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    entry: Option<String>,
+    input: String,
+    #[serde(default)]
+    lenient: Vec<Leniency>,
+    display: Option<String>,
+    ascii: Option<String>,
+    error: Option<String>,
+    #[serde(rename = "ref")]
+    reference: String,
+}
+
+pub fn run(vectors: &Path) -> Vec<Suite> {
+    SUITES
+        .iter()
+        .map(|(dir, name)| run_dir(&vectors.join(dir), name))
+        .collect()
+}
+
+fn run_dir(dir: &Path, name: &str) -> Suite {
+    let mut suite = Suite::new(name);
+    let mut files: Vec<_> = match fs::read_dir(dir) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => {
+            suite.record(Err(format!("{}: {e}", dir.display())));
+            return suite;
+        }
+    };
+    files.retain(|p| p.extension().is_some_and(|e| e == "toml"));
+    files.sort();
+    for path in files {
+        let file = fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| toml::from_str::<File>(&text).map_err(|e| e.to_string()));
+        match file {
+            Ok(file) => {
+                for (i, case) in file.cases.iter().enumerate() {
+                    let at = format!(
+                        "{}#{}",
+                        path.file_name().unwrap_or_default().to_string_lossy(),
+                        i + 1
+                    );
+                    let result = check(case, file.entry.as_deref())
+                        .map_err(|e| format!("{at} {:?} ({}): {e}", case.input, case.reference));
+                    suite.record(result);
+                }
+            }
+            Err(e) => suite.record(Err(format!("{}: {e}", path.display()))),
+        }
+    }
+    suite
+}
+
+/// What an entry point gave: its display form and, for domains, the A-label form.
+struct Parsed {
+    display: String,
+    ascii: Option<String>,
+}
+
+fn parse(entry: &str, input: &str, lenient: Leniencies) -> Result<Result<Parsed, String>, String> {
+    let plain = |r: Result<String, gannet::address::AddressError>| {
+        r.map(|display| Parsed {
+            display,
+            ascii: None,
+        })
+        .map_err(|e| e.to_string())
+    };
+    Ok(match entry {
+        "mailbox" => plain(Address::parse(input, lenient).map(|a| a.to_string())),
+        "addr-spec" => plain(Address::parse_addr_spec(input, lenient).map(|a| a.to_string())),
+        "localpart" => plain(Localpart::parse(input, lenient).map(|l| l.to_string())),
+        "reverse-path" => plain(ReversePath::parse(input, lenient).map(|p| p.to_string())),
+        "forward-path" => plain(ForwardPath::parse(input, lenient).map(|p| p.to_string())),
+        "domain" => Domain::parse(input, lenient)
+            .map(|d| Parsed {
+                display: d.to_string(),
+                ascii: Some(d.ascii().to_string()),
+            })
+            .map_err(|e| e.to_string()),
+        other => return Err(format!("unknown entry {other:?}")),
+    })
+}
+
+fn check(case: &Case, default_entry: Option<&str>) -> Result<(), String> {
+    let entry = case
+        .entry
+        .as_deref()
+        .or(default_entry)
+        .ok_or("no entry given")?;
+    let lenient: Leniencies = case.lenient.iter().copied().collect();
+    match (parse(entry, &case.input, lenient)?, &case.error) {
+        (Ok(p), None) => {
+            let want = case.display.as_deref().unwrap_or(&case.input);
+            if p.display != want {
+                return Err(format!("displayed as {:?}, expected {want:?}", p.display));
+            }
+            match (&case.ascii, &p.ascii) {
+                (Some(want), Some(got)) if want != got => {
+                    Err(format!("A-label form {got:?}, expected {want:?}"))
+                }
+                _ => Ok(()),
+            }
+        }
+        (Ok(p), Some(want)) => Err(format!(
+            "accepted as {:?}, expected error {want:?}",
+            p.display
+        )),
+        (Err(e), None) => Err(format!("rejected: {e}")),
+        (Err(e), Some(want)) if e.starts_with(want.as_str()) => Ok(()),
+        (Err(e), Some(want)) => Err(format!("rejected with {e:?}, expected {want:?}")),
+    }
+}
