@@ -2,6 +2,8 @@
 //! ARCHITECTURE.md (in the project's shared folder) for the map of modules.
 
 pub mod address;
+pub mod config;
 pub mod grammar;
 pub mod leniency;
+pub mod localserve;
 pub mod logging;

@@ -1,0 +1,120 @@
+//! The command line: one subcommand per job. Exit status: 0 done, 1 failed (for
+//! example a config with errors), 2 usage errors and commands not available yet.
+
+mod config_cmd;
+mod serve_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Commands that later work adds, and what they arrive with. Named here so that
+/// `gannet queue` says it is not available yet instead of "unrecognized subcommand".
+const PLANNED: &[(&str, &str)] = &[
+    ("queue", "outgoing delivery"),
+    ("sendmail", "outgoing delivery"),
+    ("dkim", "message authentication"),
+    ("spf", "message authentication"),
+    ("dmarc", "message authentication"),
+    ("import", "the account store"),
+    ("export", "the account store"),
+    ("store", "the account store"),
+    ("setaccountpassword", "authentication"),
+    ("loginattempts", "authentication"),
+];
+
+const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, spf, dmarc, import, export, store, \
+setaccountpassword, loginattempts.\n\nA first try: `gannet localserve` writes a local configuration and will \
+run a complete mail server on ports 1025 (SMTP), 1587 (submission), 1143 (IMAP) and 1080 (HTTP).";
+
+#[derive(Parser)]
+#[command(
+    name = "gannet",
+    version,
+    about = "An all-in-one mail server: SMTP, IMAP4rev2, SPF/DKIM/DMARC, webmail, and a local server for testing mail clients.",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    /// Path of gannet.toml; domains.toml is read from the same directory.
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "GANNET_CONFIG",
+        default_value = "/etc/gannet/gannet.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the mail server with the configuration in --config.
+    ///
+    /// Loads and checks gannet.toml and domains.toml and sets up logging. Not
+    /// available yet: the SMTP, IMAP and HTTP listeners arrive with later work, so
+    /// for now this checks the configuration and exits with status 2.
+    Serve,
+    /// Run a local mail server for testing mail clients and applications.
+    Localserve(serve_cmd::LocalserveArgs),
+    /// Set up a new server for a first email address, with DNS records to add.
+    ///
+    /// Not available yet: exits with status 2.
+    Quickstart {
+        /// The first email address, for example you@example.org.
+        address: Option<String>,
+    },
+    /// Check, describe and create configuration files.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+    /// Print the version.
+    Version,
+    #[command(external_subcommand)]
+    Other(Vec<String>),
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve => serve_cmd::serve(&cli.config),
+        Command::Localserve(args) => serve_cmd::localserve(&args),
+        Command::Quickstart { .. } => not_available("quickstart", "a later issue"),
+        Command::Config(cmd) => config_cmd::run(&cli.config, cmd),
+        Command::Version => {
+            println!("gannet {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Other(args) => {
+            let name = args.first().map(String::as_str).unwrap_or("");
+            match PLANNED.iter().find(|(cmd, _)| *cmd == name) {
+                Some((cmd, with)) => not_available(cmd, with),
+                None => {
+                    eprintln!(
+                        "error: unrecognized subcommand '{name}'\n\nFor more information, try 'gannet --help'."
+                    );
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+/// Says plainly that a command does not work yet.
+fn not_available(command: &str, arrives_with: &str) -> ExitCode {
+    eprintln!("gannet {command}: not available yet (arrives with {arrives_with})");
+    ExitCode::from(2)
+}
+
+/// Prints config errors, one per line (hints indented below), and a count.
+fn print_config_errors(errors: &[gannet::config::ConfigError]) {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    let n = errors.len();
+    eprintln!(
+        "{n} error{} in the configuration",
+        if n == 1 { "" } else { "s" }
+    );
+}

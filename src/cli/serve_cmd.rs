@@ -1,0 +1,101 @@
+//! `gannet serve` and `gannet localserve`.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use gannet::config::{Config, STATIC_FILE};
+use gannet::localserve::{self, DEFAULT_PORT_OFFSET, Options};
+use gannet::logging;
+
+#[derive(Args)]
+#[command(
+    long_about = "Run a local mail server for testing mail clients and applications.\n\n\
+The first run writes a complete configuration to --dir: one listener on --ip with the standard \
+ports plus --port-offset (SMTP 1025, submission 1587, IMAP 1143, HTTP 1080), the domain \
+localhost and the account gannet@localhost, which also catches mail to every other address. \
+Later runs use that configuration as it is (delete gannet.toml there to regenerate it).\n\n\
+Not available yet: the listeners arrive with later work, so for now this writes and checks \
+the configuration, shows what will be served, and exits with status 2 (0 with --initonly)."
+)]
+pub struct LocalserveArgs {
+    /// Directory for the configuration and data [default: gannet-localserve in the user's config directory].
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// IP address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    ip: IpAddr,
+    /// Added to the standard port of each service.
+    #[arg(long, default_value_t = DEFAULT_PORT_OFFSET)]
+    port_offset: u16,
+    /// Write the configuration and exit.
+    #[arg(long)]
+    initonly: bool,
+}
+
+pub fn serve(path: &Path) -> ExitCode {
+    let cfg = match load(path) {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
+    };
+    tracing::info!(config = %path.display(), data_dir = %cfg.data_dir().display(), "configuration loaded");
+    super::not_available(
+        "serve",
+        "the SMTP, IMAP and HTTP server issues; the configuration is valid",
+    )
+}
+
+pub fn localserve(args: &LocalserveArgs) -> ExitCode {
+    let dir = args.dir.clone().unwrap_or_else(localserve::default_dir);
+    let opts = Options {
+        ip: args.ip,
+        port_offset: args.port_offset,
+    };
+    match localserve::write_config_if_missing(&dir, &opts) {
+        Ok(true) => println!("wrote a new configuration in {}", dir.display()),
+        Ok(false) => println!("using the configuration in {}", dir.display()),
+        Err(e) => {
+            eprintln!(
+                "gannet localserve: cannot write the configuration in {}: {e}",
+                dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    let cfg = match load(&dir.join(STATIC_FILE)) {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
+    };
+    for (name, listener) in &cfg.static_config.listeners {
+        for (kind, port) in listener.services() {
+            for ip in &listener.ips {
+                println!(
+                    "  {:<12} {}  (listener {name})",
+                    kind.name(),
+                    std::net::SocketAddr::new(*ip, port)
+                );
+            }
+        }
+    }
+    if args.initonly {
+        return ExitCode::SUCCESS;
+    }
+    super::not_available(
+        "localserve",
+        "the SMTP, IMAP and localserve issues; the services above are not served yet",
+    )
+}
+
+/// Loads the config and starts logging, or prints the errors.
+fn load(path: &Path) -> Result<Config, ExitCode> {
+    let cfg = Config::load(path).map_err(|errors| {
+        super::print_config_errors(&errors);
+        ExitCode::FAILURE
+    })?;
+    if let Err(e) = logging::init(&cfg.static_config.log.settings()) {
+        eprintln!("gannet: {e}");
+        return Err(ExitCode::FAILURE);
+    }
+    Ok(cfg)
+}

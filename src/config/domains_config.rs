@@ -1,0 +1,69 @@
+//! `domains.toml`: the domains, accounts and aliases this server handles mail for.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Domains, accounts and aliases.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DomainsConfig {
+    /// Domains this server accepts mail for, by name (U-label or A-label form).
+    #[serde(default)]
+    pub domains: BTreeMap<String, DomainConfig>,
+    /// Accounts by name. The name is the login and the name of the account's directory.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountConfig>,
+    /// Aliases by address: mail to the address goes to every member.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, AliasConfig>,
+}
+
+/// One `[domains."NAME"]` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DomainConfig {
+    /// Free text for the admin interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Characters that end the part of a local part used for delivery: with "+",
+    /// mail to alice+news@ is delivered as mail to alice@.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(example = vec!['+'])]
+    pub localpart_catchall_separators: Vec<char>,
+    /// Whether local parts are case-sensitive. RFC 5321 allows it; almost no one wants
+    /// Alice@ and alice@ to be different people.
+    #[serde(default)]
+    pub localpart_case_sensitive: bool,
+}
+
+/// One `[accounts.NAME]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountConfig {
+    /// The account's domain: bare local parts in destinations are at this domain.
+    #[schemars(example = "example.org")]
+    pub domain: String,
+    /// Addresses delivered to this account: a full address, a bare local part (at
+    /// the account's domain), or "@domain" to catch all unknown addresses of a domain.
+    #[schemars(example = vec!["alice", "alice.smith@example.org", "@example.net"])]
+    pub destinations: Vec<String>,
+    /// Name used in the From header of messages written in the webmail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+}
+
+/// One `[aliases."ADDRESS"]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AliasConfig {
+    /// Addresses that receive the alias's mail; they may be local or remote.
+    #[schemars(example = vec!["alice@example.org", "bob@example.org"])]
+    pub members: Vec<String>,
+    /// Whether anyone may send to the alias; otherwise only its members may.
+    #[serde(default)]
+    pub post_public: bool,
+    /// Whether members may see who the other members are.
+    #[serde(default)]
+    pub list_members: bool,
+    /// Whether members may send with the alias as From address.
+    #[serde(default)]
+    pub allow_msg_from: bool,
+}

@@ -1,0 +1,139 @@
+//! The `gannet` binary as an operator uses it: exit codes and what it prints.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn gannet(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gannet"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GANNET_CONFIG")
+        .output()
+        .expect("gannet runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+#[test]
+fn config_test_reports_every_error_with_file_key_and_hint() {
+    let out = gannet(
+        &fixture("broken-config"),
+        &["--config", "gannet.toml", "config", "test"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(text(&out.stderr));
+}
+
+#[test]
+fn config_test_names_a_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gannet(dir.path(), &["-c", "gannet.toml", "config", "test"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("gannet.toml: cannot read: No such file or directory"),
+        "{err}"
+    );
+    assert!(err.contains("domains.toml: cannot read"), "{err}");
+}
+
+#[test]
+fn the_example_config_is_written_and_passes_the_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gannet(dir.path(), &["config", "example", "--write", "etc"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = gannet(dir.path(), &["-c", "etc/gannet.toml", "config", "test"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "configuration is valid: 1 listener, 1 domain, 2 accounts, 1 alias\n"
+    );
+    let again = gannet(dir.path(), &["config", "example", "--write", "etc"]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "existing files are not overwritten"
+    );
+}
+
+#[test]
+fn describe_prints_the_reference() {
+    let out = gannet(Path::new("."), &["config", "describe"]);
+    assert!(out.status.success());
+    let reference = text(&out.stdout);
+    assert!(reference.starts_with("# ==== gannet.toml ===="));
+    assert!(reference.contains("[listeners.NAME.smtp]"));
+}
+
+#[test]
+fn localserve_writes_its_config_and_says_what_is_not_served_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gannet(dir.path(), &["localserve", "--dir", "ls", "--initonly"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("wrote a new configuration in ls\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("smtp         127.0.0.1:1025"), "{stdout}");
+    assert!(
+        dir.path().join("ls/gannet.toml").exists() && dir.path().join("ls/domains.toml").exists()
+    );
+
+    let out = gannet(dir.path(), &["localserve", "--dir", "ls"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stdout).starts_with("using the configuration in ls\n"));
+    assert!(
+        text(&out.stderr).contains("gannet localserve: not available yet"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn serve_checks_the_config_then_says_it_cannot_serve_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        gannet(dir.path(), &["config", "example", "--write", "."])
+            .status
+            .success()
+    );
+    let out = gannet(dir.path(), &["-c", "gannet.toml", "serve"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("l=info m=\"configuration loaded\" pkg=cli config=gannet.toml"),
+        "{err}"
+    );
+    assert!(err.contains("gannet serve: not available yet"), "{err}");
+}
+
+#[test]
+fn planned_commands_say_so_and_unknown_ones_are_errors() {
+    let out = gannet(Path::new("."), &["queue", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "gannet queue: not available yet (arrives with outgoing delivery)\n"
+    );
+    let out = gannet(Path::new("."), &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with("error: unrecognized subcommand 'frobnicate'"));
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let out = gannet(Path::new("."), &["version"]);
+    assert_eq!(
+        text(&out.stdout),
+        format!("gannet {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
