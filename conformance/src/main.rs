@@ -5,7 +5,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let suites = conformance::run_all(&conformance::vectors_dir());
     print!("{}", conformance::report::table(&suites, 100));
-    if suites.iter().any(|s| s.failed() > 0) {
+    let passed: usize = suites.iter().map(|s| s.passed).sum();
+    let failed: usize = suites.iter().map(|s| s.failed()).sum();
+    println!("\nconformance: {passed} passed, {failed} failed");
+    if failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

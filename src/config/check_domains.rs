@@ -151,10 +151,11 @@ impl<'a> Checker<'a> {
                 if let Some(address) = self.address(&key, dest) {
                     self.claim(&key, &address);
                 }
-            } else if let Some(d) = &domain {
-                if let Some(address) = self.address(&key, &format!("{dest}@{}", d.ascii())) {
-                    self.claim(&key, &address);
-                }
+            } else if let Some(address) = domain
+                .as_ref()
+                .and_then(|d| self.address(&key, &format!("{dest}@{}", d.ascii())))
+            {
+                self.claim(&key, &address);
             }
         }
     }

@@ -167,6 +167,10 @@ mod tests {
     fn run(text: &str) -> (Option<Sample>, Vec<String>) {
         let mut errors = Vec::new();
         let s = decode::<Sample>("t.toml", text, &mut errors);
+        if let Some(s) = &s {
+            // What survives is the good values and the defaults for the bad ones.
+            assert!(s.port == 0 && s.names == ["a"] && s.users.values().all(|u| u.uid < 10));
+        }
         (
             s,
             errors

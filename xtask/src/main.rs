@@ -1,1 +1,277 @@
-fn main() {}
+//! `cargo xtask`: the project's tasks, so that CI and developers run the same steps
+//! in the same way. Every command runs from the workspace root, so the tasks work
+//! from any directory inside the repository.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result, bail, ensure};
+use clap::{Parser, Subcommand};
+
+/// Project tasks for Gannet.
+#[derive(Parser)]
+#[command(bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run every CI check, stopping at the first failure.
+    ///
+    /// The steps, in order: rustfmt, clippy (warnings are errors), the tests, the
+    /// conformance harness, then each fuzz target for a short time. Prints a summary
+    /// of the steps and their durations at the end.
+    Ci {
+        /// How long to run each fuzz target, in seconds.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        fuzz_seconds: u64,
+    },
+    /// Run the conformance harness and print its per-RFC table.
+    ///
+    /// Fails if a case fails, or if the harness prints no table at all.
+    Conformance {
+        /// Passed through to the conformance binary.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run fuzz targets for a bounded time each; fails if any finds a crash.
+    ///
+    /// Runs on stable Rust (`cargo fuzz run -s none`). The seeds in
+    /// fuzz/seeds/TARGET are copied into the working corpus fuzz/corpus/TARGET
+    /// first, and fuzz/dict/TARGET.dict is used as the dictionary where it exists.
+    Fuzz {
+        /// How long to run each target, in seconds.
+        #[arg(long, value_name = "N", default_value_t = 60)]
+        seconds: u64,
+        /// Targets to run (default: all, as listed by `cargo fuzz list`).
+        #[arg(value_name = "TARGET")]
+        targets: Vec<String>,
+    },
+    /// Not available yet: drive real mail clients and MTAs against a live server.
+    Interop,
+    /// Not available yet: measure throughput and latency beside a peer server.
+    Bench {
+        /// What to measure.
+        what: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let root = workspace_root();
+    let result = match Cli::parse().task {
+        Task::Ci { fuzz_seconds } => ci(&root, fuzz_seconds),
+        Task::Conformance { args } => conformance(&root, &args),
+        Task::Fuzz { seconds, targets } => fuzz(&root, seconds, &targets),
+        Task::Interop => return not_yet("interop", "the localserve issue"),
+        Task::Bench { .. } => return not_yet("bench", "the store, SMTP and IMAP issues"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Exit status 2 tells a script the task did not run, rather than that it failed.
+fn not_yet(task: &str, arrives_with: &str) -> ExitCode {
+    eprintln!("cargo xtask {task} is not available yet: it arrives with {arrives_with}.");
+    ExitCode::from(2)
+}
+
+/// xtask lives one level below the workspace root.
+fn workspace_root() -> PathBuf {
+    let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_owned()
+}
+
+fn cargo(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(dir).args(args);
+    cmd
+}
+
+/// The command as one would type it (`Command`'s Debug form quotes every word).
+fn shown(cmd: &Command) -> String {
+    let words = std::iter::once(cmd.get_program()).chain(cmd.get_args());
+    let words: Vec<_> = words.map(|w| w.to_string_lossy()).collect();
+    words.join(" ")
+}
+
+/// Prints the command as a header, runs it with its output shown as it comes, and
+/// returns its standard output; fails naming the command unless it succeeds.
+fn run(cmd: &mut Command) -> Result<String> {
+    let shown = shown(cmd);
+    println!("$ {shown}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    let captured = tee(child.stdout.take().expect("stdout is piped"))
+        .with_context(|| format!("reading the output of `{shown}`"))?;
+    let status = child.wait()?;
+    ensure!(status.success(), "`{shown}` failed ({status})");
+    Ok(captured)
+}
+
+/// Copies `from` to our stdout while keeping it: the conformance step needs to know
+/// whether anything was printed, `fuzz` needs the target list.
+fn tee(mut from: impl Read) -> Result<String> {
+    let mut kept = Vec::new();
+    let mut buf = [0; 8192];
+    let mut out = std::io::stdout();
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            return Ok(String::from_utf8_lossy(&kept).into_owned());
+        }
+        out.write_all(&buf[..n])?;
+        out.flush()?;
+        kept.extend_from_slice(&buf[..n]);
+    }
+}
+
+type Step<'a> = Box<dyn Fn() -> Result<()> + 'a>;
+
+fn cargo_step<'a>(root: &'a Path, args: &'a [&'a str]) -> Step<'a> {
+    Box::new(move || run(&mut cargo(root, args)).map(drop))
+}
+
+fn ci(root: &Path, fuzz_seconds: u64) -> Result<()> {
+    let clippy = &[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ];
+    let steps: [(&str, Step); 5] = [
+        ("fmt", cargo_step(root, &["fmt", "--all", "--", "--check"])),
+        ("clippy", cargo_step(root, clippy)),
+        ("test", cargo_step(root, &["test", "--workspace"])),
+        ("conformance", Box::new(|| conformance(root, &[]))),
+        ("fuzz", Box::new(|| fuzz(root, fuzz_seconds, &[]))),
+    ];
+    // Per step: how long it took and whether it passed; None once an earlier one failed.
+    let mut report: Vec<(&str, Option<(Duration, bool)>)> = Vec::new();
+    let mut outcome = Ok(());
+    for (i, (name, step)) in steps.iter().enumerate() {
+        if outcome.is_err() {
+            report.push((name, None));
+            continue;
+        }
+        println!("\n==> [{}/{}] {name}", i + 1, steps.len());
+        let start = Instant::now();
+        outcome = step().with_context(|| format!("CI step `{name}` failed"));
+        report.push((name, Some((start.elapsed(), outcome.is_ok()))));
+    }
+    println!("\n==> summary");
+    for (name, result) in report {
+        let line = match result {
+            Some((time, ok)) => {
+                let status = if ok { "ok" } else { "FAILED" };
+                format!("{status:<8} {name:<12} {:>7.1} s", time.as_secs_f64())
+            }
+            None => format!("{:<8} {name}", "skipped"),
+        };
+        println!("  {line}");
+    }
+    outcome
+}
+
+fn conformance(root: &Path, args: &[String]) -> Result<()> {
+    let mut cmd = cargo(
+        root,
+        // The dev profile optimizes dependencies and reuses the test build.
+        &["run", "--quiet", "-p", "conformance", "--"],
+    );
+    let table = run(cmd.args(args))?;
+    // A harness that prints no table ran no cases; passing it would hide that.
+    ensure!(
+        !table.trim().is_empty(),
+        "the conformance harness printed no results table (is it still a stub?)"
+    );
+    Ok(())
+}
+
+fn fuzz(root: &Path, seconds: u64, wanted: &[String]) -> Result<()> {
+    let dir = root.join("fuzz");
+    let listed = run(&mut cargo(&dir, &["fuzz", "list"]))?;
+    let available: Vec<&str> = listed.lines().map(str::trim).collect();
+    if let Some(unknown) = wanted.iter().find(|t| !available.contains(&t.as_str())) {
+        bail!("no fuzz target {unknown:?}; the targets are: {available:?}");
+    }
+    let targets: Vec<&str> = match wanted {
+        [] => available,
+        _ => wanted.iter().map(String::as_str).collect(),
+    };
+    for target in targets {
+        fuzz_target(&dir, target, seconds)?;
+    }
+    Ok(())
+}
+
+/// Runs one target from its seeds and dictionary (where they exist) on stable: `-s
+/// none` needs no nightly sanitizer. A crash leaves an artifact, which is reported.
+fn fuzz_target(dir: &Path, target: &str, seconds: u64) -> Result<()> {
+    let corpus = dir.join("corpus").join(target);
+    copy_seeds(&dir.join("seeds").join(target), &corpus)?;
+    let time = format!("-max_total_time={seconds}");
+    let mut cmd = cargo(dir, &["fuzz", "run", "-s", "none", "--release", target]);
+    cmd.args(["--", &time]);
+    let dict = dir.join("dict").join(format!("{target}.dict"));
+    if dict.exists() {
+        cmd.arg(format!("-dict={}", dict.display()));
+    }
+    let started = SystemTime::now();
+    let Err(failure) = run(&mut cmd) else {
+        return Ok(());
+    };
+    let artifacts = new_files(&dir.join("artifacts").join(target), started);
+    for artifact in &artifacts {
+        eprintln!("fuzz target {target} failing input: {}", artifact.display());
+    }
+    let what = match artifacts.len() {
+        0 => "failed without saving a failing input (see the output above)",
+        _ => "found a failing input",
+    };
+    Err(failure.context(format!("fuzz target {target} {what}")))
+}
+
+/// The working corpus is git-ignored and grows as the fuzzer finds new inputs; the
+/// committed seeds are copied in so that every run starts at least from them.
+fn copy_seeds(seeds: &Path, corpus: &Path) -> Result<()> {
+    fs::create_dir_all(corpus).with_context(|| format!("creating {}", corpus.display()))?;
+    let Ok(entries) = fs::read_dir(seeds) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let from = entry?.path();
+        let to = corpus.join(from.file_name().expect("a directory entry has a name"));
+        fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
+    }
+    Ok(())
+}
+
+/// Files in `dir` modified since `since`: the artifacts of the run that just failed.
+fn new_files(dir: &Path, since: SystemTime) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let is_new = |e: &fs::DirEntry| {
+        e.metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since)
+    };
+    entries.flatten().filter(is_new).map(|e| e.path()).collect()
+}
