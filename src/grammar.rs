@@ -47,42 +47,32 @@ impl SyntaxError {
             InputLocation::Span((start, _)) => start,
         };
         let positives = match &err.variant {
-            ErrorVariant::ParsingError { positives, .. } => positives.as_slice(),
-            ErrorVariant::CustomError { .. } => &[],
+            ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+            ErrorVariant::CustomError { .. } => Vec::new(),
         };
-        let from_positives = || names(positives.iter().copied(), [], &describe, punctuation);
-        if let Some(attempts) = err.parse_attempts().filter(|a| a.max_position > pest_byte) {
-            let rules = attempts
-                .call_stacks()
-                .into_iter()
-                .filter_map(|s| s.deepest.get_rule().copied());
-            let tokens = attempts
-                .expected_tokens()
-                .into_iter()
-                .map(|t| t.to_string());
-            let expected = names(rules, tokens, &describe, punctuation);
-            if !expected.is_empty() {
-                return Self::at_byte(input, attempts.max_position, expected);
-            }
-        } else if let Some(attempts) = err.parse_attempts().filter(|a| a.max_position == pest_byte)
-        {
-            let rules = positives.iter().copied().chain(
-                attempts
-                    .call_stacks()
-                    .into_iter()
-                    .filter_map(|s| s.deepest.get_rule().copied()),
-            );
-            let tokens = attempts
-                .expected_tokens()
-                .into_iter()
-                .map(|t| t.to_string());
-            return Self::at_byte(
-                input,
-                pest_byte,
-                names(rules, tokens, &describe, punctuation),
-            );
+        let (at, mut rules, tokens) = match err.parse_attempts() {
+            Some(a) if a.max_position >= pest_byte => (
+                a.max_position,
+                a.call_stacks()
+                    .iter()
+                    .filter_map(|s| s.deepest.get_rule().copied())
+                    .collect(),
+                a.expected_tokens()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            ),
+            _ => (pest_byte, Vec::new(), Vec::new()),
+        };
+        if at == pest_byte {
+            rules.splice(0..0, positives.iter().copied());
         }
-        Self::at_byte(input, pest_byte, from_positives())
+        let expected = names(rules, tokens, &describe, punctuation);
+        if expected.is_empty() && at > pest_byte {
+            let expected = names(positives, Vec::new(), &describe, punctuation);
+            return Self::at_byte(input, pest_byte, expected);
+        }
+        Self::at_byte(input, at, expected)
     }
 
     /// An error at byte offset `byte` of `input`, found by a check after the grammar.
