@@ -9,20 +9,13 @@ use super::{
 /// One domain with two accounts and an alias, served on all addresses.
 pub fn example() -> (StaticConfig, DomainsConfig) {
     let public = Listener {
-        ips: vec![
-            "0.0.0.0".parse().expect("valid IP"),
-            "::".parse().expect("valid IP"),
-        ],
-        hostname: None,
-        tls: None,
-        lenient: Vec::new(),
         smtp: Some(Service::default()),
         submission: Some(Service::default()),
-        submissions: None,
         imap: Some(Service::default()),
-        imaps: None,
-        http: None,
-        https: None,
+        ..Listener::on(vec![
+            "0.0.0.0".parse().expect("valid IP"),
+            "::".parse().expect("valid IP"),
+        ])
     };
     let static_config = StaticConfig {
         hostname: "mail.example.org".to_string(),

@@ -198,6 +198,23 @@ pub struct Service {
 }
 
 impl Listener {
+    /// A listener on `ips` with no certificate, no leniencies and no services yet.
+    pub fn on(ips: Vec<IpAddr>) -> Self {
+        Listener {
+            ips,
+            hostname: None,
+            tls: None,
+            lenient: Vec::new(),
+            smtp: None,
+            submission: None,
+            submissions: None,
+            imap: None,
+            imaps: None,
+            http: None,
+            https: None,
+        }
+    }
+
     /// The enabled services with their ports.
     pub fn services(&self) -> Vec<(ServiceKind, u16)> {
         ServiceKind::ALL

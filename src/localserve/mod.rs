@@ -45,17 +45,11 @@ pub fn config(opts: &Options) -> Result<(StaticConfig, DomainsConfig), String> {
             })
     };
     let listener = Listener {
-        ips: vec![opts.ip],
-        hostname: None,
-        tls: None,
-        lenient: Vec::new(),
         smtp: port(25)?,
         submission: port(587)?,
-        submissions: None,
         imap: port(143)?,
-        imaps: None,
         http: port(80)?,
-        https: None,
+        ..Listener::on(vec![opts.ip])
     };
     let static_config = StaticConfig {
         hostname: "localhost".to_string(),

@@ -148,17 +148,6 @@ fn json_value(buf: &mut String, value: &Value) {
 }
 
 fn json_str(buf: &mut String, s: &str) {
-    buf.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => buf.push_str("\\\""),
-            '\\' => buf.push_str("\\\\"),
-            '\n' => buf.push_str("\\n"),
-            '\r' => buf.push_str("\\r"),
-            '\t' => buf.push_str("\\t"),
-            c if u32::from(c) < 0x20 => push_display(buf, format_args!("\\u{:04x}", u32::from(c))),
-            c => buf.push(c),
-        }
-    }
-    buf.push('"');
+    // serde_json escapes quotes, backslashes and control characters as JSON requires.
+    buf.push_str(&serde_json::Value::from(s).to_string());
 }
