@@ -58,6 +58,16 @@ enum Command {
     /// for now this checks the configuration and exits with status 2.
     Serve,
     /// Run a local mail server for testing mail clients and applications.
+    ///
+    /// The first run writes a complete configuration to --dir: one listener on --ip
+    /// with the standard ports plus --port-offset (SMTP 1025, submission 1587, IMAP
+    /// 1143, HTTP 1080), the domain localhost and the account gannet@localhost, which
+    /// also catches mail to every other address. Later runs use that configuration as
+    /// it is; delete gannet.toml there to regenerate it.
+    ///
+    /// Not available yet: the listeners arrive with later work, so for now this writes
+    /// and checks the configuration, shows what will be served, and exits with status
+    /// 2 (0 with --initonly).
     Localserve(serve_cmd::LocalserveArgs),
     /// Set up a new server for a first email address, with DNS records to add.
     ///

@@ -10,15 +10,6 @@ use gannet::localserve::{self, DEFAULT_PORT_OFFSET, Options};
 use gannet::logging;
 
 #[derive(Args)]
-#[command(
-    long_about = "Run a local mail server for testing mail clients and applications.\n\n\
-The first run writes a complete configuration to --dir: one listener on --ip with the standard \
-ports plus --port-offset (SMTP 1025, submission 1587, IMAP 1143, HTTP 1080), the domain \
-localhost and the account gannet@localhost, which also catches mail to every other address. \
-Later runs use that configuration as it is (delete gannet.toml there to regenerate it).\n\n\
-Not available yet: the listeners arrive with later work, so for now this writes and checks \
-the configuration, shows what will be served, and exits with status 2 (0 with --initonly)."
-)]
 pub struct LocalserveArgs {
     /// Directory for the configuration and data [default: gannet-localserve in the user's config directory].
     #[arg(long)]
