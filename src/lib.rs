@@ -7,3 +7,4 @@ pub mod grammar;
 pub mod leniency;
 pub mod localserve;
 pub mod logging;
+pub mod store;

@@ -89,7 +89,7 @@ pub struct Settings {
 /// Module names that events are attributed to (the `pkg` of a log line), so the
 /// config can reject unknown `[log.modules]` keys. `gannet` covers the crate root,
 /// `cli` the command line. Each new module adds its name here.
-pub const PACKAGES: &[&str] = &["gannet", "cli", "address", "config", "localserve"];
+pub const PACKAGES: &[&str] = &["gannet", "cli", "address", "config", "localserve", "store"];
 
 /// Why the logger could not be installed.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,578 @@
+//! Messages: stage and deliver (one or many, atomically), copy, move, flags and
+//! keywords (with UNCHANGEDSINCE), expunge with tombstones, and reading them back.
+
+use std::path::PathBuf;
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::StoreError;
+use super::account::{Account, next_modseq, now};
+use super::feed::{Change, Feed};
+use super::files::Files;
+use super::parse::{Extract, extract};
+use super::types::{FlagOp, Flags, MailboxId, MessageId, MessageMeta, ModSeq, Received, Uid};
+
+/// A message written to disk and fsynced, not yet in any mailbox. Dropping it
+/// removes the file.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    size: u64,
+    extract: Extract,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Once installed the file has moved and this finds nothing: that is fine.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What to store with a new message besides its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct NewMessage {
+    pub flags: Flags,
+    pub keywords: Vec<String>,
+    /// Arrival time (IMAP INTERNALDATE), seconds since the epoch; now when `None`.
+    pub internal_date: Option<i64>,
+    pub received: Received,
+}
+
+/// The outcome of a flag change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlagsResult {
+    /// Messages whose flags or keywords changed, as they are now.
+    pub changed: Vec<MessageMeta>,
+    /// UIDs not changed because they were modified after the UNCHANGEDSINCE modseq
+    /// (RFC 7162 3.1.3: reported in the MODIFIED response code).
+    pub modified: Vec<Uid>,
+}
+
+const META_COLUMNS: &str = "id, mailbox_id, uid, modseq, create_seq, flags, keywords, internal_date, save_date, size, message_id, thread_id";
+
+fn meta_from_row(r: &Row<'_>) -> rusqlite::Result<MessageMeta> {
+    let keywords: String = r.get(6)?;
+    Ok(MessageMeta {
+        id: MessageId(r.get(0)?),
+        mailbox: MailboxId(r.get(1)?),
+        uid: r.get(2)?,
+        modseq: r.get(3)?,
+        create_seq: r.get(4)?,
+        flags: Flags(r.get(5)?),
+        keywords: keywords.split_whitespace().map(str::to_string).collect(),
+        internal_date: r.get(7)?,
+        save_date: r.get(8)?,
+        size: r.get(9)?,
+        message_id: r.get(10)?,
+        thread_id: r.get(11)?,
+    })
+}
+
+/// Keywords as stored: lowercase (they compare case-insensitively), sorted, unique.
+fn normalize_keywords(keywords: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for k in keywords {
+        if k.is_empty() || k.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return Err(StoreError::InvalidKeyword(k.clone()));
+        }
+        out.push(k.to_lowercase());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+impl Account {
+    /// Writes a message to a temporary file and fsyncs it, ready for [`Account::deliver`].
+    pub fn stage(&self, data: &[u8]) -> Result<Staged, StoreError> {
+        let path = self
+            .files
+            .stage(data)
+            .map_err(|e| StoreError::io(&self.dir, e))?;
+        Ok(Staged {
+            path,
+            size: data.len() as u64,
+            extract: extract(data),
+        })
+    }
+
+    /// Puts staged messages into `mailbox`, all or none. When this returns, the
+    /// messages are durable and committed: the caller may acknowledge them.
+    pub fn deliver(
+        &mut self,
+        mailbox: MailboxId,
+        messages: Vec<(Staged, NewMessage)>,
+    ) -> Result<Vec<Uid>, StoreError> {
+        let needed: u64 = messages.iter().map(|(s, _)| s.size).sum();
+        self.check_quota(needed)?;
+        let tx = self.db.transaction()?;
+        let modseq = next_modseq(&tx)?;
+        let mut uid = take_uids(&tx, mailbox, messages.len(), modseq)?;
+        let (mut uids, mut installed, mut changes) = (Vec::new(), Vec::new(), Vec::new());
+        let result = (|| {
+            for (staged, new) in &messages {
+                let keywords = normalize_keywords(&new.keywords)?;
+                let id = insert_message(&tx, mailbox, uid, modseq, staged, new, &keywords)?;
+                self.files
+                    .install(&staged.path, id)
+                    .map_err(|e| StoreError::io(&self.dir, e))?;
+                installed.push(id);
+                changes.push(Change::Added {
+                    mailbox,
+                    uid,
+                    flags: new.flags,
+                    keywords,
+                });
+                uids.push(uid);
+                uid += 1;
+            }
+            self.files
+                .sync(installed.iter().copied())
+                .map_err(|e| StoreError::io(&self.dir, e))
+        })();
+        finish(
+            tx,
+            result,
+            &installed,
+            (&self.files, &self.feed),
+            modseq,
+            changes,
+        )?;
+        Ok(uids)
+    }
+
+    /// Copies messages to another mailbox, with their flags and keywords. Returns the
+    /// (source UID, new UID) pairs, in source UID order (for COPYUID).
+    pub fn copy(
+        &mut self,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> Result<Vec<(Uid, Uid)>, StoreError> {
+        self.transfer(from, uids, to, false)
+    }
+
+    /// Moves messages atomically: copies, then expunges the originals (RFC 6851).
+    pub fn move_messages(
+        &mut self,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> Result<Vec<(Uid, Uid)>, StoreError> {
+        self.transfer(from, uids, to, true)
+    }
+
+    fn transfer(
+        &mut self,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+        expunge: bool,
+    ) -> Result<Vec<(Uid, Uid)>, StoreError> {
+        let sources = self.messages_by_uid(from, uids)?;
+        self.mailbox_by_id(to)?;
+        if !expunge {
+            self.check_quota(sources.iter().map(|m| m.size).sum())?;
+        }
+        let tx = self.db.transaction()?;
+        let modseq = next_modseq(&tx)?;
+        let mut uid = take_uids(&tx, to, sources.len(), modseq)?;
+        let (mut pairs, mut linked, mut changes) = (Vec::new(), Vec::new(), Vec::new());
+        let result = (|| {
+            for m in &sources {
+                let id = copy_row(&tx, m, to, uid, modseq)?;
+                self.files
+                    .link(m.id, id)
+                    .map_err(|e| StoreError::io(&self.dir, e))?;
+                linked.push(id);
+                changes.push(Change::Added {
+                    mailbox: to,
+                    uid,
+                    flags: m.flags,
+                    keywords: m.keywords.clone(),
+                });
+                pairs.push((m.uid, uid));
+                uid += 1;
+            }
+            if expunge {
+                let moved: Vec<Uid> = sources.iter().map(|m| m.uid).collect();
+                mark_expunged(&tx, from, &sources, modseq)?;
+                changes.push(Change::Expunged {
+                    mailbox: from,
+                    uids: moved,
+                });
+            }
+            self.files
+                .sync(linked.iter().copied())
+                .map_err(|e| StoreError::io(&self.dir, e))
+        })();
+        finish(
+            tx,
+            result,
+            &linked,
+            (&self.files, &self.feed),
+            modseq,
+            changes,
+        )?;
+        if expunge {
+            self.files
+                .remove_all(&sources.iter().map(|m| m.id).collect::<Vec<_>>());
+        }
+        Ok(pairs)
+    }
+
+    /// Changes flags and keywords of messages in `mailbox`. With `unchanged_since`,
+    /// messages modified after that modseq are left alone and reported (CONDSTORE).
+    pub fn set_flags(
+        &mut self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: Flags,
+        keywords: &[String],
+        unchanged_since: Option<ModSeq>,
+    ) -> Result<FlagsResult, StoreError> {
+        let keywords = normalize_keywords(keywords)?;
+        let current = self.messages_by_uid(mailbox, uids)?;
+        let tx = self.db.transaction()?;
+        let modseq = next_modseq(&tx)?;
+        let mut result = FlagsResult::default();
+        let mut changes = Vec::new();
+        for mut m in current {
+            if unchanged_since.is_some_and(|since| m.modseq > since) {
+                result.modified.push(m.uid);
+                continue;
+            }
+            let (new_flags, new_keywords) = apply(op, &m, flags, &keywords);
+            if new_flags == m.flags && new_keywords == m.keywords {
+                continue;
+            }
+            tx.execute(
+                "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE id = ?",
+                params![new_flags.0, new_keywords.join(" "), modseq, m.id.0],
+            )?;
+            (m.flags, m.keywords, m.modseq) = (new_flags, new_keywords, modseq);
+            changes.push(Change::FlagsChanged {
+                mailbox,
+                uid: m.uid,
+                flags: m.flags,
+                keywords: m.keywords.clone(),
+            });
+            result.changed.push(m);
+        }
+        if !changes.is_empty() {
+            tx.execute(
+                "UPDATE mailbox SET modseq = ? WHERE id = ?",
+                params![modseq, mailbox.0],
+            )?;
+            tx.commit()?;
+            self.feed.publish(modseq, changes);
+        }
+        Ok(result)
+    }
+
+    /// Expunges exactly these messages (which to pick, e.g. those flagged \Deleted, is
+    /// the protocol's choice). Their rows stay as tombstones for QRESYNC.
+    pub fn expunge(&mut self, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<Uid>, StoreError> {
+        let messages = self.messages_by_uid(mailbox, uids)?;
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tx = self.db.transaction()?;
+        let modseq = next_modseq(&tx)?;
+        mark_expunged(&tx, mailbox, &messages, modseq)?;
+        tx.commit()?;
+        let expunged: Vec<Uid> = messages.iter().map(|m| m.uid).collect();
+        self.files
+            .remove_all(&messages.iter().map(|m| m.id).collect::<Vec<_>>());
+        self.feed.publish(
+            modseq,
+            vec![Change::Expunged {
+                mailbox,
+                uids: expunged.clone(),
+            }],
+        );
+        Ok(expunged)
+    }
+
+    /// The messages of a mailbox in UID order.
+    pub fn messages(&self, mailbox: MailboxId) -> Result<Vec<MessageMeta>, StoreError> {
+        let sql = format!(
+            "SELECT {META_COLUMNS} FROM message WHERE mailbox_id = ? AND expunged = 0 ORDER BY uid"
+        );
+        let mut stmt = self.db.prepare_cached(&sql)?;
+        let rows = stmt.query_map([mailbox.0], meta_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The messages among `uids` that exist in `mailbox`, in UID order.
+    pub fn messages_by_uid(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> Result<Vec<MessageMeta>, StoreError> {
+        let sql = format!(
+            "SELECT {META_COLUMNS} FROM message WHERE mailbox_id = ? AND uid = ? AND expunged = 0"
+        );
+        let mut stmt = self.db.prepare_cached(&sql)?;
+        let mut sorted = uids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut out = Vec::new();
+        for uid in sorted {
+            if let Some(m) = stmt
+                .query_row(params![mailbox.0, uid], meta_from_row)
+                .optional()?
+            {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Messages added or changed after `modseq` (CONDSTORE CHANGEDSINCE).
+    pub fn changed_since(
+        &self,
+        mailbox: MailboxId,
+        modseq: ModSeq,
+    ) -> Result<Vec<MessageMeta>, StoreError> {
+        let sql = format!(
+            "SELECT {META_COLUMNS} FROM message WHERE mailbox_id = ? AND modseq > ? AND expunged = 0 ORDER BY uid"
+        );
+        let mut stmt = self.db.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![mailbox.0, modseq], meta_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// UIDs expunged after `modseq` (QRESYNC VANISHED (EARLIER)).
+    pub fn expunged_since(
+        &self,
+        mailbox: MailboxId,
+        modseq: ModSeq,
+    ) -> Result<Vec<Uid>, StoreError> {
+        let mut stmt = self
+            .db
+            .prepare_cached("SELECT uid FROM message WHERE mailbox_id = ? AND modseq > ? AND expunged = 1 ORDER BY uid")?;
+        let rows = stmt.query_map(params![mailbox.0, modseq], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The raw message, exactly as delivered.
+    pub fn read(&self, id: MessageId) -> Result<Vec<u8>, StoreError> {
+        let path = self.files.path(id);
+        std::fs::read(&path).map_err(|e| StoreError::io(&path, e))
+    }
+
+    /// Quota: refuses `needed` more bytes when a limit is set and would be passed.
+    fn check_quota(&self, needed: u64) -> Result<(), StoreError> {
+        let Some(limit) = self.quota_limit()? else {
+            return Ok(());
+        };
+        let used = self.quota_used()?;
+        if used + needed > limit {
+            return Err(StoreError::OverQuota {
+                used,
+                limit,
+                needed,
+            });
+        }
+        Ok(())
+    }
+
+    /// Bytes used by all messages of the account.
+    pub fn quota_used(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .db
+            .query_row("SELECT ifnull(sum(size), 0) FROM mailbox", [], |r| r.get(0))?)
+    }
+
+    /// The account's storage limit in bytes, if any.
+    pub fn quota_limit(&self) -> Result<Option<u64>, StoreError> {
+        let value: Option<String> = self
+            .db
+            .query_row(
+                "SELECT value FROM setting WHERE key = 'quota_bytes'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(value.and_then(|v| v.parse().ok()))
+    }
+
+    /// Sets or clears the account's storage limit.
+    pub fn set_quota_limit(&mut self, limit: Option<u64>) -> Result<(), StoreError> {
+        match limit {
+            Some(l) => self.db.execute(
+                "INSERT INTO setting (key, value) VALUES ('quota_bytes', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [l.to_string()],
+            )?,
+            None => self.db.execute("DELETE FROM setting WHERE key = 'quota_bytes'", [])?,
+        };
+        Ok(())
+    }
+}
+
+/// Commits when `result` is Ok, then publishes; otherwise rolls back and removes the
+/// files put in place for the transaction.
+fn finish(
+    tx: Transaction<'_>,
+    result: Result<(), StoreError>,
+    placed: &[MessageId],
+    (files, feed): (&Files, &Feed),
+    modseq: ModSeq,
+    changes: Vec<Change>,
+) -> Result<(), StoreError> {
+    match result.and_then(|()| tx.commit().map_err(StoreError::from)) {
+        Ok(()) => {
+            feed.publish(modseq, changes);
+            Ok(())
+        }
+        Err(e) => {
+            files.remove_all(placed);
+            Err(e)
+        }
+    }
+}
+
+/// Reserves `count` UIDs in `mailbox` and returns the first.
+fn take_uids(
+    tx: &Transaction<'_>,
+    mailbox: MailboxId,
+    count: usize,
+    modseq: ModSeq,
+) -> Result<Uid, StoreError> {
+    tx.query_row(
+        "UPDATE mailbox SET uid_next = uid_next + ?, modseq = ? WHERE id = ? RETURNING uid_next - ?",
+        params![count as i64, modseq, mailbox.0, count as i64],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NoMailbox(format!("#{}", mailbox.0)))
+}
+
+fn insert_message(
+    tx: &Transaction<'_>,
+    mailbox: MailboxId,
+    uid: Uid,
+    modseq: ModSeq,
+    staged: &Staged,
+    new: &NewMessage,
+    keywords: &[String],
+) -> Result<MessageId, StoreError> {
+    let e = &staged.extract;
+    let now = now();
+    let id: i64 = tx.query_row(
+        "INSERT INTO message (mailbox_id, uid, modseq, create_seq, flags, keywords, internal_date, save_date, size,
+            message_id, in_reply_to, sent_date, remote_ip, ehlo, mail_from, verified_domains)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        params![
+            mailbox.0,
+            uid,
+            modseq,
+            modseq,
+            new.flags.0,
+            keywords.join(" "),
+            new.internal_date.unwrap_or(now),
+            now,
+            staged.size,
+            e.message_id,
+            e.in_reply_to,
+            e.sent_date,
+            new.received.remote_ip,
+            new.received.ehlo,
+            new.received.mail_from,
+            new.received.verified_domains.join(" "),
+        ],
+        |r| r.get(0),
+    )?;
+    let thread = thread_of(tx, &e.references)?.unwrap_or(id);
+    tx.execute(
+        "UPDATE message SET thread_id = ? WHERE id = ?",
+        params![thread, id],
+    )?;
+    tx.execute(
+        "INSERT INTO message_text (rowid, headers, body) VALUES (?, ?, ?)",
+        params![id, e.headers, e.body],
+    )?;
+    Ok(MessageId(id))
+}
+
+/// The thread of the first referenced message found: replies join their parent's
+/// thread, across mailboxes.
+fn thread_of(tx: &Transaction<'_>, references: &[String]) -> Result<Option<i64>, StoreError> {
+    let mut stmt =
+        tx.prepare_cached("SELECT thread_id FROM message WHERE message_id = ? LIMIT 1")?;
+    for r in references.iter().rev() {
+        if let Some(t) = stmt.query_row([r], |row| row.get(0)).optional()? {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
+}
+
+/// A copy of `m`'s row (and its search text) in another mailbox, saved now.
+fn copy_row(
+    tx: &Transaction<'_>,
+    m: &MessageMeta,
+    to: MailboxId,
+    uid: Uid,
+    modseq: ModSeq,
+) -> Result<MessageId, StoreError> {
+    let id: i64 = tx.query_row(
+        "INSERT INTO message (mailbox_id, uid, modseq, create_seq, flags, keywords, internal_date, save_date, size,
+            message_id, in_reply_to, thread_id, sent_date, remote_ip, ehlo, mail_from, verified_domains)
+         SELECT ?, ?, ?, ?, flags, keywords, internal_date, ?, size,
+            message_id, in_reply_to, thread_id, sent_date, remote_ip, ehlo, mail_from, verified_domains
+         FROM message WHERE id = ? RETURNING id",
+        params![to.0, uid, modseq, modseq, now(), m.id.0],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "INSERT INTO message_text (rowid, headers, body) SELECT ?, headers, body FROM message_text WHERE rowid = ?",
+        params![id, m.id.0],
+    )?;
+    Ok(MessageId(id))
+}
+
+fn mark_expunged(
+    tx: &Transaction<'_>,
+    mailbox: MailboxId,
+    messages: &[MessageMeta],
+    modseq: ModSeq,
+) -> Result<(), StoreError> {
+    let mut update =
+        tx.prepare_cached("UPDATE message SET expunged = 1, modseq = ? WHERE id = ?")?;
+    let mut text = tx.prepare_cached("DELETE FROM message_text WHERE rowid = ?")?;
+    for m in messages {
+        update.execute(params![modseq, m.id.0])?;
+        text.execute([m.id.0])?;
+    }
+    tx.execute(
+        "UPDATE mailbox SET modseq = ? WHERE id = ?",
+        params![modseq, mailbox.0],
+    )?;
+    Ok(())
+}
+
+/// Flags and keywords after `op`.
+fn apply(op: FlagOp, m: &MessageMeta, flags: Flags, keywords: &[String]) -> (Flags, Vec<String>) {
+    match op {
+        FlagOp::Replace => (flags, keywords.to_vec()),
+        FlagOp::Add => {
+            let mut k = m.keywords.clone();
+            k.extend(keywords.iter().cloned());
+            k.sort();
+            k.dedup();
+            (m.flags.union(flags), k)
+        }
+        FlagOp::Remove => {
+            let k = m
+                .keywords
+                .iter()
+                .filter(|k| !keywords.contains(k))
+                .cloned()
+                .collect();
+            (m.flags.without(flags), k)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The account store: every account's mail, for IMAP, SMTP delivery, the webmail and
+//! the webapi.
+//!
+//! Per account, a directory with an SQLite database (WAL) and one file per message.
+//! A message file is written and fsynced before the transaction that refers to it
+//! commits, and callers acknowledge only after the commit (see `files`). Every
+//! committed change is published on the account's change feed. All SQL lives here.
+
+mod account;
+mod feed;
+mod files;
+mod mailboxes;
+mod messages;
+mod parse;
+mod schema;
+#[cfg(test)]
+mod tests;
+mod types;
+mod verify;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use account::Account;
+pub use feed::{Change, ChangeSet};
+pub use mailboxes::{SEPARATOR, normalize_name};
+pub use messages::{FlagsResult, NewMessage, Staged};
+pub use types::{
+    Counts, FlagOp, Flags, Mailbox, MailboxId, MessageId, MessageMeta, ModSeq, Received,
+    SpecialUse, Uid,
+};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "database schema version {found} is newer than this gannet knows ({known}); use a newer gannet"
+    )]
+    SchemaTooNew { found: usize, known: usize },
+    #[error("mailbox {0:?} does not exist")]
+    NoMailbox(String),
+    #[error("mailbox {0:?} already exists")]
+    MailboxExists(String),
+    #[error("invalid mailbox name {name:?}: {reason}")]
+    InvalidMailboxName { name: String, reason: String },
+    #[error("mailbox {0:?} has child mailboxes; delete or move them first")]
+    HasChildren(String),
+    #[error("the Inbox cannot be {0}")]
+    InboxFixed(&'static str),
+    #[error(
+        "invalid keyword {0:?}: keywords are single words without spaces or control characters"
+    )]
+    InvalidKeyword(String),
+    #[error("over quota: {used} of {limit} bytes used, {needed} more needed")]
+    OverQuota { used: u64, limit: u64, needed: u64 },
+}
+
+impl StoreError {
+    pub(crate) fn io(path: &Path, source: io::Error) -> Self {
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Where accounts live: `DATA_DIR/accounts/NAME`.
+pub fn account_dir(data_dir: &Path, account: &str) -> PathBuf {
+    data_dir.join("accounts").join(account)
+}

@@ -1,0 +1,126 @@
+//! The account database schema, as numbered migrations applied at open.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. A migration is never
+//! edited once released: a change to the schema is a new entry at the end, and the
+//! tests open a database at every earlier version and migrate it.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migration N (1-based) takes the schema from version N-1 to N.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: mailboxes, messages with tombstones, annotations, settings, full-text index.
+    r#"
+    CREATE TABLE account_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        modseq INTEGER NOT NULL,
+        uid_validity_next INTEGER NOT NULL
+    );
+    INSERT INTO account_state (id, modseq, uid_validity_next) VALUES (1, 1, 1);
+
+    CREATE TABLE mailbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        -- The first level "Inbox" in any case is stored as "Inbox" (RFC 9051 5.1: INBOX
+        -- is case-insensitive), so this is unique as IMAP means it.
+        name TEXT NOT NULL UNIQUE,
+        parent_id INTEGER REFERENCES mailbox(id),
+        special_use TEXT,
+        uid_validity INTEGER NOT NULL,
+        uid_next INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        create_seq INTEGER NOT NULL,
+        total INTEGER NOT NULL DEFAULT 0,
+        unseen INTEGER NOT NULL DEFAULT 0,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        size INTEGER NOT NULL DEFAULT 0
+    );
+
+    -- IMAP lets a client subscribe to names that do not exist (RFC 9051 6.3.7).
+    CREATE TABLE subscription (name TEXT PRIMARY KEY);
+
+    CREATE TABLE message (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mailbox_id INTEGER NOT NULL REFERENCES mailbox(id),
+        uid INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        create_seq INTEGER NOT NULL,
+        -- An expunged message stays as a tombstone (its file is gone) so that QRESYNC
+        -- can report it as VANISHED (RFC 7162 3.2.10).
+        expunged INTEGER NOT NULL DEFAULT 0,
+        flags INTEGER NOT NULL DEFAULT 0,
+        keywords TEXT NOT NULL DEFAULT '',
+        internal_date INTEGER NOT NULL,
+        save_date INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        message_id TEXT NOT NULL DEFAULT '',
+        in_reply_to TEXT NOT NULL DEFAULT '',
+        thread_id INTEGER NOT NULL DEFAULT 0,
+        sent_date INTEGER,
+        remote_ip TEXT,
+        ehlo TEXT,
+        mail_from TEXT,
+        verified_domains TEXT NOT NULL DEFAULT '',
+        UNIQUE (mailbox_id, uid)
+    );
+    CREATE INDEX message_modseq ON message (mailbox_id, modseq);
+    CREATE INDEX message_message_id ON message (message_id) WHERE message_id != '';
+
+    -- METADATA (RFC 5464): server annotations have mailbox_id NULL.
+    CREATE TABLE annotation (
+        mailbox_id INTEGER REFERENCES mailbox(id),
+        entry TEXT NOT NULL,
+        private INTEGER NOT NULL,
+        value BLOB NOT NULL,
+        modseq INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX annotation_key ON annotation (ifnull(mailbox_id, 0), entry, private);
+
+    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    -- Header and body text for SEARCH; trigram tokens give substring matching, as IMAP
+    -- SEARCH requires (RFC 9051 6.4.4). rowid is message.id.
+    CREATE VIRTUAL TABLE message_text USING fts5 (headers, body, tokenize = 'trigram');
+
+    -- Mailbox counts follow every change to messages, so they cannot drift.
+    CREATE TRIGGER message_counts_insert AFTER INSERT ON message WHEN NEW.expunged = 0 BEGIN
+        UPDATE mailbox SET total = total + 1,
+            unseen = unseen + (NEW.flags & 1 = 0),
+            deleted = deleted + (NEW.flags & 8 != 0),
+            size = size + NEW.size
+        WHERE id = NEW.mailbox_id;
+    END;
+    CREATE TRIGGER message_counts_update AFTER UPDATE OF flags, expunged ON message BEGIN
+        UPDATE mailbox SET total = total + (NEW.expunged = 0) - (OLD.expunged = 0),
+            unseen = unseen + (NEW.expunged = 0 AND NEW.flags & 1 = 0) - (OLD.expunged = 0 AND OLD.flags & 1 = 0),
+            deleted = deleted + (NEW.expunged = 0 AND NEW.flags & 8 != 0) - (OLD.expunged = 0 AND OLD.flags & 8 != 0),
+            size = size + (NEW.expunged = 0) * NEW.size - (OLD.expunged = 0) * OLD.size
+        WHERE id = NEW.mailbox_id;
+    END;
+    CREATE TRIGGER message_counts_delete AFTER DELETE ON message WHEN OLD.expunged = 0 BEGIN
+        UPDATE mailbox SET total = total - 1,
+            unseen = unseen - (OLD.flags & 1 = 0),
+            deleted = deleted - (OLD.flags & 8 != 0),
+            size = size - OLD.size
+        WHERE id = OLD.mailbox_id;
+    END;
+    "#,
+];
+
+/// Brings the database to the latest version, one migration per transaction.
+pub fn migrate(db: &mut Connection) -> Result<(), StoreError> {
+    let found: usize = db.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > MIGRATIONS.len() {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found) {
+        let tx = db.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

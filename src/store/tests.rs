@@ -1,0 +1,341 @@
+//! Store behaviour, with the consistency check after every operation.
+
+use super::*;
+
+fn open() -> (tempfile::TempDir, Account) {
+    let dir = tempfile::tempdir().unwrap();
+    let account = Account::open(&dir.path().join("alice"), "alice").unwrap();
+    assert_consistent(&account);
+    (dir, account)
+}
+
+fn assert_consistent(account: &Account) {
+    let problems = account.verify().unwrap();
+    assert!(
+        problems.is_empty(),
+        "inconsistent store:\n{}",
+        problems.join("\n")
+    );
+}
+
+fn msg(subject: &str) -> Vec<u8> {
+    format!(
+        "Message-ID: <{subject}@example.org>\r\nSubject: {subject}\r\n\r\nBody of {subject}.\r\n"
+    )
+    .into_bytes()
+}
+
+fn deliver(account: &mut Account, mailbox: &str, messages: &[&[u8]]) -> Vec<Uid> {
+    let mb = account.mailbox(mailbox).unwrap().id;
+    let staged = messages
+        .iter()
+        .map(|m| (account.stage(m).unwrap(), NewMessage::default()))
+        .collect();
+    let uids = account.deliver(mb, staged).unwrap();
+    assert_consistent(account);
+    uids
+}
+
+#[test]
+fn a_new_account_has_the_standard_mailboxes_subscribed() {
+    let (_dir, account) = open();
+    let names: Vec<(String, Option<SpecialUse>)> = account
+        .mailboxes()
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name, m.special_use))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Archive".to_string(), Some(SpecialUse::Archive)),
+            ("Drafts".to_string(), Some(SpecialUse::Drafts)),
+            ("Inbox".to_string(), None),
+            ("Junk".to_string(), Some(SpecialUse::Junk)),
+            ("Sent".to_string(), Some(SpecialUse::Sent)),
+            ("Trash".to_string(), Some(SpecialUse::Trash)),
+        ]
+    );
+    assert_eq!(account.subscriptions().unwrap().len(), 6);
+    let validities: std::collections::HashSet<u32> = account
+        .mailboxes()
+        .unwrap()
+        .iter()
+        .map(|m| m.uid_validity)
+        .collect();
+    assert_eq!(validities.len(), 6, "each mailbox has its own UIDVALIDITY");
+}
+
+#[test]
+fn delivered_messages_read_back_byte_for_byte_and_are_announced() {
+    let (_dir, mut account) = open();
+    let mut feed = account.subscribe();
+    let (a, b) = (msg("one"), msg("two"));
+    assert_eq!(deliver(&mut account, "inbox", &[&a, &b]), [1, 2]);
+    let inbox = account.mailbox("Inbox").unwrap();
+    assert_eq!(
+        (inbox.uid_next, inbox.counts.total, inbox.counts.unseen),
+        (3, 2, 2)
+    );
+    assert_eq!(inbox.counts.size, (a.len() + b.len()) as u64);
+    let messages = account.messages(inbox.id).unwrap();
+    assert_eq!(account.read(messages[0].id).unwrap(), a);
+    assert_eq!(messages[1].message_id, "two@example.org");
+    let set = feed.try_recv().unwrap();
+    assert!(
+        matches!(
+            &set.changes[..],
+            [Change::Added { uid: 1, .. }, Change::Added { uid: 2, .. }]
+        ),
+        "{set:?}"
+    );
+    assert_eq!(set.modseq, messages[0].modseq);
+}
+
+#[test]
+fn flags_follow_add_remove_replace_and_unchangedsince() {
+    let (_dir, mut account) = open();
+    deliver(&mut account, "Inbox", &[&msg("a"), &msg("b")]);
+    let inbox = account.mailbox("Inbox").unwrap().id;
+    let kw = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let r = account
+        .set_flags(
+            inbox,
+            &[1, 2],
+            FlagOp::Add,
+            Flags::SEEN,
+            &kw(&["$Forwarded"]),
+            None,
+        )
+        .unwrap();
+    assert_eq!(r.changed.len(), 2);
+    assert_eq!(r.changed[0].keywords, ["$forwarded"]);
+    assert_consistent(&account);
+    assert_eq!(account.mailbox("Inbox").unwrap().counts.unseen, 0);
+    let before = account.messages(inbox).unwrap()[0].modseq;
+    account
+        .set_flags(inbox, &[2], FlagOp::Add, Flags::DELETED, &[], None)
+        .unwrap();
+    // UID 2 changed after `before`; UID 1 did not.
+    let r = account
+        .set_flags(
+            inbox,
+            &[1, 2],
+            FlagOp::Remove,
+            Flags::SEEN,
+            &[],
+            Some(before),
+        )
+        .unwrap();
+    assert_eq!(r.modified, [2]);
+    assert_eq!(r.changed.iter().map(|m| m.uid).collect::<Vec<_>>(), [1]);
+    assert_consistent(&account);
+    let r = account
+        .set_flags(inbox, &[1], FlagOp::Replace, Flags::FLAGGED, &[], None)
+        .unwrap();
+    assert_eq!(
+        (r.changed[0].flags, r.changed[0].keywords.len()),
+        (Flags::FLAGGED, 0)
+    );
+    let counts = account.mailbox("Inbox").unwrap().counts;
+    assert_eq!((counts.unseen, counts.deleted), (1, 1));
+    let none = account
+        .set_flags(inbox, &[1], FlagOp::Add, Flags::FLAGGED, &[], None)
+        .unwrap();
+    assert!(none.changed.is_empty(), "no change, no new modseq");
+    assert!(
+        account
+            .set_flags(
+                inbox,
+                &[1],
+                FlagOp::Add,
+                Flags::default(),
+                &kw(&["two words"]),
+                None
+            )
+            .is_err()
+    );
+}
+
+#[test]
+fn expunge_leaves_tombstones_for_qresync_and_removes_files() {
+    let (_dir, mut account) = open();
+    deliver(&mut account, "Inbox", &[&msg("a"), &msg("b"), &msg("c")]);
+    let inbox = account.mailbox("Inbox").unwrap();
+    let doomed = account.messages_by_uid(inbox.id, &[2]).unwrap()[0].id;
+    assert_eq!(account.expunge(inbox.id, &[2, 9]).unwrap(), [2]);
+    assert_consistent(&account);
+    assert!(account.read(doomed).is_err(), "the file is gone");
+    assert_eq!(account.expunged_since(inbox.id, inbox.modseq).unwrap(), [2]);
+    assert_eq!(
+        account
+            .messages(inbox.id)
+            .unwrap()
+            .iter()
+            .map(|m| m.uid)
+            .collect::<Vec<_>>(),
+        [1, 3]
+    );
+    assert_eq!(account.mailbox("Inbox").unwrap().counts.total, 2);
+}
+
+#[test]
+fn copy_and_move_assign_new_uids_and_move_expunges_the_source() {
+    let (_dir, mut account) = open();
+    deliver(&mut account, "Inbox", &[&msg("a"), &msg("b")]);
+    let (inbox, archive) = (
+        account.mailbox("Inbox").unwrap().id,
+        account.mailbox("Archive").unwrap().id,
+    );
+    account
+        .set_flags(inbox, &[2], FlagOp::Add, Flags::FLAGGED, &[], None)
+        .unwrap();
+    assert_eq!(
+        account.copy(inbox, &[2, 1], archive).unwrap(),
+        [(1, 1), (2, 2)]
+    );
+    assert_consistent(&account);
+    let copied = account.messages(archive).unwrap();
+    assert_eq!(copied[1].flags, Flags::FLAGGED);
+    assert_eq!(account.read(copied[0].id).unwrap(), msg("a"));
+    assert_eq!(
+        account.move_messages(inbox, &[1], archive).unwrap(),
+        [(1, 3)]
+    );
+    assert_consistent(&account);
+    assert_eq!(account.mailbox("Inbox").unwrap().counts.total, 1);
+    assert_eq!(account.mailbox("Archive").unwrap().counts.total, 3);
+    assert_eq!(
+        account
+            .read(account.messages(archive).unwrap()[2].id)
+            .unwrap(),
+        msg("a")
+    );
+}
+
+#[test]
+fn mailboxes_create_parents_rename_children_and_refuse_bad_deletes() {
+    let (_dir, mut account) = open();
+    account.create_mailbox("Lists/rust/announce", None).unwrap();
+    assert_consistent(&account);
+    assert!(account.mailbox("Lists/rust").is_ok());
+    assert!(
+        matches!(account.create_mailbox("lists/rust", None), Ok(_)),
+        "names are case-sensitive but Inbox"
+    );
+    assert!(matches!(
+        account.create_mailbox("Lists", None),
+        Err(StoreError::MailboxExists(_))
+    ));
+    deliver(&mut account, "Lists/rust", &[&msg("a")]);
+    let validity = account.mailbox("Lists/rust").unwrap().uid_validity;
+    account
+        .rename_mailbox("Lists/rust", "Archive/2026/rust")
+        .unwrap();
+    assert_consistent(&account);
+    let renamed = account.mailbox("Archive/2026/rust").unwrap();
+    assert_eq!((renamed.uid_validity, renamed.counts.total), (validity, 1));
+    assert!(account.mailbox("Archive/2026/rust/announce").is_ok());
+    assert!(account.mailbox("Lists/rust").is_err());
+    assert!(matches!(
+        account.delete_mailbox("Archive/2026/rust"),
+        Err(StoreError::HasChildren(_))
+    ));
+    assert!(matches!(
+        account.delete_mailbox("INBOX"),
+        Err(StoreError::InboxFixed(_))
+    ));
+    assert!(matches!(
+        account.rename_mailbox("Archive", "Archive/x"),
+        Err(StoreError::InvalidMailboxName { .. })
+    ));
+    account
+        .delete_mailbox("Archive/2026/rust/announce")
+        .unwrap();
+    account.delete_mailbox("Archive/2026/rust").unwrap();
+    assert_consistent(&account);
+    let recreated = account.create_mailbox("Archive/2026/rust", None).unwrap();
+    assert_ne!(
+        recreated.uid_validity, validity,
+        "a new mailbox under an old name gets a new UIDVALIDITY"
+    );
+}
+
+#[test]
+fn quota_refuses_what_does_not_fit() {
+    let (_dir, mut account) = open();
+    let m = msg("a");
+    account.set_quota_limit(Some(m.len() as u64 + 10)).unwrap();
+    deliver(&mut account, "Inbox", &[&m]);
+    let inbox = account.mailbox("Inbox").unwrap().id;
+    let staged = vec![(account.stage(&m).unwrap(), NewMessage::default())];
+    assert!(matches!(
+        account.deliver(inbox, staged),
+        Err(StoreError::OverQuota { .. })
+    ));
+    assert_consistent(&account);
+}
+
+#[test]
+fn replies_join_their_parents_thread() {
+    let (_dir, mut account) = open();
+    let parent = msg("parent");
+    let reply = b"Message-ID: <r@x>\r\nIn-Reply-To: <parent@example.org>\r\n\r\nreply\r\n".to_vec();
+    deliver(&mut account, "Inbox", &[&parent]);
+    deliver(&mut account, "Sent", &[&reply]);
+    let p = &account
+        .messages(account.mailbox("Inbox").unwrap().id)
+        .unwrap()[0];
+    let r = &account
+        .messages(account.mailbox("Sent").unwrap().id)
+        .unwrap()[0];
+    assert_eq!(r.thread_id, p.thread_id);
+}
+
+#[test]
+fn reopening_removes_crash_leftovers_and_keeps_committed_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alice");
+    let mut account = Account::open(&path, "alice").unwrap();
+    deliver(&mut account, "Inbox", &[&msg("kept")]);
+    let staged = account.stage(&msg("lost")).unwrap();
+    std::mem::forget(staged); // as if the process died after staging
+    std::fs::create_dir_all(path.join("msg/0")).unwrap();
+    std::fs::write(path.join("msg/0/999"), b"renamed, never committed").unwrap();
+    assert_eq!(account.verify().unwrap().len(), 1, "the orphan is reported");
+    drop(account);
+    let account = Account::open(&path, "alice").unwrap();
+    assert_consistent(&account);
+    assert!(
+        std::fs::read_dir(path.join("tmp"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    let inbox = account.mailbox("Inbox").unwrap().id;
+    assert_eq!(
+        account
+            .read(account.messages(inbox).unwrap()[0].id)
+            .unwrap(),
+        msg("kept")
+    );
+}
+
+#[test]
+fn repair_fixes_counts_and_expunges_messages_whose_file_is_gone() {
+    let (dir, mut account) = open();
+    deliver(&mut account, "Inbox", &[&msg("a"), &msg("b")]);
+    let inbox = account.mailbox("Inbox").unwrap().id;
+    let lost = account.messages(inbox).unwrap()[0].id;
+    std::fs::remove_file(dir.path().join("alice/msg/0").join(lost.0.to_string())).unwrap();
+    account
+        .db
+        .execute("UPDATE mailbox SET unseen = 7 WHERE name = 'Inbox'", [])
+        .unwrap();
+    let problems = account.verify().unwrap();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    let done = account.repair().unwrap();
+    assert!(done.iter().any(|d| d.contains("had no file")), "{done:?}");
+    assert_consistent(&account);
+    assert_eq!(account.mailbox("Inbox").unwrap().counts.total, 1);
+}
