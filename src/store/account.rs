@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 use super::feed::{ChangeSet, Feed};
 use super::files::{self, Files};
 use super::types::{ModSeq, SpecialUse};
-use super::{StoreError, schema};
+use super::{StoreError, schema, search};
 use std::sync::Arc;
 
 /// The mailboxes of a new account, with their roles (RFC 6154).
@@ -51,6 +51,7 @@ impl Account {
         db.pragma_update(None, "synchronous", "FULL")?;
         db.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut db)?;
+        search::register(&db)?;
         let mut account = Account {
             name: name.to_string(),
             dir: dir.to_path_buf(),

@@ -8,11 +8,14 @@
 
 mod account;
 mod feed;
+mod export;
 mod files;
+mod import;
 mod mailboxes;
 mod messages;
 mod parse;
 mod schema;
+mod search;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -25,6 +28,7 @@ pub use account::Account;
 pub use feed::{Change, ChangeSet};
 pub use mailboxes::{SEPARATOR, normalize_name};
 pub use messages::{FlagsResult, NewMessage, Staged};
+pub use search::SearchKey;
 pub use types::{
     Counts, FlagOp, Flags, Mailbox, MailboxId, MessageId, MessageMeta, ModSeq, Received,
     SpecialUse, Uid,

@@ -1,0 +1,1 @@
+//! Export to mbox and maildir: see the helper task.

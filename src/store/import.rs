@@ -1,0 +1,1 @@
+//! Import of mbox and maildir: see the helper task.

@@ -1,0 +1,156 @@
+//! Search primitives: the building blocks of IMAP SEARCH, evaluated in SQLite.
+//!
+//! Header and body text come from the `message_text` full-text table. Its trigram
+//! tokens let `LIKE '%text%'` use the index, which gives IMAP's case-insensitive
+//! substring semantics (RFC 9051 6.4.4) without scanning every message file.
+
+use std::ops::RangeInclusive;
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
+
+use super::account::Account;
+use super::types::{Flags, MailboxId, ModSeq, Uid};
+use super::StoreError;
+
+/// What to search for. Dates are seconds since the epoch; the protocol layer turns
+/// IMAP's day-based dates into ranges in its time zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchKey {
+    All,
+    /// Messages with (`true`) or without (`false`) all of these system flags.
+    Flags(Flags, bool),
+    Keyword(String, bool),
+    Uids(Vec<RangeInclusive<Uid>>),
+    /// Arrival time (INTERNALDATE) in `[from, until)`.
+    Arrived { from: Option<i64>, until: Option<i64> },
+    /// Date header in `[from, until)`.
+    Sent { from: Option<i64>, until: Option<i64> },
+    /// RFC822.SIZE larger than the value.
+    Larger(u64),
+    Smaller(u64),
+    /// A header field `name` whose value contains the text (any value when empty).
+    Header(String, String),
+    Body(String),
+    /// Header or body.
+    Text(String),
+    /// Modseq at least this (CONDSTORE MODSEQ search).
+    ModSeq(ModSeq),
+    And(Vec<SearchKey>),
+    Or(Box<SearchKey>, Box<SearchKey>),
+    Not(Box<SearchKey>),
+}
+
+/// Registers the SQL functions the search needs on a connection.
+pub(super) fn register(db: &Connection) -> Result<(), StoreError> {
+    db.create_scalar_function("header_has", 3, FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_UTF8, |ctx| {
+        let headers: String = ctx.get(0)?;
+        let name: String = ctx.get(1)?;
+        let text: String = ctx.get(2)?;
+        Ok(header_has(&headers, &name, &text))
+    })?;
+    Ok(())
+}
+
+/// Whether a header `name` (case-insensitive) has a value containing `text`
+/// (case-insensitive). `headers` holds one "Name: value" line per field.
+fn header_has(headers: &str, name: &str, text: &str) -> bool {
+    let text = text.to_lowercase();
+    headers.lines().any(|line| {
+        line.split_once(": ").is_some_and(|(n, v)| n.eq_ignore_ascii_case(name) && v.to_lowercase().contains(&text))
+    })
+}
+
+/// `LIKE` pattern for a substring, with the wildcards in it escaped.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Builds a WHERE clause for `key`, pushing its parameters.
+fn clause(key: &SearchKey, params: &mut Vec<Value>) -> String {
+    let mut bind = |v: Value| {
+        params.push(v);
+        "?".to_string()
+    };
+    match key {
+        SearchKey::All => "1".into(),
+        SearchKey::Flags(flags, true) => format!("(m.flags & {0}) = {0}", flags.0),
+        SearchKey::Flags(flags, false) => format!("(m.flags & {}) = 0", flags.0),
+        SearchKey::Keyword(k, set) => {
+            let p = bind(Value::Text(k.to_lowercase()));
+            let has = format!("(' ' || m.keywords || ' ') LIKE '% ' || {p} || ' %'");
+            if *set { has } else { format!("NOT {has}") }
+        }
+        SearchKey::Uids(ranges) if ranges.is_empty() => "0".into(),
+        SearchKey::Uids(ranges) => {
+            let parts: Vec<String> =
+                ranges.iter().map(|r| format!("m.uid BETWEEN {} AND {}", r.start(), r.end())).collect();
+            format!("({})", parts.join(" OR "))
+        }
+        SearchKey::Arrived { from, until } => range("m.internal_date", *from, *until),
+        SearchKey::Sent { from, until } => range("m.sent_date", *from, *until),
+        SearchKey::Larger(n) => format!("m.size > {n}"),
+        SearchKey::Smaller(n) => format!("m.size < {n}"),
+        SearchKey::Header(name, text) => {
+            let pattern = bind(Value::Text(contains_pattern(text)));
+            let (name, text) = (bind(Value::Text(name.clone())), bind(Value::Text(text.clone())));
+            format!("(t.headers LIKE {pattern} ESCAPE '\\' AND header_has(t.headers, {name}, {text}))")
+        }
+        SearchKey::Body(text) => format!("t.body LIKE {} ESCAPE '\\'", bind(Value::Text(contains_pattern(text)))),
+        SearchKey::Text(text) => {
+            let p = bind(Value::Text(contains_pattern(text)));
+            format!("(t.headers LIKE {p} ESCAPE '\\' OR t.body LIKE {p} ESCAPE '\\')")
+        }
+        SearchKey::ModSeq(n) => format!("m.modseq >= {n}"),
+        SearchKey::And(keys) if keys.is_empty() => "1".into(),
+        SearchKey::And(keys) => {
+            let parts: Vec<String> = keys.iter().map(|k| clause(k, params)).collect();
+            format!("({})", parts.join(" AND "))
+        }
+        SearchKey::Or(a, b) => format!("({} OR {})", clause(a, params), clause(b, params)),
+        SearchKey::Not(k) => format!("NOT ({})", clause(k, params)),
+    }
+}
+
+fn range(column: &str, from: Option<i64>, until: Option<i64>) -> String {
+    let from = from.map_or("1".into(), |f| format!("{column} >= {f}"));
+    let until = until.map_or("1".into(), |u| format!("{column} < {u}"));
+    format!("({column} IS NOT NULL AND {from} AND {until})")
+}
+
+impl Account {
+    /// UIDs of the messages in `mailbox` that match `key`, ascending.
+    pub fn search(&self, mailbox: MailboxId, key: &SearchKey) -> Result<Vec<Uid>, StoreError> {
+        let mut params = vec![Value::Integer(mailbox.0)];
+        let condition = clause(key, &mut params);
+        let sql = format!(
+            "SELECT m.uid FROM message m LEFT JOIN message_text t ON t.rowid = m.id
+             WHERE m.mailbox_id = ? AND m.expunged = 0 AND {condition} ORDER BY m.uid"
+        );
+        let mut stmt = self.db.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(params), |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_matching_is_per_field_and_case_insensitive() {
+        let headers = "Subject: Lunch plans\nFrom: Alice <alice@example.org>\n";
+        assert!(header_has(headers, "subject", "LUNCH"));
+        assert!(header_has(headers, "FROM", "alice@"));
+        assert!(!header_has(headers, "Subject", "alice"), "text in another field does not count");
+        assert!(header_has(headers, "subject", ""), "empty text: the field exists");
+        assert!(!header_has(headers, "Cc", ""));
+    }
+
+    #[test]
+    fn like_wildcards_in_the_text_are_literal() {
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}
