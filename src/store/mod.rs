@@ -7,13 +7,15 @@
 //! committed change is published on the account's change feed. All SQL lives here.
 
 mod account;
-mod feed;
 mod export;
+mod feed;
 mod files;
 mod import;
 mod mailboxes;
 mod messages;
 mod parse;
+#[cfg(test)]
+mod proptests;
 mod schema;
 mod search;
 #[cfg(test)]

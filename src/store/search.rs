@@ -10,9 +10,9 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
+use super::StoreError;
 use super::account::Account;
 use super::types::{Flags, MailboxId, ModSeq, Uid};
-use super::StoreError;
 
 /// What to search for. Dates are seconds since the epoch; the protocol layer turns
 /// IMAP's day-based dates into ranges in its time zone.
@@ -24,9 +24,15 @@ pub enum SearchKey {
     Keyword(String, bool),
     Uids(Vec<RangeInclusive<Uid>>),
     /// Arrival time (INTERNALDATE) in `[from, until)`.
-    Arrived { from: Option<i64>, until: Option<i64> },
+    Arrived {
+        from: Option<i64>,
+        until: Option<i64>,
+    },
     /// Date header in `[from, until)`.
-    Sent { from: Option<i64>, until: Option<i64> },
+    Sent {
+        from: Option<i64>,
+        until: Option<i64>,
+    },
     /// RFC822.SIZE larger than the value.
     Larger(u64),
     Smaller(u64),
@@ -44,12 +50,17 @@ pub enum SearchKey {
 
 /// Registers the SQL functions the search needs on a connection.
 pub(super) fn register(db: &Connection) -> Result<(), StoreError> {
-    db.create_scalar_function("header_has", 3, FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_UTF8, |ctx| {
-        let headers: String = ctx.get(0)?;
-        let name: String = ctx.get(1)?;
-        let text: String = ctx.get(2)?;
-        Ok(header_has(&headers, &name, &text))
-    })?;
+    db.create_scalar_function(
+        "header_has",
+        3,
+        FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_UTF8,
+        |ctx| {
+            let headers: String = ctx.get(0)?;
+            let name: String = ctx.get(1)?;
+            let text: String = ctx.get(2)?;
+            Ok(header_has(&headers, &name, &text))
+        },
+    )?;
     Ok(())
 }
 
@@ -58,21 +69,26 @@ pub(super) fn register(db: &Connection) -> Result<(), StoreError> {
 fn header_has(headers: &str, name: &str, text: &str) -> bool {
     let text = text.to_lowercase();
     headers.lines().any(|line| {
-        line.split_once(": ").is_some_and(|(n, v)| n.eq_ignore_ascii_case(name) && v.to_lowercase().contains(&text))
+        line.split_once(": ")
+            .is_some_and(|(n, v)| n.eq_ignore_ascii_case(name) && v.to_lowercase().contains(&text))
     })
 }
 
 /// `LIKE` pattern for a substring, with the wildcards in it escaped.
 fn contains_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
 /// Builds a WHERE clause for `key`, pushing its parameters.
 fn clause(key: &SearchKey, params: &mut Vec<Value>) -> String {
+    // Numbered, so that one value can be used twice (Text searches two columns).
     let mut bind = |v: Value| {
         params.push(v);
-        "?".to_string()
+        format!("?{}", params.len())
     };
     match key {
         SearchKey::All => "1".into(),
@@ -80,13 +96,15 @@ fn clause(key: &SearchKey, params: &mut Vec<Value>) -> String {
         SearchKey::Flags(flags, false) => format!("(m.flags & {}) = 0", flags.0),
         SearchKey::Keyword(k, set) => {
             let p = bind(Value::Text(k.to_lowercase()));
-            let has = format!("(' ' || m.keywords || ' ') LIKE '% ' || {p} || ' %'");
+            let has = format!("instr(' ' || m.keywords || ' ', ' ' || {p} || ' ') > 0");
             if *set { has } else { format!("NOT {has}") }
         }
         SearchKey::Uids(ranges) if ranges.is_empty() => "0".into(),
         SearchKey::Uids(ranges) => {
-            let parts: Vec<String> =
-                ranges.iter().map(|r| format!("m.uid BETWEEN {} AND {}", r.start(), r.end())).collect();
+            let parts: Vec<String> = ranges
+                .iter()
+                .map(|r| format!("m.uid BETWEEN {} AND {}", r.start(), r.end()))
+                .collect();
             format!("({})", parts.join(" OR "))
         }
         SearchKey::Arrived { from, until } => range("m.internal_date", *from, *until),
@@ -95,10 +113,18 @@ fn clause(key: &SearchKey, params: &mut Vec<Value>) -> String {
         SearchKey::Smaller(n) => format!("m.size < {n}"),
         SearchKey::Header(name, text) => {
             let pattern = bind(Value::Text(contains_pattern(text)));
-            let (name, text) = (bind(Value::Text(name.clone())), bind(Value::Text(text.clone())));
-            format!("(t.headers LIKE {pattern} ESCAPE '\\' AND header_has(t.headers, {name}, {text}))")
+            let (name, text) = (
+                bind(Value::Text(name.clone())),
+                bind(Value::Text(text.clone())),
+            );
+            format!(
+                "(t.headers LIKE {pattern} ESCAPE '\\' AND header_has(t.headers, {name}, {text}))"
+            )
         }
-        SearchKey::Body(text) => format!("t.body LIKE {} ESCAPE '\\'", bind(Value::Text(contains_pattern(text)))),
+        SearchKey::Body(text) => format!(
+            "t.body LIKE {} ESCAPE '\\'",
+            bind(Value::Text(contains_pattern(text)))
+        ),
         SearchKey::Text(text) => {
             let p = bind(Value::Text(contains_pattern(text)));
             format!("(t.headers LIKE {p} ESCAPE '\\' OR t.body LIKE {p} ESCAPE '\\')")
@@ -127,7 +153,7 @@ impl Account {
         let condition = clause(key, &mut params);
         let sql = format!(
             "SELECT m.uid FROM message m LEFT JOIN message_text t ON t.rowid = m.id
-             WHERE m.mailbox_id = ? AND m.expunged = 0 AND {condition} ORDER BY m.uid"
+             WHERE m.mailbox_id = ?1 AND m.expunged = 0 AND {condition} ORDER BY m.uid"
         );
         let mut stmt = self.db.prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(params), |r| r.get(0))?;
@@ -144,8 +170,14 @@ mod tests {
         let headers = "Subject: Lunch plans\nFrom: Alice <alice@example.org>\n";
         assert!(header_has(headers, "subject", "LUNCH"));
         assert!(header_has(headers, "FROM", "alice@"));
-        assert!(!header_has(headers, "Subject", "alice"), "text in another field does not count");
-        assert!(header_has(headers, "subject", ""), "empty text: the field exists");
+        assert!(
+            !header_has(headers, "Subject", "alice"),
+            "text in another field does not count"
+        );
+        assert!(
+            header_has(headers, "subject", ""),
+            "empty text: the field exists"
+        );
         assert!(!header_has(headers, "Cc", ""));
     }
 

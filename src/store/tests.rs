@@ -339,3 +339,81 @@ fn repair_fixes_counts_and_expunges_messages_whose_file_is_gone() {
     assert_consistent(&account);
     assert_eq!(account.mailbox("Inbox").unwrap().counts.total, 1);
 }
+
+#[test]
+fn search_combines_flags_sizes_dates_headers_and_text() {
+    let (_dir, mut account) = open();
+    let a = b"From: Alice <alice@example.org>\r\nSubject: Lunch on Friday\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n\r\nShall we try the new noodle place?\r\n";
+    let b = b"From: Bob <bob@example.org>\r\nSubject: =?utf-8?q?R=C3=A9union?= notes\r\n\r\nMinutes attached: 50% done_ok.\r\n";
+    let c = msg("third");
+    deliver(&mut account, "Inbox", &[a, b, &c]);
+    let inbox = account.mailbox("Inbox").unwrap().id;
+    account
+        .set_flags(
+            inbox,
+            &[2],
+            FlagOp::Add,
+            Flags::SEEN,
+            &["$Important".to_string()],
+            None,
+        )
+        .unwrap();
+    let s = |k: SearchKey| account.search(inbox, &k).unwrap();
+    let text = |t: &str| t.to_string();
+    assert_eq!(s(SearchKey::All), [1, 2, 3]);
+    assert_eq!(s(SearchKey::Flags(Flags::SEEN, false)), [1, 3]);
+    assert_eq!(s(SearchKey::Keyword(text("$IMPORTANT"), true)), [2]);
+    assert_eq!(
+        s(SearchKey::Keyword(text("$imp_rtant"), true)),
+        Vec::<Uid>::new(),
+        "no wildcards"
+    );
+    assert_eq!(s(SearchKey::Header(text("subject"), text("lunch"))), [1]);
+    assert_eq!(
+        s(SearchKey::Header(text("Subject"), text("réunion"))),
+        [2],
+        "encoded words are decoded"
+    );
+    assert_eq!(s(SearchKey::Header(text("From"), text("alice@"))), [1]);
+    assert_eq!(
+        s(SearchKey::Header(text("To"), text(""))),
+        Vec::<Uid>::new()
+    );
+    assert_eq!(s(SearchKey::Body(text("NOODLE"))), [1]);
+    assert_eq!(
+        s(SearchKey::Body(text("50%"))),
+        [2],
+        "wildcards are literal"
+    );
+    assert_eq!(s(SearchKey::Body(text("0%_d"))), Vec::<Uid>::new());
+    assert_eq!(s(SearchKey::Text(text("third"))), [3]);
+    assert_eq!(s(SearchKey::Larger(c.len() as u64)), [1, 2]);
+    assert_eq!(
+        s(SearchKey::Sent {
+            from: Some(1795305600),
+            until: Some(1795392000)
+        }),
+        [1]
+    );
+    assert_eq!(
+        s(SearchKey::Arrived {
+            from: None,
+            until: Some(0)
+        }),
+        Vec::<Uid>::new()
+    );
+    assert_eq!(s(SearchKey::Uids(vec![2..=3])), [2, 3]);
+    let or = SearchKey::Or(
+        Box::new(SearchKey::Uids(vec![1..=1])),
+        Box::new(SearchKey::Keyword(text("$important"), true)),
+    );
+    assert_eq!(
+        s(SearchKey::And(vec![
+            or,
+            SearchKey::Not(Box::new(SearchKey::Body(text("noodle"))))
+        ])),
+        [2]
+    );
+    let latest = account.messages(inbox).unwrap()[1].modseq;
+    assert_eq!(s(SearchKey::ModSeq(latest)), [2]);
+}
