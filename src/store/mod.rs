@@ -7,6 +7,7 @@
 //! committed change is published on the account's change feed. All SQL lives here.
 
 mod account;
+mod annotations;
 mod export;
 mod feed;
 mod files;
@@ -27,6 +28,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use account::Account;
+pub use annotations::Annotation;
 pub use feed::{Change, ChangeSet};
 pub use mailboxes::{SEPARATOR, normalize_name};
 pub use messages::{FlagsResult, NewMessage, Staged};
@@ -61,6 +63,10 @@ pub enum StoreError {
         "invalid keyword {0:?}: keywords are single words without spaces or control characters"
     )]
     InvalidKeyword(String),
+    #[error(
+        "invalid annotation entry {0:?}: it must start with '/' and have no wildcards or control characters"
+    )]
+    InvalidEntry(String),
     #[error("over quota: {used} of {limit} bytes used, {needed} more needed")]
     OverQuota { used: u64, limit: u64, needed: u64 },
 }

@@ -417,3 +417,52 @@ fn search_combines_flags_sizes_dates_headers_and_text() {
     let latest = account.messages(inbox).unwrap()[1].modseq;
     assert_eq!(s(SearchKey::ModSeq(latest)), [2]);
 }
+
+#[test]
+fn annotations_are_set_replaced_removed_and_announced() {
+    let (_dir, mut account) = open();
+    let inbox = account.mailbox("Inbox").unwrap();
+    let mut feed = account.subscribe();
+    account
+        .set_annotation(Some(inbox.id), "/comment", false, Some(b"shared note"))
+        .unwrap();
+    account
+        .set_annotation(Some(inbox.id), "/comment", true, Some(b"mine"))
+        .unwrap();
+    account
+        .set_annotation(Some(inbox.id), "/comment", true, Some(b"mine, edited"))
+        .unwrap();
+    account
+        .set_annotation(
+            None,
+            "/admin",
+            false,
+            Some(b"mailto:postmaster@example.org"),
+        )
+        .unwrap();
+    let notes = account.annotations(Some(inbox.id)).unwrap();
+    assert_eq!(
+        notes
+            .iter()
+            .map(|a| (a.private, a.value.as_slice()))
+            .collect::<Vec<_>>(),
+        [(false, &b"shared note"[..]), (true, b"mine, edited")]
+    );
+    assert!(
+        account.mailbox("Inbox").unwrap().modseq > inbox.modseq,
+        "the mailbox's modseq moves"
+    );
+    assert_eq!(account.annotations(None).unwrap().len(), 1);
+    account
+        .set_annotation(Some(inbox.id), "/comment", true, None)
+        .unwrap();
+    assert_eq!(account.annotations(Some(inbox.id)).unwrap().len(), 1);
+    assert!(
+        account
+            .set_annotation(None, "no-slash", false, Some(b"x"))
+            .is_err()
+    );
+    let announced = std::iter::from_fn(|| feed.try_recv().ok()).count();
+    assert_eq!(announced, 5);
+    assert_consistent(&account);
+}
