@@ -9,7 +9,7 @@ use super::StoreError;
 use super::account::{Account, next_modseq, now};
 use super::feed::{Change, Feed};
 use super::files::Files;
-use super::parse::{Extract, extract};
+use super::parse::{self, Extract, extract};
 use super::types::{FlagOp, Flags, MailboxId, MessageId, MessageMeta, ModSeq, Received, Uid};
 
 /// A message written to disk and fsynced, not yet in any mailbox. Dropping it
@@ -361,6 +361,16 @@ impl Account {
     pub fn read(&self, id: MessageId) -> Result<Vec<u8>, StoreError> {
         let path = self.files.path(id);
         std::fs::read(&path).map_err(|e| StoreError::io(&path, e))
+    }
+
+    /// The message parsed with mail-parser (structure, decoded text, attachments).
+    /// `None` when it cannot be parsed; a panic in the parser fails only this call.
+    pub fn parsed(
+        &self,
+        id: MessageId,
+    ) -> Result<Option<mail_parser::Message<'static>>, StoreError> {
+        let raw = self.read(id)?;
+        Ok(parse::parse_owned(&raw))
     }
 
     /// Quota: refuses `needed` more bytes when a limit is set and would be passed.

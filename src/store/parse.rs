@@ -25,6 +25,15 @@ pub fn extract(raw: &[u8]) -> Extract {
     catch_unwind(AssertUnwindSafe(|| extract_unguarded(raw))).unwrap_or_default()
 }
 
+/// The whole message parsed, owning its data; `None` if it cannot be parsed.
+pub fn parse_owned(raw: &[u8]) -> Option<mail_parser::Message<'static>> {
+    catch_unwind(AssertUnwindSafe(|| {
+        MessageParser::default().parse(raw).map(|m| m.into_owned())
+    }))
+    .ok()
+    .flatten()
+}
+
 fn extract_unguarded(raw: &[u8]) -> Extract {
     let Some(msg) = MessageParser::default().parse(raw) else {
         return Extract::default();

@@ -81,6 +81,8 @@ fn delivered_messages_read_back_byte_for_byte_and_are_announced() {
     let messages = account.messages(inbox.id).unwrap();
     assert_eq!(account.read(messages[0].id).unwrap(), a);
     assert_eq!(messages[1].message_id, "two@example.org");
+    let parsed = account.parsed(messages[1].id).unwrap().unwrap();
+    assert_eq!(parsed.subject(), Some("two"));
     let set = feed.try_recv().unwrap();
     assert!(
         matches!(
