@@ -32,6 +32,11 @@ impl Files {
         }
     }
 
+    /// The directory message files live in, for error messages.
+    pub fn dir(&self) -> &Path {
+        &self.msg
+    }
+
     pub fn path(&self, id: MessageId) -> PathBuf {
         self.msg
             .join(format!("{:x}", id.0 / SHARD_SIZE))

@@ -126,9 +126,7 @@ impl Account {
                 uids.push(uid);
                 uid += 1;
             }
-            self.files
-                .sync(installed.iter().copied())
-                .map_err(|e| StoreError::io(&self.dir, e))
+            Ok(())
         })();
         finish(
             tx,
@@ -202,9 +200,7 @@ impl Account {
                     uids: moved,
                 });
             }
-            self.files
-                .sync(linked.iter().copied())
-                .map_err(|e| StoreError::io(&self.dir, e))
+            Ok(())
         })();
         finish(
             tx,
@@ -422,8 +418,8 @@ impl Account {
     }
 }
 
-/// Commits when `result` is Ok, then publishes; otherwise rolls back and removes the
-/// files put in place for the transaction.
+/// Makes the files put in place durable and commits when `result` is Ok, then
+/// publishes; otherwise rolls back and removes those files.
 fn finish(
     tx: Transaction<'_>,
     result: Result<(), StoreError>,
@@ -432,7 +428,15 @@ fn finish(
     modseq: ModSeq,
     changes: Vec<Change>,
 ) -> Result<(), StoreError> {
-    match result.and_then(|()| tx.commit().map_err(StoreError::from)) {
+    let durable = |()| {
+        files
+            .sync(placed.iter().copied())
+            .map_err(|e| StoreError::io(files.dir(), e))
+    };
+    match result
+        .and_then(durable)
+        .and_then(|()| tx.commit().map_err(StoreError::from))
+    {
         Ok(()) => {
             feed.publish(modseq, changes);
             Ok(())

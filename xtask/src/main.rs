@@ -54,10 +54,17 @@ enum Task {
     },
     /// Not available yet: drive real mail clients and MTAs against a live server.
     Interop,
-    /// Not available yet: measure throughput and latency beside a peer server.
+    /// Run a benchmark (optimized, with cargo's bench profile) and print its figures.
+    ///
+    /// `store`: raw fsync baselines, durable appends, flag changes and search over a
+    /// generated mailbox. Arguments after WHAT go to the benchmark, e.g.
+    /// `cargo xtask bench store -- --quick` or `-- --messages 20000`.
     Bench {
-        /// What to measure.
+        /// What to measure (without it, the benchmarks are listed).
         what: Option<String>,
+        /// Passed through to the benchmark.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -68,7 +75,10 @@ fn main() -> ExitCode {
         Task::Conformance { args } => conformance(&root, &args),
         Task::Fuzz { seconds, targets } => fuzz(&root, seconds, &targets),
         Task::Interop => return not_yet("interop", "the localserve issue"),
-        Task::Bench { .. } => return not_yet("bench", "the store, SMTP and IMAP issues"),
+        Task::Bench { what, args } => match bench_target(what.as_deref()) {
+            Some(target) => bench(&root, target, &args),
+            None => return ExitCode::from(2),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,6 +93,26 @@ fn main() -> ExitCode {
 fn not_yet(task: &str, arrives_with: &str) -> ExitCode {
     eprintln!("cargo xtask {task} is not available yet: it arrives with {arrives_with}.");
     ExitCode::from(2)
+}
+
+/// The benchmarks `cargo xtask bench` runs; each is a `[[bench]]` target of the root
+/// package. SMTP and IMAP benchmarks beside a peer server are to come.
+const BENCHMARKS: &[&str] = &["store"];
+
+/// The benchmark named `what`; otherwise lists them and returns `None` (exit status 2:
+/// nothing ran).
+fn bench_target(what: Option<&str>) -> Option<&'static str> {
+    let found = BENCHMARKS.iter().copied().find(|b| Some(*b) == what);
+    if found.is_none() {
+        if let Some(unknown) = what {
+            eprintln!("no benchmark {unknown:?}.");
+        }
+        eprintln!(
+            "usage: cargo xtask bench WHAT [-- ARGS]; the benchmarks are: {}",
+            BENCHMARKS.join(", ")
+        );
+    }
+    found
 }
 
 /// xtask lives one level below the workspace root.
@@ -202,6 +232,13 @@ fn conformance(root: &Path, args: &[String]) -> Result<()> {
         "the conformance harness printed no results table (is it still a stub?)"
     );
     Ok(())
+}
+
+/// `cargo bench` builds with the bench profile (release settings) and passes `--bench`
+/// to the binary, which the benchmark ignores.
+fn bench(root: &Path, target: &str, args: &[String]) -> Result<()> {
+    let mut cmd = cargo(root, &["bench", "--bench", target, "--"]);
+    run(cmd.args(args)).map(drop)
 }
 
 fn fuzz(root: &Path, seconds: u64, wanted: &[String]) -> Result<()> {
