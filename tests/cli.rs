@@ -137,3 +137,30 @@ fn version_prints_the_package_version() {
         format!("gannet {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn import_export_and_store_are_commands_with_their_own_help() {
+    let out = gannet(Path::new("."), &["--help"]);
+    let help = text(&out.stdout);
+    let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(
+            "Planned, not available yet: queue, sendmail, dkim, spf, dmarc, setaccountpassword, loginattempts."
+        ),
+        "{help}"
+    );
+    for command in ["import", "export", "store"] {
+        assert!(help.contains(&format!("\n  {command} ")), "{help}");
+    }
+    for command in [
+        &["import", "mbox"][..],
+        &["import", "maildir"],
+        &["export", "mbox"],
+        &["export", "maildir"],
+        &["store", "verify"],
+    ] {
+        let out = gannet(Path::new("."), &[command, &["--help"]].concat());
+        assert!(out.status.success(), "{command:?}");
+        assert!(text(&out.stdout).contains("Usage: gannet "), "{command:?}");
+    }
+}

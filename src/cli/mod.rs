@@ -3,11 +3,14 @@
 
 mod config_cmd;
 mod serve_cmd;
+mod store_cmd;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use gannet::config::Config;
+use gannet::logging;
 
 /// Commands that later work adds, and what they arrive with. Named here so that
 /// `gannet queue` says it is not available yet instead of "unrecognized subcommand".
@@ -17,15 +20,12 @@ const PLANNED: &[(&str, &str)] = &[
     ("dkim", "message authentication"),
     ("spf", "message authentication"),
     ("dmarc", "message authentication"),
-    ("import", "the account store"),
-    ("export", "the account store"),
-    ("store", "the account store"),
     ("setaccountpassword", "authentication"),
     ("loginattempts", "authentication"),
 ];
 
-const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, spf, dmarc, import, export, store, \
-setaccountpassword, loginattempts.\n\nA first try: `gannet localserve` writes a local configuration and will \
+const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, spf, dmarc, setaccountpassword, \
+loginattempts.\n\nA first try: `gannet localserve` writes a local configuration and will \
 run a complete mail server on ports 1025 (SMTP), 1587 (submission), 1143 (IMAP) and 1080 (HTTP).";
 
 #[derive(Parser)]
@@ -79,6 +79,24 @@ enum Command {
     /// Check, describe and create configuration files.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Import messages from an mbox file or a maildir into an account.
+    ///
+    /// ACCOUNT is an account of domains.toml; its mail is in the data directory of
+    /// gannet.toml. Bad messages are reported with their position (mbox: message
+    /// number, line and byte offset; maildir: file); --on-error says whether the
+    /// import stops or skips them. Messages are committed 100 at a time. Prints a
+    /// summary; exits 1 if a message was bad or the import failed.
+    #[command(subcommand)]
+    Import(store_cmd::ImportCommand),
+    /// Export every mailbox of an account as mbox files or a maildir tree.
+    ///
+    /// Messages are written byte for byte as stored, into a new or empty directory.
+    /// Prints a summary; exits 1 if a message could not be read or the export failed.
+    #[command(subcommand)]
+    Export(store_cmd::ExportCommand),
+    /// Check and repair account storage.
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
     /// Print the version.
     Version,
     #[command(external_subcommand)]
@@ -92,6 +110,9 @@ pub fn run() -> ExitCode {
         Command::Localserve(args) => serve_cmd::localserve(&args),
         Command::Quickstart { .. } => not_available("quickstart", "a later issue"),
         Command::Config(cmd) => config_cmd::run(&cli.config, cmd),
+        Command::Import(cmd) => store_cmd::import(&cli.config, cmd),
+        Command::Export(cmd) => store_cmd::export(&cli.config, cmd),
+        Command::Store(cmd) => store_cmd::run(&cli.config, cmd),
         Command::Version => {
             println!("gannet {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -127,4 +148,17 @@ fn print_config_errors(errors: &[gannet::config::ConfigError]) {
         "{n} error{} in the configuration",
         if n == 1 { "" } else { "s" }
     );
+}
+
+/// Loads the config and starts logging, or prints the errors.
+fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    let cfg = Config::load(path).map_err(|errors| {
+        print_config_errors(&errors);
+        ExitCode::FAILURE
+    })?;
+    if let Err(e) = logging::init(&cfg.static_config.log.settings()) {
+        eprintln!("gannet: {e}");
+        return Err(ExitCode::FAILURE);
+    }
+    Ok(cfg)
 }

@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use gannet::config::{Config, STATIC_FILE};
+use gannet::config::STATIC_FILE;
 use gannet::localserve::{self, DEFAULT_PORT_OFFSET, Options};
-use gannet::logging;
 
 #[derive(Args)]
 pub struct LocalserveArgs {
@@ -26,7 +25,7 @@ pub struct LocalserveArgs {
 }
 
 pub fn serve(path: &Path) -> ExitCode {
-    let cfg = match load(path) {
+    let cfg = match super::load_config(path) {
         Ok(cfg) => cfg,
         Err(code) => return code,
     };
@@ -54,7 +53,7 @@ pub fn localserve(args: &LocalserveArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let cfg = match load(&dir.join(STATIC_FILE)) {
+    let cfg = match super::load_config(&dir.join(STATIC_FILE)) {
         Ok(cfg) => cfg,
         Err(code) => return code,
     };
@@ -76,17 +75,4 @@ pub fn localserve(args: &LocalserveArgs) -> ExitCode {
         "localserve",
         "the SMTP, IMAP and localserve issues; the services above are not served yet",
     )
-}
-
-/// Loads the config and starts logging, or prints the errors.
-fn load(path: &Path) -> Result<Config, ExitCode> {
-    let cfg = Config::load(path).map_err(|errors| {
-        super::print_config_errors(&errors);
-        ExitCode::FAILURE
-    })?;
-    if let Err(e) = logging::init(&cfg.static_config.log.settings()) {
-        eprintln!("gannet: {e}");
-        return Err(ExitCode::FAILURE);
-    }
-    Ok(cfg)
 }

@@ -29,7 +29,12 @@ use std::path::{Path, PathBuf};
 
 pub use account::Account;
 pub use annotations::Annotation;
+pub use export::export;
 pub use feed::{Change, ChangeSet};
+pub use import::{
+    ImportOptions, MailFormat, MessageError, OnError, Phase, Position, Progress, TransferError,
+    TransferFailed, TransferSummary, import,
+};
 pub use mailboxes::{SEPARATOR, normalize_name};
 pub use messages::{FlagsResult, NewMessage, Staged};
 pub use search::SearchKey;
