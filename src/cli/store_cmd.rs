@@ -313,6 +313,12 @@ fn verify_account(data_dir: &Path, name: &str, fix: bool) -> bool {
         return false;
     }
     let problems = Account::open(&dir, name).and_then(|mut account| {
+        if account.recovered_at_open() > 0 {
+            println!(
+                "{name}: removed {} files left by an interrupted operation",
+                account.recovered_at_open()
+            );
+        }
         if fix {
             for done in account.repair()? {
                 println!("{name}: fixed: {done}");

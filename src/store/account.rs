@@ -30,6 +30,8 @@ pub struct Account {
     pub(super) db: Connection,
     pub(super) files: Files,
     pub(super) feed: Feed,
+    /// Files the recovery pass at open removed (left by an interrupted operation).
+    recovered: usize,
 }
 
 impl Account {
@@ -58,14 +60,21 @@ impl Account {
             db,
             files: Files::new(dir),
             feed: Feed::new(),
+            recovered: 0,
         };
-        account.recover()?;
+        account.recovered = account.recover()?;
         account.ensure_standard_mailboxes()?;
         Ok(account)
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How many files the recovery pass at open removed: staged files and files no
+    /// committed message refers to, left by a crash.
+    pub fn recovered_at_open(&self) -> usize {
+        self.recovered
     }
 
     /// Receives every change committed from now on.
