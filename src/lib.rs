@@ -7,4 +7,5 @@ pub mod grammar;
 pub mod leniency;
 pub mod localserve;
 pub mod logging;
+pub mod smtp;
 pub mod store;

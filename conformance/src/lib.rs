@@ -5,7 +5,7 @@
 //! `cargo test --workspace` runs every suite through `tests/vectors.rs`; the binary
 //! (`cargo xtask conformance`) prints the table.
 
-pub mod address;
+pub mod parse_vectors;
 pub mod report;
 pub mod uts46;
 
@@ -20,7 +20,7 @@ pub fn vectors_dir() -> PathBuf {
 
 /// Every suite, in table order.
 pub fn run_all(vectors: &Path) -> Vec<Suite> {
-    let mut suites = address::run(vectors);
+    let mut suites = parse_vectors::run(vectors);
     suites.push(uts46::run(&vectors.join("uts46/IdnaTestV2.txt")));
     suites
 }

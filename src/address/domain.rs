@@ -169,6 +169,15 @@ pub enum Host {
 }
 
 impl Host {
+    /// Parses a domain or an address literal, as in EHLO.
+    pub fn parse(input: &str, lenient: Leniencies) -> Result<Self, AddressError> {
+        if input.starts_with('[') {
+            literal_from_pair(grammar::parse(Rule::address_literal_only, input)?).map(Host::Literal)
+        } else {
+            Domain::parse(input, lenient).map(Host::Domain)
+        }
+    }
+
     /// Converts a `domain` or `address_literal` pair.
     pub(super) fn from_pair(
         pair: Pair<'_, Rule>,

@@ -16,7 +16,7 @@ mod localpart;
 mod mailbox;
 mod path;
 #[cfg(test)]
-mod proptests;
+pub(crate) mod proptests;
 
 pub use domain::{Domain, Host};
 pub use localpart::Localpart;
@@ -59,4 +59,27 @@ pub enum AddressError {
     InvalidDomain(String, Box<AddressError>),
     #[error("path is {0} octets, over the 256 that RFC 5321 4.5.3.1.3 allows")]
     PathTooLong(usize),
+}
+
+impl AddressError {
+    /// The same error with its column moved `by` characters to the right, for an
+    /// address embedded in a longer line (an SMTP command, a header).
+    pub fn shifted(self, by: usize) -> Self {
+        match self {
+            AddressError::Syntax(mut e) => {
+                e.column += by;
+                AddressError::Syntax(e)
+            }
+            AddressError::NeedsLeniency {
+                what,
+                column,
+                leniency,
+            } => AddressError::NeedsLeniency {
+                what,
+                column: column + by,
+                leniency,
+            },
+            other => other,
+        }
+    }
 }

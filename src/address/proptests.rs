@@ -61,12 +61,12 @@ fn ldh_label() -> impl Strategy<Value = String> {
         .prop_filter("no '--' at positions 3-4", |l| l.get(2..4) != Some("--"))
 }
 
-fn domain_text() -> impl Strategy<Value = String> {
+pub(crate) fn domain_text() -> impl Strategy<Value = String> {
     let label = prop_oneof![4 => ldh_label(), 1 => proptest::sample::select(U_LABELS).prop_map(String::from)];
     proptest::collection::vec(label, 1..5).prop_map(|labels| labels.join("."))
 }
 
-fn host_text() -> impl Strategy<Value = String> {
+pub(crate) fn host_text() -> impl Strategy<Value = String> {
     prop_oneof![
         6 => domain_text(),
         1 => any::<[u8; 4]>().prop_map(|o| format!("[{}]", std::net::Ipv4Addr::from(o))),
@@ -74,7 +74,7 @@ fn host_text() -> impl Strategy<Value = String> {
     ]
 }
 
-fn address_text() -> impl Strategy<Value = String> {
+pub(crate) fn address_text() -> impl Strategy<Value = String> {
     (localpart_text(), host_text()).prop_map(|(l, h)| format!("{l}@{h}"))
 }
 

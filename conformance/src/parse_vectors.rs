@@ -1,20 +1,26 @@
-//! The address vectors: `rfc-vectors/rfc5321`, `rfc5322` and `rfc6531`, TOML files
-//! described in `rfc-vectors/README.md`.
+//! Parser vectors: TOML files described in `rfc-vectors/README.md`, one folder per
+//! RFC, each case naming the parser it goes through (addresses, SMTP commands).
 
 use std::fs;
 use std::path::Path;
 
 use gannet::address::{Address, Domain, ForwardPath, Localpart, ReversePath};
 use gannet::leniency::{Leniencies, Leniency};
+use gannet::smtp::Command;
 use serde::Deserialize;
 
 use crate::Suite;
 
-/// The folders with address vectors, and the suite name for each.
+/// The folders with parser vectors, and the suite name for each.
 const SUITES: &[(&str, &str)] = &[
-    ("rfc5321", "RFC 5321 addresses"),
+    ("rfc5321", "RFC 5321 addresses, commands"),
     ("rfc5322", "RFC 5322 addr-spec"),
     ("rfc6531", "RFC 6531 UTF-8"),
+    ("rfc1870", "RFC 1870 SIZE"),
+    ("rfc3030", "RFC 3030 BDAT, BINARYMIME"),
+    ("rfc3461", "RFC 3461 DSN parameters"),
+    ("rfc4865", "RFC 4865 FUTURERELEASE"),
+    ("rfc4954", "RFC 4954 AUTH"),
 ];
 
 #[derive(Deserialize)]
@@ -100,6 +106,13 @@ fn parse(entry: &str, input: &str, lenient: Leniencies) -> Result<Result<Parsed,
         "localpart" => plain(Localpart::parse(input, lenient).map(|l| l.to_string())),
         "reverse-path" => plain(ReversePath::parse(input, lenient).map(|p| p.to_string())),
         "forward-path" => plain(ForwardPath::parse(input, lenient).map(|p| p.to_string())),
+        // Errors are compared as the reply a client would get.
+        "smtp-command" => Command::parse(input, lenient)
+            .map(|c| Parsed {
+                display: c.to_string(),
+                ascii: None,
+            })
+            .map_err(|e| e.reply().to_string().trim_end().to_string()),
         "domain" => Domain::parse(input, lenient)
             .map(|d| Parsed {
                 display: d.to_string(),

@@ -1,0 +1,15 @@
+//! Shared SMTP types: commands (from `grammars/smtp.pest`), their parameters, and
+//! replies with enhanced status codes. The server and the client sessions use them.
+
+mod command;
+mod params;
+#[cfg(test)]
+mod proptests;
+mod reply;
+
+pub use command::{Command, CommandError};
+pub use params::{
+    Body, Hold, MailParams, Notify, Orcpt, ParamError, RcptParams, Ret, rfc3339, xtext_decode,
+    xtext_encode,
+};
+pub use reply::{Enhanced, Reply};
