@@ -2,12 +2,14 @@
 //! replies with enhanced status codes. The server and the client sessions use them.
 
 mod command;
+mod data;
 mod params;
 #[cfg(test)]
 mod proptests;
 mod reply;
 
 pub use command::{Command, CommandError};
+pub use data::{DataDecoder, DataError, DataRules, Fed, MAX_LINE, dot_stuff};
 pub use params::{
     Body, Hold, MailParams, Notify, Orcpt, ParamError, RcptParams, Ret, rfc3339, xtext_decode,
     xtext_encode,
