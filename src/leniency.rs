@@ -20,6 +20,9 @@ pub enum Leniency {
     UnderscoreDomain,
     /// Local parts longer than the 64 octets of RFC 5321 4.5.3.1.1.
     LongLocalpart,
+    /// A bare LF ending an SMTP line, taken as CRLF (RFC 5321 2.3.8 forbids it). A "."
+    /// line next to a bare LF still never ends DATA: that is how SMTP smuggling works.
+    BareLf,
 }
 
 impl Leniency {
@@ -29,6 +32,7 @@ impl Leniency {
             Leniency::DotLocalpart => "dot-localpart",
             Leniency::UnderscoreDomain => "underscore-domain",
             Leniency::LongLocalpart => "long-localpart",
+            Leniency::BareLf => "bare-lf",
         }
     }
 

@@ -7,5 +7,7 @@ pub mod grammar;
 pub mod leniency;
 pub mod localserve;
 pub mod logging;
+pub mod message;
 pub mod smtp;
+pub mod smtpserver;
 pub mod store;

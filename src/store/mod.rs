@@ -13,10 +13,12 @@ mod feed;
 mod files;
 mod import;
 mod mailboxes;
+mod mbox;
 mod messages;
 mod parse;
 #[cfg(test)]
 mod proptests;
+mod registry;
 mod schema;
 mod search;
 #[cfg(test)]
@@ -36,7 +38,12 @@ pub use import::{
     TransferFailed, TransferSummary, import,
 };
 pub use mailboxes::{SEPARATOR, normalize_name};
+pub use mbox::{
+    MboxEntry, MboxError, MboxFromLine, MboxReader, mbox_from_line_date, split_mbox,
+    write_mbox_entry,
+};
 pub use messages::{FlagsResult, NewMessage, Staged};
+pub use registry::{SharedAccount, Store};
 pub use search::SearchKey;
 pub use types::{
     Counts, FlagOp, Flags, Mailbox, MailboxId, MessageId, MessageMeta, ModSeq, Received,

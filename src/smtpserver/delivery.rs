@@ -1,0 +1,146 @@
+//! Local delivery: recipients resolved through domains.toml, messages stored in the
+//! accounts' Inboxes, once per account, with trace fields, durably before the reply.
+
+use std::collections::BTreeSet;
+use std::sync::PoisonError;
+
+use super::recipients::{Destination, Recipients};
+use super::session::{Backend, Envelope, received};
+use crate::address::{Address, Domain, ForwardPath};
+use crate::leniency::Leniencies;
+use crate::message::trace_headers;
+use crate::smtp::{Enhanced, Reply};
+use crate::store::{NewMessage, Received as StoreReceived, Store};
+
+/// The backend of the incoming SMTP service (port 25).
+pub struct LocalDelivery<'a> {
+    pub recipients: &'a Recipients,
+    pub store: &'a Store,
+    pub hostname: &'a Domain,
+}
+
+fn temporary(e: impl std::fmt::Display) -> Reply {
+    tracing::error!(error = %e, "delivery failed");
+    Reply::new(
+        451,
+        Enhanced(4, 3, 0),
+        "temporary failure storing the message; try again later",
+    )
+}
+
+impl LocalDelivery<'_> {
+    /// The address `<Postmaster>` stands for: postmaster at this host.
+    fn postmaster(&self) -> Option<Address> {
+        Address::parse(
+            &format!("postmaster@{}", self.hostname.ascii()),
+            Leniencies::PEDANTIC,
+        )
+        .ok()
+    }
+
+    fn address<'p>(&self, to: &'p ForwardPath) -> Option<std::borrow::Cow<'p, Address>> {
+        match to {
+            ForwardPath::Mailbox(a) => Some(std::borrow::Cow::Borrowed(a)),
+            ForwardPath::Postmaster => self.postmaster().map(std::borrow::Cow::Owned),
+        }
+    }
+
+    /// The accounts a recipient's mail goes to.
+    fn accounts(&self, to: &ForwardPath) -> Result<BTreeSet<String>, Reply> {
+        let address = self.address(to).ok_or_else(|| no_such_user(to))?;
+        match self.recipients.resolve(&address) {
+            Some(Destination::Account(a)) => Ok(BTreeSet::from([a])),
+            Some(Destination::Alias { remote, .. }) if !remote.is_empty() => Err(Reply::new(
+                451,
+                Enhanced(4, 3, 0),
+                "this alias has remote members and outgoing delivery is not configured yet",
+            )),
+            Some(Destination::Alias { accounts, .. }) => Ok(accounts),
+            None if !self.recipients.is_local_domain(&address.host) => Err(Reply::new(
+                550,
+                Enhanced(5, 7, 1),
+                "relaying denied: this server does not accept mail for that domain",
+            )),
+            None => Err(no_such_user(to)),
+        }
+    }
+}
+
+fn no_such_user(to: &ForwardPath) -> Reply {
+    Reply::new(550, Enhanced(5, 1, 1), format!("no such user: {to}"))
+}
+
+impl Backend for LocalDelivery<'_> {
+    fn recipient(&mut self, to: &ForwardPath) -> Result<(), Reply> {
+        self.accounts(to).map(drop)
+    }
+
+    fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Reply> {
+        let id = format!("{:016x}", rand::random::<u64>());
+        // Each account gets the message once, with the first of its recipients.
+        let mut done: BTreeSet<String> = BTreeSet::new();
+        for (to, _) in &envelope.recipients {
+            for account in self.accounts(to)? {
+                if !done.insert(account.clone()) {
+                    continue;
+                }
+                let rcpt = self.address(to).map(|a| a.into_owned());
+                let mut data = trace_headers(
+                    &envelope.from.to_string(),
+                    &rcpt.as_ref().map(Address::to_string).unwrap_or_default(),
+                )
+                .into_bytes();
+                let only = (envelope.recipients.len() == 1)
+                    .then_some(rcpt.as_ref())
+                    .flatten();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                data.extend_from_slice(
+                    received(envelope, self.hostname, &id, only, now)
+                        .header()
+                        .as_bytes(),
+                );
+                data.extend_from_slice(message);
+                self.store_in_inbox(&account, &data, envelope)
+                    .map_err(temporary)?;
+                tracing::info!(id, account, from = %envelope.from, "delivered");
+            }
+        }
+        Ok(id)
+    }
+}
+
+impl LocalDelivery<'_> {
+    fn store_in_inbox(
+        &self,
+        account: &str,
+        data: &[u8],
+        envelope: &Envelope,
+    ) -> Result<(), crate::store::StoreError> {
+        let shared = self.store.account(account)?;
+        let mut account = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let inbox = account.mailbox("Inbox")?.id;
+        let staged = account.stage(data)?;
+        let received = StoreReceived {
+            remote_ip: Some(envelope.remote_ip.to_string()),
+            ehlo: Some(envelope.helo.clone()),
+            mail_from: match &envelope.from {
+                crate::address::ReversePath::Mailbox(a) => Some(a.to_string()),
+                crate::address::ReversePath::Null => None,
+            },
+            verified_domains: Vec::new(),
+        };
+        account.deliver(
+            inbox,
+            vec![(
+                staged,
+                NewMessage {
+                    received,
+                    ..NewMessage::default()
+                },
+            )],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,302 @@
+//! Transcripts of whole sessions against a real store: what the client sent, what
+//! the server answered (insta snapshots), and what ended up stored.
+
+use std::path::Path;
+
+use super::*;
+use crate::address::Domain;
+use crate::leniency::{Leniencies, Leniency};
+use crate::store::Store;
+
+const DOMAINS: &str = r#"
+    [domains."example.org"]
+    localpart_catchall_separators = ["+"]
+    [domains."mail.example.org"]
+    [accounts.alice]
+    domain = "example.org"
+    destinations = ["alice", "postmaster@mail.example.org"]
+    [accounts.bob]
+    domain = "example.org"
+    destinations = ["bob"]
+    [aliases."team@example.org"]
+    members = ["alice@example.org", "bob@example.org"]
+    [aliases."outside@example.org"]
+    members = ["carol@remote.example"]
+"#;
+
+fn settings(lenient: Leniencies) -> Settings {
+    Settings {
+        hostname: Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap(),
+        max_message_size: 10_000,
+        max_recipients: 3,
+        lenient,
+        starttls: true,
+        max_errors: 5,
+    }
+}
+
+/// Runs `script` (one entry per client write) and returns the transcript.
+fn transcript(data: &Path, lenient: Leniencies, script: &[&str]) -> String {
+    let recipients = Recipients::new(&toml::from_str(DOMAINS).unwrap());
+    let store = Store::new(data.to_path_buf());
+    let hostname = Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap();
+    let mut backend = LocalDelivery {
+        recipients: &recipients,
+        store: &store,
+        hostname: &hostname,
+    };
+    let mut session = Session::new(settings(lenient), "192.0.2.7".parse().unwrap());
+    let mut out = String::new();
+    let show = |prefix: &str, bytes: &[u8], out: &mut String| {
+        for line in String::from_utf8_lossy(bytes).split_inclusive('\n') {
+            let shown = line.escape_debug().to_string();
+            // Long lines are shortened: their length is what matters.
+            let shown = match shown.char_indices().nth(72) {
+                Some((cut, _)) => format!("{}... ({} characters)", &shown[..cut], line.len()),
+                None => shown,
+            };
+            out.push_str(prefix);
+            out.push_str(&shown);
+            out.push('\n');
+        }
+    };
+    show("S: ", &session.greeting(), &mut out);
+    for write in script {
+        show("C: ", write.as_bytes(), &mut out);
+        let (reply, action) = session.feed(write.as_bytes(), &mut backend);
+        // Delivery ids are random: keep the transcript stable.
+        show(
+            "S: ",
+            stable(&String::from_utf8_lossy(&reply)).as_bytes(),
+            &mut out,
+        );
+        if action != Action::Continue {
+            out.push_str(&format!("-- {action:?}\n"));
+            if action == Action::Close {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Delivery ids are random; the transcript shows "ID".
+fn stable(reply: &str) -> String {
+    reply
+        .split_inclusive("\r\n")
+        .map(|l| match l.find("delivered as ") {
+            Some(i) => format!("{}delivered as ID\r\n", &l[..i]),
+            None => l.to_string(),
+        })
+        .collect()
+}
+
+/// The messages stored in an account's Inbox.
+fn inbox(data: &Path, account: &str) -> Vec<String> {
+    let store = Store::new(data.to_path_buf());
+    let shared = store.account(account).unwrap();
+    let account = shared.lock().unwrap();
+    let inbox = account.mailbox("Inbox").unwrap().id;
+    account
+        .messages(inbox)
+        .unwrap()
+        .iter()
+        .map(|m| String::from_utf8(account.read(m.id).unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_message_is_delivered_with_trace_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &[
+            "EHLO client.example\r\n",
+            "MAIL FROM:<sender@remote.example> SIZE=100\r\n",
+            "RCPT TO:<alice@example.org>\r\n",
+            "DATA\r\n",
+            "Subject: hello\r\n\r\n..dot-stuffed line\r\n.\r\n",
+            "QUIT\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+    let stored = inbox(dir.path(), "alice");
+    assert_eq!(stored.len(), 1);
+    let m = &stored[0];
+    assert!(m.starts_with("Return-Path: <sender@remote.example>\r\nDelivered-To: alice@example.org\r\nReceived: from client.example ([192.0.2.7])\r\n\tby mail.example.org with ESMTP\r\n"), "{m}");
+    assert!(
+        m.ends_with("\tfor <alice@example.org>;\r\n\t".to_string().as_str())
+            || m.contains("\r\nSubject: hello\r\n\r\n.dot-stuffed line\r\n"),
+        "{m}"
+    );
+}
+
+#[test]
+fn pipelined_commands_are_answered_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &[
+            "EHLO client.example\r\n",
+            "MAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nRCPT TO:<bob+lists@example.org>\r\nDATA\r\n",
+            "Subject: pipelined\r\n\r\nbody\r\n.\r\nQUIT\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+    assert_eq!(inbox(dir.path(), "alice").len(), 1);
+    assert_eq!(inbox(dir.path(), "bob").len(), 1);
+}
+
+#[test]
+fn chunks_with_bdat() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &[
+            "EHLO client.example\r\n",
+            "MAIL FROM:<s@remote.example> BODY=BINARYMIME\r\nRCPT TO:<alice@example.org>\r\n",
+            "DATA\r\n",
+            "BDAT 16\r\nSubject: bin\r\n\r\n",
+            "BDAT 7 LAST\r\nx\0y\r\n\r\n",
+            "QUIT\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+    assert_eq!(
+        inbox(dir.path(), "alice")[0].split("Subject").nth(1),
+        Some(": bin\r\n\r\nx\0y\r\n\r\n")
+    );
+}
+
+#[test]
+fn an_alias_delivers_once_per_account() {
+    let dir = tempfile::tempdir().unwrap();
+    transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &[
+            "EHLO c.example\r\n",
+            "MAIL FROM:<>\r\n",
+            "RCPT TO:<team@example.org>\r\n",
+            "RCPT TO:<alice@example.org>\r\n",
+            "DATA\r\n",
+            "Subject: team\r\n\r\nhi\r\n.\r\n",
+        ],
+    );
+    assert_eq!(
+        inbox(dir.path(), "alice").len(),
+        1,
+        "alice is in the alias and a direct recipient"
+    );
+    assert_eq!(inbox(dir.path(), "bob").len(), 1);
+}
+
+#[test]
+fn smuggled_messages_are_refused_and_not_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &[
+            "EHLO c.example\r\n",
+            "MAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n",
+            "Subject: one\r\n\r\nfirst\n.\nMAIL FROM:<evil@remote.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\n.\r\n",
+            "QUIT\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+    assert!(inbox(dir.path(), "alice").is_empty());
+    assert!(
+        inbox(dir.path(), "bob").is_empty(),
+        "the smuggled message was not delivered"
+    );
+}
+
+#[test]
+fn bare_lf_leniency_accepts_bare_lf_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let lenient: Leniencies = [Leniency::BareLf].into_iter().collect();
+    transcript(
+        dir.path(),
+        lenient,
+        &[
+            "EHLO c.example\n",
+            "MAIL FROM:<s@remote.example>\nRCPT TO:<alice@example.org>\nDATA\n",
+            "Subject: lf\n\nbody\r\n.\r\n",
+        ],
+    );
+    let stored = inbox(dir.path(), "alice");
+    assert!(
+        stored[0].ends_with("Subject: lf\r\n\r\nbody\r\n"),
+        "converted to CRLF: {:?}",
+        stored[0]
+    );
+}
+
+#[test]
+fn protocol_errors_get_precise_replies_and_too_many_close_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("NOOP {}\r\n", "x".repeat(600));
+    let t = transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &[
+            "MAIL FROM:<s@remote.example>\r\n",
+            "HELO c.example\r\n",
+            "MAIL FROM:<s@remote.example> SIZE=10\r\n",
+            "MAIL FROM:<s@remote.example>\r\n",
+            "DATA\r\n",
+            "RCPT TO:<outside@example.org>\r\n",
+            "EHLO c.example\r\n",
+            "MAIL FROM: <s@remote.example>\r\n",
+            "MAIL FROM:<s@remote.example> SIZE=20000\r\n",
+            &long,
+            "NOOP\nQUIT\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn starttls_drops_what_was_pipelined_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &[
+            "EHLO c.example\r\n",
+            "STARTTLS\r\nMAIL FROM:<injected@remote.example>\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+    assert!(
+        t.ends_with("S: 220 2.0.0 go ahead\\r\\n\n-- StartTls\n"),
+        "{t}"
+    );
+}
+
+#[test]
+fn size_limit_and_too_many_recipients() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = format!(
+        "Subject: big\r\n\r\n{}.\r\n",
+        format!("{}\r\n", "y".repeat(998)).repeat(11)
+    );
+    let t = transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &[
+            "EHLO c.example\r\n",
+            "MAIL FROM:<s@remote.example>\r\n",
+            "RCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<postmaster>\r\nRCPT TO:<alice@example.org>\r\n",
+            "DATA\r\n",
+            &big,
+            "QUIT\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+    assert!(inbox(dir.path(), "alice").is_empty());
+}
