@@ -8,6 +8,7 @@ pub mod leniency;
 pub mod localserve;
 pub mod logging;
 pub mod message;
+pub mod server;
 pub mod smtp;
 pub mod smtpserver;
 pub mod store;

@@ -74,46 +74,49 @@ fn describe_prints_the_reference() {
 }
 
 #[test]
-fn localserve_writes_its_config_and_says_what_is_not_served_yet() {
+fn localserve_initonly_writes_a_config_that_loads() {
     let dir = tempfile::tempdir().unwrap();
     let out = gannet(dir.path(), &["localserve", "--dir", "ls", "--initonly"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
-    assert!(
-        stdout.starts_with("wrote a new configuration in ls\n"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("smtp         127.0.0.1:1025"), "{stdout}");
+    assert_eq!(text(&out.stdout), "wrote a new configuration in ls\n");
     assert!(
         dir.path().join("ls/gannet.toml").exists() && dir.path().join("ls/domains.toml").exists()
     );
-
-    let out = gannet(dir.path(), &["localserve", "--dir", "ls"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stdout).starts_with("using the configuration in ls\n"));
-    assert!(
-        text(&out.stderr).contains("gannet localserve: not available yet"),
-        "{}",
-        text(&out.stderr)
-    );
+    let out = gannet(dir.path(), &["-c", "ls/gannet.toml", "config", "test"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = gannet(dir.path(), &["localserve", "--dir", "ls", "--initonly"]);
+    assert_eq!(text(&out.stdout), "using the configuration in ls\n");
 }
 
 #[test]
-fn serve_checks_the_config_then_says_it_cannot_serve_yet() {
+fn serve_names_the_address_it_cannot_listen_on() {
     let dir = tempfile::tempdir().unwrap();
+    // Hold a port, and configure a listener on it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
     assert!(
         gannet(dir.path(), &["config", "example", "--write", "."])
             .status
             .success()
     );
+    let config = std::fs::read_to_string(dir.path().join("gannet.toml")).unwrap();
+    let config = config.replace(
+        "[listeners.public.smtp]",
+        &format!("[listeners.public.smtp]\nport = {port}"),
+    );
+    std::fs::write(dir.path().join("gannet.toml"), config).unwrap();
     let out = gannet(dir.path(), &["-c", "gannet.toml", "serve"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
         err.contains("l=info m=\"configuration loaded\" pkg=cli config=gannet.toml"),
         "{err}"
     );
-    assert!(err.contains("gannet serve: not available yet"), "{err}");
+    assert!(
+        err.contains("gannet: cannot listen on 0.0.0.0:")
+            && err.contains(&format!(":{port} for smtp:")),
+        "{err}"
+    );
 }
 
 #[test]

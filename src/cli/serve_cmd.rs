@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use gannet::config::STATIC_FILE;
 use gannet::localserve::{self, DEFAULT_PORT_OFFSET, Options};
+use gannet::server;
 
 #[derive(Args)]
 pub struct LocalserveArgs {
@@ -30,10 +31,7 @@ pub fn serve(path: &Path) -> ExitCode {
         Err(code) => return code,
     };
     tracing::info!(config = %path.display(), data_dir = %cfg.data_dir().display(), "configuration loaded");
-    super::not_available(
-        "serve",
-        "the SMTP, IMAP and HTTP server issues; the configuration is valid",
-    )
+    run(&cfg)
 }
 
 pub fn localserve(args: &LocalserveArgs) -> ExitCode {
@@ -53,26 +51,49 @@ pub fn localserve(args: &LocalserveArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if args.initonly {
+        return match gannet::config::Config::load(&dir.join(STATIC_FILE)) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(errors) => {
+                super::print_config_errors(&errors);
+                ExitCode::FAILURE
+            }
+        };
+    }
     let cfg = match super::load_config(&dir.join(STATIC_FILE)) {
         Ok(cfg) => cfg,
         Err(code) => return code,
     };
-    for (name, listener) in &cfg.static_config.listeners {
-        for (kind, port) in listener.services() {
-            for ip in &listener.ips {
-                println!(
-                    "  {:<12} {}  (listener {name})",
-                    kind.name(),
-                    std::net::SocketAddr::new(*ip, port)
-                );
-            }
+    println!("mail to any address @localhost is delivered to the account gannet");
+    run(&cfg)
+}
+
+/// Serves the configured services until Ctrl-C or SIGTERM.
+fn run(cfg: &gannet::config::Config) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gannet: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
         }
-    }
-    if args.initonly {
-        return ExitCode::SUCCESS;
-    }
-    super::not_available(
-        "localserve",
-        "the SMTP, IMAP and localserve issues; the services above are not served yet",
-    )
+    };
+    runtime.block_on(async {
+        let started = match server::start(cfg).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("gannet: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        for (service, address) in &started.serving {
+            println!("  {service:<12} {address}");
+        }
+        for (service, address) in &started.not_available {
+            println!("  {service:<12} {address}  (not available yet)");
+        }
+        println!("serving; stop with Ctrl-C");
+        server::shutdown_signal().await;
+        tracing::info!("shutting down");
+        ExitCode::SUCCESS
+    })
 }

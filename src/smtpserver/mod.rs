@@ -3,11 +3,13 @@
 //! to accounts, `delivery` stores messages.
 
 mod delivery;
+mod listener;
 mod recipients;
 mod session;
 #[cfg(test)]
 mod tests;
 
 pub use delivery::LocalDelivery;
+pub use listener::{Shared, serve};
 pub use recipients::{Destination, Recipients};
 pub use session::{Action, Backend, Envelope, Session, Settings};
