@@ -25,8 +25,8 @@ const PLANNED: &[(&str, &str)] = &[
 ];
 
 const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, spf, dmarc, setaccountpassword, \
-loginattempts.\n\nA first try: `gannet localserve` writes a local configuration and will \
-run a complete mail server on ports 1025 (SMTP), 1587 (submission), 1143 (IMAP) and 1080 (HTTP).";
+loginattempts.\n\nA first try: `gannet localserve` writes a local configuration and serves SMTP on \
+port 1025; submission (1587), IMAP (1143) and HTTP (1080) follow.";
 
 #[derive(Parser)]
 #[command(
@@ -53,9 +53,11 @@ struct Cli {
 enum Command {
     /// Run the mail server with the configuration in --config.
     ///
-    /// Loads and checks gannet.toml and domains.toml and sets up logging. Not
-    /// available yet: the SMTP, IMAP and HTTP listeners arrive with later work, so
-    /// for now this checks the configuration and exits with status 2.
+    /// Loads and checks gannet.toml and domains.toml, sets up logging, and serves
+    /// every listener's SMTP service (incoming mail for the configured domains,
+    /// delivered to the accounts' Inboxes) until Ctrl-C or SIGTERM. Submission,
+    /// IMAP and HTTP are listed as not available yet: they arrive with later work.
+    /// Exits 1 when the configuration is invalid or a port cannot be had.
     Serve,
     /// Run a local mail server for testing mail clients and applications.
     ///
@@ -65,9 +67,10 @@ enum Command {
     /// also catches mail to every other address. Later runs use that configuration as
     /// it is; delete gannet.toml there to regenerate it.
     ///
-    /// Not available yet: the listeners arrive with later work, so for now this writes
-    /// and checks the configuration, shows what will be served, and exits with status
-    /// 2 (0 with --initonly).
+    /// SMTP is served now: mail to any address @localhost is stored in the account
+    /// gannet. Submission, IMAP and HTTP are listed as not available yet; they arrive
+    /// with later work. Stops on Ctrl-C or SIGTERM. With --initonly it only writes
+    /// (or checks) the configuration.
     Localserve(serve_cmd::LocalserveArgs),
     /// Set up a new server for a first email address, with DNS records to add.
     ///
