@@ -1,11 +1,12 @@
 //! `gannet export`: every mailbox of an account as an mbox file or a maildir, into a
 //! new or empty directory. Messages are written byte for byte as stored.
 //!
-//! mbox (mboxrd): one file per mailbox, "A/B" as `A/B.mbox` (a level's '%' is written
-//! "%25" and a leading '.' "%2E", so every level is a plain, visible name). Each
-//! message is a "From MAILER-DAEMON <internal date, asctime, UTC>" line, the message
-//! with every line matching `^>*From ` given one more '>', a line feed if the message
-//! does not end with one, and a blank line. Flags and keywords are not written.
+//! mbox (mboxrd, written as the `mbox` module says): one file per mailbox, "A/B" as
+//! `A/B.mbox` (a level's '%' is written "%25" and a leading '.' "%2E", so every level
+//! is a plain, visible name). Each message is a "From MAILER-DAEMON <internal date,
+//! asctime, UTC>" line, the message with every line matching `^>*From ` given one more
+//! '>', a line feed if the message does not end with one, and a blank line. Flags and
+//! keywords are not written.
 //!
 //! maildir: a maildir++ tree. The directory itself is the Inbox, every other mailbox
 //! a folder `.A.B` (levels in modified UTF-7, '.' inside a level as "&AC4-"), each with
@@ -20,15 +21,14 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mail_parser::DateTime;
-
 use super::account::Account;
 use super::files::sync_dir;
 use super::import::{
-    INFO_FLAGS, MONTHS, MUTF7_ALPHABET, MailFormat, MessageError, OnError, Phase, Position,
-    Progress, TransferError, TransferFailed, TransferSummary, from_quotes, io_error, report,
+    INFO_FLAGS, MUTF7_ALPHABET, MailFormat, MessageError, OnError, Phase, Position, Progress,
+    TransferError, TransferFailed, TransferSummary, io_error, report,
 };
 use super::mailboxes::SEPARATOR;
+use super::mbox::write_mbox_entry;
 use super::types::{Mailbox, MessageMeta};
 
 /// Dovecot names keywords with the letters a to z: at most 26 per maildir folder.
@@ -217,38 +217,6 @@ fn escape_level(level: &str) -> String {
     }
 }
 
-/// One mboxrd entry: the "From " line, the message with its "From " lines escaped, a
-/// line feed if it does not end with one, and the blank line that separates entries.
-fn write_mbox_entry(out: &mut impl Write, internal_date: i64, message: &[u8]) -> io::Result<()> {
-    writeln!(out, "From MAILER-DAEMON {}", asctime(internal_date))?;
-    for line in message.split_inclusive(|&b| b == b'\n') {
-        if from_quotes(line).is_some() {
-            out.write_all(b">")?;
-        }
-        out.write_all(line)?;
-    }
-    if !message.ends_with(b"\n") {
-        out.write_all(b"\n")?;
-    }
-    out.write_all(b"\n")
-}
-
-/// A time as asctime writes it, in UTC: "Thu Jan  1 00:00:00 1970".
-fn asctime(unix: i64) -> String {
-    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    let t = DateTime::from_timestamp(unix);
-    format!(
-        "{} {} {:2} {:02}:{:02}:{:02} {}",
-        DAYS[usize::from(t.day_of_week() % 7)],
-        MONTHS[usize::from(t.month.saturating_sub(1) % 12)],
-        t.day,
-        t.hour,
-        t.minute,
-        t.second,
-        t.year
-    )
-}
-
 /// The maildir++ folder of a mailbox, `None` for the Inbox (the maildir itself).
 fn maildir_folder(name: &str) -> Option<String> {
     (name != "Inbox").then(|| {
@@ -375,27 +343,6 @@ fn system_time(unix: i64) -> SystemTime {
 mod tests {
     use super::*;
     use crate::store::{Flags, MailboxId, MessageId};
-
-    #[test]
-    fn mbox_entries_escape_from_lines_and_end_with_a_blank_line() {
-        let mut out = Vec::new();
-        write_mbox_entry(
-            &mut out,
-            820631134,
-            b"A: 1\n\nFrom x\n>From y\r\nFromage\nno lf",
-        )
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "From MAILER-DAEMON Wed Jan  3 01:05:34 1996\nA: 1\n\n>From x\n>>From y\r\nFromage\nno lf\n\n"
-        );
-    }
-
-    #[test]
-    fn asctime_pads_the_day_with_a_space() {
-        assert_eq!(asctime(0), "Thu Jan  1 00:00:00 1970");
-        assert_eq!(asctime(1_767_225_599), "Wed Dec 31 23:59:59 2025");
-    }
 
     #[test]
     fn mbox_paths_are_nested_plain_names() {

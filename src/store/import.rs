@@ -2,11 +2,12 @@
 //! types that import and export share (positions, per-message errors, summaries,
 //! progress).
 //!
-//! mbox (mboxrd, and mboxo read as mboxrd): every line that starts with "From " starts
-//! a message. A line matching `^>+From ` loses one '>' (the writer added it), and the
-//! blank line before the next "From " line is the separator, not part of the message.
-//! Everything else is kept byte for byte, Status and X-Status included; those two
-//! give the flags. The internal date is the "From " line's date, else the Date field.
+//! mbox (mboxrd, and mboxo read as mboxrd), read as the `mbox` module says: every line
+//! that starts with "From " starts a message. A line matching `^>+From ` loses one '>'
+//! (the writer added it), and the blank line before the next "From " line is the
+//! separator, not part of the message. Everything else is kept byte for byte, Status
+//! and X-Status included; those two give the flags. The internal date is the "From "
+//! line's date, else the Date field.
 //!
 //! maildir: the messages of cur/ and new/, flags from the `:2,` info of the file name
 //! (and Dovecot's keyword letters, with the names in `dovecot-keywords`), internal
@@ -21,7 +22,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufReader};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -31,17 +32,13 @@ use mail_parser::DateTime;
 use super::StoreError;
 use super::account::Account;
 use super::mailboxes::normalize_name;
+use super::mbox::{MboxEntry, MboxError, MboxReader, mbox_from_line_date};
 use super::messages::{NewMessage, Staged};
 use super::types::{Flags, MailboxId, Uid};
 
 /// Messages per `deliver` call: each call is one transaction and one round of fsyncs,
 /// so batches make imports much faster while keeping every message durable.
 const BATCH: usize = 100;
-
-/// Month names as mbox "From " lines (asctime) write them.
-pub(super) const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 
 /// The maildir info letters of the system flags, in the ASCII order maildir(5) asks for.
 pub(super) const INFO_FLAGS: [(char, Flags); 5] = [
@@ -262,13 +259,6 @@ pub(super) fn io_error(path: &Path) -> impl Fn(io::Error) -> TransferError + '_ 
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// The number of '>' before "From " when `line` is a "From " line, escaped or not
-/// (`^>*From `): mboxrd writers add one '>' to such lines, readers remove one.
-pub(super) fn from_quotes(line: &[u8]) -> Option<usize> {
-    let quotes = line.iter().take_while(|&&b| b == b'>').count();
-    line[quotes..].starts_with(b"From ").then_some(quotes)
 }
 
 /// One mailbox's worth of input.
@@ -560,7 +550,8 @@ fn mbox_message(path: &Path, entry: MboxEntry) -> Result<Incoming, MessageError>
             reason,
         });
     }
-    let internal_date = from_line_date(&entry.from.text).or_else(|| date_field(&entry.content));
+    let internal_date =
+        mbox_from_line_date(&entry.from.text).or_else(|| date_field(&entry.content));
     Ok(Incoming {
         new: NewMessage {
             flags: status_flags(&entry.content),
@@ -589,197 +580,10 @@ fn status_flags(message: &[u8]) -> Flags {
         .fold(Flags::default(), |flags, (_, _, flag)| flags.union(flag))
 }
 
-/// The date of a "From sender Sat Jan  3 01:05:34 1996" line (asctime; UTC unless a
-/// numeric zone such as +0100 follows the time).
-fn from_line_date(line: &[u8]) -> Option<i64> {
-    let line = std::str::from_utf8(line).ok()?;
-    // Skips "From" and the sender; an empty sender leaves the weekday, skipped too.
-    let tokens: Vec<&str> = line.split_whitespace().skip(2).collect();
-    let m = tokens.iter().position(|t| month_number(t).is_some())?;
-    let [month, day, time, rest @ ..] = &tokens[m..] else {
-        return None;
-    };
-    let (hour, minute, second) = time_of_day(time)?;
-    let year = rest
-        .iter()
-        .find_map(|t| (t.len() == 4).then(|| t.parse().ok()).flatten())?;
-    let zone = rest.iter().find_map(|t| numeric_zone(t)).unwrap_or(0);
-    let date = DateTime {
-        year,
-        month: month_number(month)?,
-        day: day.parse().ok()?,
-        hour,
-        minute,
-        second,
-        tz_before_gmt: false,
-        tz_hour: 0,
-        tz_minute: 0,
-    };
-    date.is_valid().then(|| date.to_timestamp() - zone)
-}
-
-fn month_number(name: &str) -> Option<u8> {
-    let index = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(name))?;
-    u8::try_from(index + 1).ok()
-}
-
-/// "01:05:34" or "01:05".
-fn time_of_day(time: &str) -> Option<(u8, u8, u8)> {
-    let mut parts = time.split(':').map(str::parse::<u8>);
-    let hour = parts.next()?.ok()?;
-    let minute = parts.next()?.ok()?;
-    let second = parts.next().transpose().ok()?.unwrap_or(0);
-    parts.next().is_none().then_some((hour, minute, second))
-}
-
-/// "+0100" as seconds east of UTC.
-fn numeric_zone(token: &str) -> Option<i64> {
-    let (sign, digits) = match token.as_bytes().first()? {
-        b'+' => (1, &token[1..]),
-        b'-' => (-1, &token[1..]),
-        _ => return None,
-    };
-    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let hours: i64 = digits[..2].parse().ok()?;
-    let minutes: i64 = digits[2..].parse().ok()?;
-    Some(sign * (hours * 3600 + minutes * 60))
-}
-
 /// The Date field, for an mbox whose "From " lines have no usable date.
 fn date_field(message: &[u8]) -> Option<i64> {
     let date = DateTime::parse_rfc822(&header_value(message, "Date")?)?;
     date.is_valid().then(|| date.to_timestamp())
-}
-
-/// A "From " line, which starts an mbox message, and where it is.
-struct FromLine {
-    text: Vec<u8>,
-    /// Its line number, from 1, and byte offset, from 0.
-    line: u64,
-    offset: u64,
-}
-
-/// An mbox message as read: escaping undone, separator removed, not yet checked.
-struct MboxEntry {
-    number: usize,
-    from: FromLine,
-    content: Vec<u8>,
-    /// Bytes of the file it took, "From " line included.
-    size: u64,
-}
-
-enum MboxError {
-    Io(io::Error),
-    NotMbox { line: u64 },
-}
-
-impl From<io::Error> for MboxError {
-    fn from(e: io::Error) -> Self {
-        MboxError::Io(e)
-    }
-}
-
-/// Reads an mbox one message at a time, counting lines and bytes for positions.
-struct MboxReader<R> {
-    input: R,
-    /// Lines and bytes read so far.
-    lines: u64,
-    bytes: u64,
-    /// Messages returned so far.
-    messages: usize,
-    /// The "From " line of the next message: reading a message ends by reading it.
-    next: Option<FromLine>,
-    started: bool,
-}
-
-impl<R: BufRead> MboxReader<R> {
-    fn new(input: R) -> Self {
-        MboxReader {
-            input,
-            lines: 0,
-            bytes: 0,
-            messages: 0,
-            next: None,
-            started: false,
-        }
-    }
-
-    /// Reads one line into `line`, with its line feed; false at the end.
-    fn read_line(&mut self, line: &mut Vec<u8>) -> io::Result<bool> {
-        line.clear();
-        let n = self.input.read_until(b'\n', line)?;
-        if n > 0 {
-            self.lines += 1;
-            self.bytes += n as u64;
-        }
-        Ok(n > 0)
-    }
-
-    /// The line just read, as a "From " line.
-    fn just_read(&self, text: Vec<u8>) -> FromLine {
-        FromLine {
-            line: self.lines,
-            offset: self.bytes - text.len() as u64,
-            text,
-        }
-    }
-
-    fn next_entry(&mut self) -> Result<Option<MboxEntry>, MboxError> {
-        if !self.started {
-            self.started = true;
-            self.next = self.first_from_line()?;
-        }
-        let Some(from) = self.next.take() else {
-            return Ok(None);
-        };
-        let mut content = Vec::new();
-        let mut buf = Vec::new();
-        while self.read_line(&mut buf)? {
-            if buf.starts_with(b"From ") {
-                self.next = Some(self.just_read(std::mem::take(&mut buf)));
-                break;
-            }
-            let escaped = from_quotes(&buf).is_some_and(|quotes| quotes > 0);
-            content.extend_from_slice(if escaped { &buf[1..] } else { &buf });
-        }
-        strip_separator(&mut content);
-        self.messages += 1;
-        let end = self.next.as_ref().map_or(self.bytes, |next| next.offset);
-        Ok(Some(MboxEntry {
-            number: self.messages,
-            size: end - from.offset,
-            from,
-            content,
-        }))
-    }
-
-    /// Skips blank lines at the start; the first other line must be a "From " line.
-    fn first_from_line(&mut self) -> Result<Option<FromLine>, MboxError> {
-        let mut buf = Vec::new();
-        while self.read_line(&mut buf)? {
-            if buf.starts_with(b"From ") {
-                return Ok(Some(self.just_read(buf)));
-            }
-            if !buf.iter().all(u8::is_ascii_whitespace) {
-                return Err(MboxError::NotMbox { line: self.lines });
-            }
-        }
-        Ok(None)
-    }
-}
-
-/// Removes the blank line that ends an mbox entry ("\n" or "\r\n"): it separates
-/// messages and is not part of one. An entry without one is left as it is.
-fn strip_separator(content: &mut Vec<u8>) {
-    let Some(rest) = content.strip_suffix(b"\n") else {
-        return;
-    };
-    let start = rest.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    if matches!(&rest[start..], b"" | b"\r") {
-        content.truncate(start);
-    }
 }
 
 // ---- maildir ----
@@ -1039,73 +843,6 @@ fn info_flags(name: &str, keywords: &[Option<String>]) -> (Flags, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entries(mbox: &[u8]) -> Vec<(usize, u64, u64, Vec<u8>)> {
-        let mut reader = MboxReader::new(mbox);
-        let mut out = Vec::new();
-        while let Ok(Some(e)) = reader.next_entry() {
-            out.push((e.number, e.from.line, e.from.offset, e.content));
-        }
-        out
-    }
-
-    #[test]
-    fn mbox_entries_are_unescaped_and_lose_their_separator() {
-        let mbox = b"\nFrom a Sat Jan  3 01:05:34 1996\nA: 1\n\n>From x\n>>From y\n>Fromage\n\nFrom b\r\nB: 2\r\n\r\nbody\r\n\r\nFrom c\nC: 3\n\nno final line break";
-        let got = entries(mbox);
-        assert_eq!(
-            got,
-            vec![
-                (1, 2, 1, b"A: 1\n\nFrom x\n>From y\n>Fromage\n".to_vec()),
-                (2, 9, 66, b"B: 2\r\n\r\nbody\r\n".to_vec()),
-                (3, 14, 90, b"C: 3\n\nno final line break".to_vec()),
-            ]
-        );
-    }
-
-    #[test]
-    fn text_before_the_first_from_line_is_not_an_mbox() {
-        let mut reader = MboxReader::new(&b"\nSubject: x\n\nFrom a\n"[..]);
-        assert!(matches!(
-            reader.next_entry(),
-            Err(MboxError::NotMbox { line: 2 })
-        ));
-    }
-
-    #[test]
-    fn separator_lines_are_lf_or_crlf_blank_lines() {
-        for (before, after) in [
-            (&b"a\n\n"[..], &b"a\n"[..]),
-            (b"a\r\n\r\n", b"a\r\n"),
-            (b"a\r\n\n", b"a\r\n"),
-            (b"a\n", b"a\n"),
-            (b"\n", b""),
-            (b"a", b"a"),
-        ] {
-            let mut content = before.to_vec();
-            strip_separator(&mut content);
-            assert_eq!(content, after, "{:?}", String::from_utf8_lossy(before));
-        }
-    }
-
-    #[test]
-    fn from_line_dates_are_asctime_in_utc_or_with_a_zone() {
-        assert_eq!(
-            from_line_date(b"From god@heaven.af.mil Sat Jan  3 01:05:34 1996\n"),
-            Some(820631134)
-        );
-        assert_eq!(
-            from_line_date(b"From x Sat Jan 3 02:05:34 +0100 1996"),
-            Some(820631134)
-        );
-        assert_eq!(
-            from_line_date(b"From  Sat Jan  3 01:05 1996"),
-            Some(820631100)
-        );
-        assert_eq!(from_line_date(b"From x"), None);
-        assert_eq!(from_line_date(b"From x Sat Foo 3 01:05:34 1996"), None);
-        assert_eq!(from_line_date(b"From x Sat Jan 32 01:05:34 1996"), None);
-    }
 
     #[test]
     fn status_fields_give_flags_and_date_falls_back_to_the_date_field() {

@@ -13,6 +13,7 @@ mod feed;
 mod files;
 mod import;
 mod mailboxes;
+mod mbox;
 mod messages;
 mod parse;
 #[cfg(test)]
@@ -37,6 +38,10 @@ pub use import::{
     TransferFailed, TransferSummary, import,
 };
 pub use mailboxes::{SEPARATOR, normalize_name};
+pub use mbox::{
+    MboxEntry, MboxError, MboxFromLine, MboxReader, mbox_from_line_date, split_mbox,
+    write_mbox_entry,
+};
 pub use messages::{FlagsResult, NewMessage, Staged};
 pub use registry::{SharedAccount, Store};
 pub use search::SearchKey;
