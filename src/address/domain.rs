@@ -198,6 +198,14 @@ impl Host {
             Host::Literal(_) => true,
         }
     }
+
+    /// The host as sent without SMTPUTF8: A-labels, or the literal.
+    pub fn ascii(&self) -> String {
+        match self {
+            Host::Domain(d) => d.ascii().to_string(),
+            Host::Literal(_) => self.to_string(),
+        }
+    }
 }
 
 /// The address in an `address_literal` pair, with the checks ABNF leaves out.

@@ -38,7 +38,15 @@ fn parse_path(
         return Ok(None);
     }
     let mailbox = pair.into_inner().find(|p| p.as_rule() == Rule::mailbox);
-    Address::from_pair(mailbox.expect("a path has a mailbox"), input, lenient).map(Some)
+    let address = Address::from_pair(mailbox.expect("a path has a mailbox"), input, lenient)?;
+    // The limit holds in both forms the path can be sent in (U-labels with SMTPUTF8,
+    // A-labels without), so it does not depend on how this input happened to write it.
+    let unicode = address.to_string().len() + 2;
+    let ascii = address.localpart.to_string().len() + 1 + address.host.ascii().len() + 2;
+    match unicode.max(ascii) {
+        n if n > MAX_PATH_OCTETS => Err(AddressError::PathTooLong(n)),
+        _ => Ok(Some(address)),
+    }
 }
 
 impl ReversePath {
@@ -104,6 +112,29 @@ mod tests {
         assert_eq!(long.len(), 257);
         assert_eq!(fwd(&long).unwrap_err(), AddressError::PathTooLong(257));
         assert!(fwd(&long.replacen('b', "", 1)).is_ok());
+    }
+
+    #[test]
+    fn the_limit_holds_in_the_u_label_and_the_a_label_form() {
+        // Written with A-labels, printed with U-labels: what parses prints as a path
+        // that parses.
+        let label = "xn--mnchen-3ya"; // münchen
+        let long_ascii = format!(
+            "<{}@{}.{}>",
+            "a".repeat(15),
+            vec!["a".repeat(50); 3].join("."),
+            [label; 5].join(".")
+        );
+        let a = fwd(&long_ascii).unwrap().to_string();
+        assert!(fwd(&a).is_ok(), "what parses prints as a path that parses");
+        // 227 octets as U-labels; each "a…aü" label is 6 octets longer as an A-label.
+        let label = format!("{}ü", "a".repeat(30));
+        let unicode = format!("<{}@{}>", "b".repeat(60), vec![label; 5].join("."));
+        assert_eq!(unicode.len(), 227);
+        assert!(
+            matches!(fwd(&unicode), Err(AddressError::PathTooLong(n)) if n > 256),
+            "its A-label form is too long"
+        );
     }
 
     #[test]
