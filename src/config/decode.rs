@@ -74,7 +74,10 @@ fn syntax_error(file: &str, text: &str, e: &toml::de::Error) -> ConfigError {
     let message = match e.span() {
         Some(span) => {
             // The parser's position may not be a char boundary; count up to the one before.
-            let end = (0..=span.start.min(text.len())).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            let end = (0..=span.start.min(text.len()))
+                .rev()
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(0);
             let before = &text[..end];
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
