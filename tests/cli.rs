@@ -1,20 +1,9 @@
 //! The `gannet` binary as an operator uses it: exit codes and what it prints.
 
+mod common;
+
+use common::{gannet, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn gannet(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gannet"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GANNET_CONFIG")
-        .output()
-        .expect("gannet runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

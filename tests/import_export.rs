@@ -2,9 +2,12 @@
 //! mbox and maildir with the message corpus in tests/fixtures/mail-corpus (see its
 //! README.md), bad input, and verify's exit codes.
 
+mod common;
+
+use common::{gannet, text};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gannet::store::{
@@ -337,19 +340,6 @@ fn bad_maildir_files_are_named_and_skipped_or_stop_the_import() {
 }
 
 // ---- the binary ----
-
-fn gannet(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gannet"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GANNET_CONFIG")
-        .output()
-        .expect("gannet runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A directory with the example configuration in etc/ (accounts alice and bob).
 fn configured() -> tempfile::TempDir {
