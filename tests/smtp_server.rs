@@ -171,24 +171,72 @@ fn swaks_delivers_plain_and_pipelined_and_sees_unknown_users_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let address = format!("127.0.0.1:{}", server.smtp_port);
-    let base = ["--server", &address, "--from", "app@example.org", "--helo", "swaks.example"];
+    let base = [
+        "--server",
+        &address,
+        "--from",
+        "app@example.org",
+        "--helo",
+        "swaks.example",
+    ];
     let send = |extra: &[&str]| swaks(&[&base[..], extra].concat());
-    let Some(plain) = send(&["--to", "one@localhost", "--header", "Subject: swaks plain", "--body", "plain body"]) else { return };
-    assert!(plain.status.success(), "{}", String::from_utf8_lossy(&plain.stdout));
+    let Some(plain) = send(&[
+        "--to",
+        "one@localhost",
+        "--header",
+        "Subject: swaks plain",
+        "--body",
+        "plain body",
+    ]) else {
+        return;
+    };
+    assert!(
+        plain.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plain.stdout)
+    );
     let transcript = String::from_utf8_lossy(&plain.stdout).into_owned();
-    assert!(transcript.contains("<-  250 2.0.0 delivered as "), "{transcript}");
+    assert!(
+        transcript.contains("<-  250 2.0.0 delivered as "),
+        "{transcript}"
+    );
 
-    let piped = send(&["--pipeline", "--to", "two@localhost", "--header", "Subject: swaks pipelined", "--body", "piped body"]).unwrap();
-    assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stdout));
+    let piped = send(&[
+        "--pipeline",
+        "--to",
+        "two@localhost",
+        "--header",
+        "Subject: swaks pipelined",
+        "--body",
+        "piped body",
+    ])
+    .unwrap();
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stdout)
+    );
 
     // A domain that is not ours: refused at RCPT, and swaks reports the failure.
     let relay = send(&["--to", "someone@remote.example"]).unwrap();
     assert!(!relay.status.success());
-    assert!(String::from_utf8_lossy(&relay.stdout).contains("<** 550 5.7.1 relaying denied"), "{}", String::from_utf8_lossy(&relay.stdout));
+    assert!(
+        String::from_utf8_lossy(&relay.stdout).contains("<** 550 5.7.1 relaying denied"),
+        "{}",
+        String::from_utf8_lossy(&relay.stdout)
+    );
 
     assert!(server.stop().success());
     let stored = inbox(dir.path(), "gannet");
     assert_eq!(stored.len(), 2);
-    assert!(stored[0].contains("Subject: swaks plain\r\n") && stored[0].contains("plain body"), "{}", stored[0]);
-    assert!(stored[1].contains("Delivered-To: two@localhost\r\n") && stored[1].contains("piped body"), "{}", stored[1]);
+    assert!(
+        stored[0].contains("Subject: swaks plain\r\n") && stored[0].contains("plain body"),
+        "{}",
+        stored[0]
+    );
+    assert!(
+        stored[1].contains("Delivered-To: two@localhost\r\n") && stored[1].contains("piped body"),
+        "{}",
+        stored[1]
+    );
 }
