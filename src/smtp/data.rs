@@ -84,6 +84,9 @@ pub struct DataDecoder {
     /// Whether the previous line ended with a bare LF: then a "." line cannot end
     /// the data, however it ends ("\n.\r\n" is a smuggling pattern too).
     after_bare_lf: bool,
+    /// BDAT chunks (RFC 3030): no dot-stuffing and no end marker; the session says
+    /// where the message ends.
+    chunked: bool,
     error: Option<DataError>,
 }
 
@@ -107,7 +110,18 @@ impl DataDecoder {
             line_len: 0,
             in_headers: true,
             after_bare_lf: false,
+            chunked: false,
             error: None,
+        }
+    }
+
+    /// A decoder for BDAT chunks: the same checks as DATA for 7BIT and 8BITMIME, no
+    /// dot-stuffing, no end marker. With BODY=BINARYMIME the bytes pass as they are
+    /// (only the size is limited): binary content has no lines (RFC 3030 3).
+    pub fn chunked(rules: DataRules) -> Self {
+        DataDecoder {
+            chunked: true,
+            ..DataDecoder::new(rules)
         }
     }
 
@@ -130,13 +144,30 @@ impl DataDecoder {
     }
 
     /// After the end of data: the message size, or why it was refused.
-    pub fn finish(self) -> Result<u64, DataError> {
+    pub fn finish(mut self) -> Result<u64, DataError> {
+        // A chunked message may end after a CR, which then was a bare CR.
+        if self.chunked && self.state == State::Cr && !self.binary() {
+            self.fail(DataError::BareCr(self.line));
+        }
         self.error.map_or(Ok(self.size), Err)
     }
 
+    /// The first violation so far, so a BDAT chunk can be refused as soon as it ends.
+    pub fn error(&self) -> Option<DataError> {
+        self.error
+    }
+
+    fn binary(&self) -> bool {
+        self.chunked && self.rules.body == Some(Body::BinaryMime)
+    }
+
     fn step(&mut self, b: u8, out: &mut Vec<u8>) {
+        if self.binary() {
+            self.emit(&[b], out);
+            return;
+        }
         self.state = match (self.state, b) {
-            (State::LineStart, b'.') => State::Dot,
+            (State::LineStart, b'.') if !self.chunked => State::Dot,
             (State::Dot, b'\r') => State::DotCr,
             (State::DotCr, b'\n') if !self.after_bare_lf => State::Done,
             (State::Dot | State::DotCr, b'\n') => {
@@ -352,6 +383,50 @@ mod tests {
         );
         long.insert(0, b'a');
         assert_eq!(decode(RULES, &long).2, Some(Err(DataError::LineTooLong(1))));
+    }
+
+    #[test]
+    fn bdat_chunks_get_the_text_checks_unless_binarymime() {
+        let chunked = |rules: DataRules, chunks: &[&[u8]]| {
+            let mut d = DataDecoder::chunked(rules);
+            let mut out = Vec::new();
+            for c in chunks {
+                assert!(!d.feed(c, &mut out).done, "chunks have no end marker");
+            }
+            (out, d.finish())
+        };
+        let eight = DataRules {
+            body: Some(Body::EightBitMime),
+            ..RULES
+        };
+        let (out, end) = chunked(eight, &[b"Subject: x\r\n\r\n.not stuffed\r", b"\n.\r\n"]);
+        assert_eq!(
+            (out.as_slice(), end),
+            (&b"Subject: x\r\n\r\n.not stuffed\r\n.\r\n"[..], Ok(31))
+        );
+        assert_eq!(chunked(eight, &[b"a\nb\r\n"]).1, Err(DataError::BareLf(1)));
+        assert_eq!(
+            chunked(eight, &[b"a\r\nb\r"]).1,
+            Err(DataError::BareCr(2)),
+            "a final lone CR"
+        );
+        assert_eq!(
+            chunked(RULES, &[b"a\r\n\r\n\xff\r\n"]).1,
+            Err(DataError::EightBit(3))
+        );
+        let binary = DataRules {
+            body: Some(Body::BinaryMime),
+            max_size: 6,
+            ..RULES
+        };
+        assert_eq!(
+            chunked(binary, &[b"a\nb\0", b"\r"]),
+            (b"a\nb\0\r".to_vec(), Ok(5))
+        );
+        assert_eq!(
+            chunked(binary, &[b"1234567"]).1,
+            Err(DataError::TooLarge(6))
+        );
     }
 
     #[test]

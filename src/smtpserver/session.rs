@@ -9,8 +9,8 @@ use crate::address::{Address, Domain, ForwardPath, Host, ReversePath};
 use crate::leniency::{Leniencies, Leniency};
 use crate::message::Received;
 use crate::smtp::{
-    Body, Command, DataDecoder, DataRules, Enhanced, MAX_COMMAND_LINE, MailParams, RcptParams,
-    Reply, line_text, next_line,
+    Body, Command, DataDecoder, DataError, DataRules, Enhanced, MAX_COMMAND_LINE, MailParams,
+    RcptParams, Reply, line_text, next_line,
 };
 
 /// What a session is for and what it allows.
@@ -80,10 +80,10 @@ struct Transaction {
     from: ReversePath,
     params: MailParams,
     recipients: Vec<(ForwardPath, RcptParams)>,
-    /// BDAT chunks so far.
+    /// The message so far (DATA decodes into it, and BDAT chunks go into it).
     message: Vec<u8>,
-    /// Set when a BDAT chunk went over the size limit: the rest is read and dropped.
-    too_large: bool,
+    /// The checks on BDAT chunks, from the first chunk on.
+    chunks: Option<DataDecoder>,
 }
 
 pub struct Session {
@@ -340,7 +340,7 @@ impl Session {
             params,
             recipients: Vec::new(),
             message: Vec::new(),
-            too_large: false,
+            chunks: None,
         });
         self.send(reply(250, (2, 1, 0), "sender ok"));
     }
@@ -440,7 +440,7 @@ impl Session {
             ));
             return;
         }
-        if !tx.message.is_empty() {
+        if tx.chunks.is_some() {
             self.send(reply(
                 503,
                 (5, 5, 1),
@@ -448,12 +448,7 @@ impl Session {
             ));
             return;
         }
-        let rules = DataRules {
-            max_size: self.settings.max_message_size,
-            body: tx.params.body,
-            smtputf8: tx.params.smtputf8,
-            bare_lf: self.settings.lenient.allows(Leniency::BareLf),
-        };
+        let rules = self.data_rules(&tx.params);
         self.state = State::Data(DataDecoder::new(rules));
         self.out
             .extend_from_slice(b"354 end the message with a line holding only a dot\r\n");
@@ -475,17 +470,30 @@ impl Session {
         };
         match decoder.finish() {
             Ok(_) => self.deliver(backend),
-            Err(e) => {
-                self.tx = None;
-                let (code, enhanced) = e.codes();
-                self.send(Reply::new(
-                    code,
-                    enhanced,
-                    format!("{e}; message not accepted"),
-                ));
-            }
+            Err(e) => self.refuse(e),
         }
         true
+    }
+
+    /// What DATA and BDAT check for this transaction.
+    fn data_rules(&self, params: &MailParams) -> DataRules {
+        DataRules {
+            max_size: self.settings.max_message_size,
+            body: params.body,
+            smtputf8: params.smtputf8,
+            bare_lf: self.settings.lenient.allows(Leniency::BareLf),
+        }
+    }
+
+    /// Ends the transaction with the reply for a refused message.
+    fn refuse(&mut self, e: DataError) {
+        self.tx = None;
+        let (code, enhanced) = e.codes();
+        self.send(Reply::new(
+            code,
+            enhanced,
+            format!("{e}; message not accepted"),
+        ));
     }
 
     fn bdat_command(&mut self, size: u64, last: bool) {
@@ -507,32 +515,31 @@ impl Session {
         let chunk: Vec<u8> = self.pending.drain(..take).collect();
         *remaining -= take as u64;
         let (done, last) = (*remaining == 0, *last);
-        if let Some(tx) = &mut self.tx {
-            if tx.message.len() as u64 + chunk.len() as u64 > self.settings.max_message_size {
-                tx.too_large = true;
-            } else if !tx.too_large {
-                tx.message.extend_from_slice(&chunk);
-            }
+        let rules = self.tx.as_ref().map(|tx| self.data_rules(&tx.params));
+        if let (Some(tx), Some(rules)) = (&mut self.tx, rules) {
+            let decoder = tx.chunks.get_or_insert_with(|| DataDecoder::chunked(rules));
+            decoder.feed(&chunk, &mut tx.message);
         }
         if !done {
             return take > 0;
         }
         self.state = State::Command;
-        match &self.tx {
-            None => {} // refused at BDAT; the chunk is gone
-            Some(tx) if tx.too_large => {
-                let text = format!(
-                    "message larger than the {} bytes allowed",
-                    self.settings.max_message_size
-                );
-                self.tx = None;
-                self.send(reply(552, (5, 3, 4), text));
+        // None: refused at BDAT; the chunk was read and dropped.
+        let Some(tx) = &mut self.tx else { return true };
+        let decoder = tx
+            .chunks
+            .as_ref()
+            .expect("every chunk goes through the decoder");
+        if let Some(e) = decoder.error() {
+            self.refuse(e);
+        } else if !last {
+            let text = format!("{} octets so far", tx.message.len());
+            self.send(reply(250, (2, 0, 0), text));
+        } else {
+            match tx.chunks.take().expect("checked above").finish() {
+                Ok(_) => self.deliver(backend),
+                Err(e) => self.refuse(e),
             }
-            Some(tx) if !last => {
-                let text = format!("{} octets so far", tx.message.len());
-                self.send(reply(250, (2, 0, 0), text));
-            }
-            Some(_) => self.deliver(backend),
         }
         true
     }

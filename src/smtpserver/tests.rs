@@ -300,3 +300,21 @@ fn size_limit_and_too_many_recipients() {
     insta::assert_snapshot!(t);
     assert!(inbox(dir.path(), "alice").is_empty());
 }
+
+#[test]
+fn bdat_text_gets_the_same_checks_as_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &[
+            "EHLO c.example\r\n",
+            "MAIL FROM:<s@remote.example> BODY=8BITMIME\r\nRCPT TO:<alice@example.org>\r\n",
+            "BDAT 14\r\nSubject: x\n\nb\n",
+            "BDAT 3 LAST\r\nb\r\n",
+            "RSET\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+    assert!(inbox(dir.path(), "alice").is_empty());
+}
