@@ -5,6 +5,13 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// Seconds since the Unix epoch, now (0 if the clock is before 1970).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// `unix` seconds as an RFC 5322 date-time (3.3), in UTC.
 pub fn rfc5322_date(unix: i64) -> String {
     let days = unix.div_euclid(86400);

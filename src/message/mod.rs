@@ -5,5 +5,5 @@
 mod date;
 mod trace;
 
-pub use date::rfc5322_date;
+pub use date::{now, rfc5322_date};
 pub use trace::{Received, trace_headers};

@@ -29,11 +29,6 @@ impl Reply {
             lines: vec![text.into()],
         }
     }
-
-    /// Whether the code is a permanent (5xx) or temporary (4xx) failure.
-    pub fn is_failure(&self) -> bool {
-        self.code >= 400
-    }
 }
 
 impl fmt::Display for Reply {
@@ -67,6 +62,5 @@ mod tests {
             r.to_string(),
             "550-5.1.1 no such user\r\n550 5.1.1 check the address\r\n"
         );
-        assert!(r.is_failure());
     }
 }

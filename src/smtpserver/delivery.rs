@@ -93,9 +93,7 @@ impl Backend for LocalDelivery<'_> {
                 let only = (envelope.recipients.len() == 1)
                     .then_some(rcpt.as_ref())
                     .flatten();
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs() as i64);
+                let now = crate::message::now();
                 data.extend_from_slice(
                     received(envelope, self.hostname, &id, only, now)
                         .header()

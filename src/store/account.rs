@@ -105,10 +105,3 @@ pub(super) fn next_modseq(tx: &Transaction<'_>) -> Result<ModSeq, StoreError> {
         |r| r.get(0),
     )?)
 }
-
-/// Seconds since the Unix epoch, now.
-pub(super) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::StoreError;
-use super::account::{Account, next_modseq, now};
+use super::account::{Account, next_modseq};
 use super::feed::{Change, Feed};
 use super::files::Files;
 use super::parse::{self, Extract, extract};
 use super::types::{FlagOp, Flags, MailboxId, MessageId, MessageMeta, ModSeq, Received, Uid};
+use crate::message::now;
 
 /// A message written to disk and fsynced, not yet in any mailbox. Dropping it
 /// removes the file.

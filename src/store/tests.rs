@@ -118,6 +118,13 @@ fn flags_follow_add_remove_replace_and_unchangedsince() {
     account
         .set_flags(inbox, &[2], FlagOp::Add, Flags::DELETED, &[], None)
         .unwrap();
+    let changed = account.changed_since(inbox, before).unwrap();
+    let changed: Vec<(Uid, Flags)> = changed.iter().map(|m| (m.uid, m.flags)).collect();
+    assert_eq!(
+        changed,
+        [(2, Flags::SEEN.union(Flags::DELETED))],
+        "CHANGEDSINCE sees only UID 2"
+    );
     // UID 2 changed after `before`; UID 1 did not.
     let r = account
         .set_flags(
