@@ -2,13 +2,19 @@
 //! ARCHITECTURE.md (in the project's shared folder) for the map of modules.
 
 pub mod address;
+pub mod auth;
 pub mod config;
+pub mod connlimit;
 pub mod grammar;
 pub mod leniency;
 pub mod localserve;
 pub mod logging;
 pub mod message;
+pub mod ratelimit;
+pub mod recipients;
+pub mod sasl;
 pub mod server;
 pub mod smtp;
 pub mod smtpserver;
 pub mod store;
+pub mod tls;

@@ -4,17 +4,19 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
 use crate::address::Domain;
-use crate::config::{Config, ServiceKind};
+use crate::auth::Authenticator;
+use crate::config::{Config, Listener, ServiceKind};
+use crate::connlimit::ConnectionLimiter;
 use crate::leniency::Leniencies;
-use crate::smtpserver::{self, Recipients, Settings};
-use crate::store::Store;
-
-/// Protocol errors a client may make before the session is closed.
-const MAX_ERRORS: u32 = 10;
+use crate::recipients::Recipients;
+use crate::smtpserver::{self, Settings, Shared, Tls};
+use crate::store::{Store, StoreError};
+use crate::tls::{self, TlsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -26,6 +28,10 @@ pub enum ServeError {
     },
     #[error("hostname {0:?} is not a valid domain")]
     Hostname(String),
+    #[error("listener {listener}: {source}")]
+    Tls { listener: String, source: TlsError },
+    #[error("opening the authentication database: {0}")]
+    AuthDb(StoreError),
 }
 
 /// What is being served, and what is configured but not available yet.
@@ -35,22 +41,60 @@ pub struct Started {
     pub not_available: Vec<(&'static str, SocketAddr)>,
 }
 
+/// What all listeners share.
+struct Common {
+    hostname: Domain,
+    store: Arc<Store>,
+    recipients: Recipients,
+    authenticator: Arc<Authenticator>,
+    limiter: Arc<ConnectionLimiter>,
+}
+
 /// Binds and starts the listeners of `config` on the current tokio runtime.
 pub async fn start(config: &Config) -> Result<Started, ServeError> {
-    let hostname = Domain::parse(&config.static_config.hostname, Leniencies::PEDANTIC)
-        .map_err(|_| ServeError::Hostname(config.static_config.hostname.clone()))?;
-    let store = Arc::new(Store::new(config.data_dir()));
-    let recipients = Recipients::new(&config.domains);
-    let limits = &config.static_config.limits;
+    let sc = &config.static_config;
+    let hostname = Domain::parse(&sc.hostname, Leniencies::PEDANTIC)
+        .map_err(|_| ServeError::Hostname(sc.hostname.clone()))?;
+    let authenticator = Authenticator::new(
+        &config.data_dir(),
+        &config.domains,
+        sc.limits.max_auth_failures_per_hour,
+        hostname.ascii(),
+    )
+    .map_err(ServeError::AuthDb)?;
+    let common = Common {
+        hostname,
+        store: Arc::new(Store::new(config.data_dir())),
+        recipients: Recipients::new(&config.domains),
+        authenticator: Arc::new(authenticator),
+        limiter: ConnectionLimiter::new(&sc.limits),
+    };
     let mut started = Started::default();
-    for listener in config.static_config.listeners.values() {
+    for (name, listener) in &sc.listeners {
+        let tls =
+            match &listener.tls {
+                Some(t) => Some(tls::listener_config(t, &config.dir).map_err(|source| {
+                    ServeError::Tls {
+                        listener: name.clone(),
+                        source,
+                    }
+                })?),
+                None => None,
+            };
         for (kind, port) in listener.services() {
-            for ip in &listener.ips {
-                let address = SocketAddr::new(*ip, port);
-                if kind != ServiceKind::Smtp {
-                    started.not_available.push((kind.name(), address));
+            let shared = match smtp_shared(config, listener, kind, tls.clone(), &common) {
+                Some(shared) => Arc::new(shared),
+                None => {
+                    for ip in &listener.ips {
+                        started
+                            .not_available
+                            .push((kind.name(), SocketAddr::new(*ip, port)));
+                    }
                     continue;
                 }
+            };
+            for ip in &listener.ips {
+                let address = SocketAddr::new(*ip, port);
                 let socket =
                     TcpListener::bind(address)
                         .await
@@ -59,30 +103,61 @@ pub async fn start(config: &Config) -> Result<Started, ServeError> {
                             service: kind.name(),
                             source,
                         })?;
-                let settings = Settings {
-                    hostname: hostname.clone(),
-                    max_message_size: limits.max_message_size,
-                    max_recipients: limits.max_recipients as usize,
-                    lenient: listener.lenient.iter().copied().collect(),
-                    // STARTTLS is offered once gannet has TLS (the authentication work).
-                    starttls: false,
-                    max_errors: MAX_ERRORS,
-                };
-                let shared = smtpserver::Shared::new(
-                    settings,
-                    recipients.clone(),
-                    Arc::clone(&store),
-                    limits.max_connections_per_ip as usize,
-                );
                 tracing::info!(%address, service = kind.name(), "listening");
-                started
-                    .serving
-                    .push((kind.name(), socket.local_addr().unwrap_or(address)));
-                tokio::spawn(smtpserver::serve(socket, Arc::new(shared)));
+                let bound = socket.local_addr().unwrap_or(address);
+                started.serving.push((kind.name(), bound));
+                tokio::spawn(smtpserver::serve(socket, Arc::clone(&shared)));
             }
         }
     }
     Ok(started)
+}
+
+/// The shared state of an SMTP service of a listener; `None` for the services
+/// that are not SMTP.
+fn smtp_shared(
+    config: &Config,
+    listener: &Listener,
+    kind: ServiceKind,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    common: &Common,
+) -> Option<Shared> {
+    let limits = &config.static_config.limits;
+    let (submission, tls) = match (kind, tls) {
+        (ServiceKind::Smtp, Some(t)) => (false, Tls::StartTls(t)),
+        (ServiceKind::Smtp, None) => (false, Tls::None),
+        (ServiceKind::Submission, Some(t)) => (true, Tls::StartTls(t)),
+        (ServiceKind::Submission, None) => (true, Tls::None),
+        // The config check makes sure implicit-TLS services have a certificate.
+        (ServiceKind::Submissions, Some(t)) => (true, Tls::Implicit(t)),
+        _ => return None,
+    };
+    let hostname = listener
+        .hostname
+        .as_deref()
+        .and_then(|h| Domain::parse(h, Leniencies::PEDANTIC).ok())
+        .unwrap_or_else(|| common.hostname.clone());
+    let settings = Settings {
+        hostname,
+        max_message_size: limits.max_message_size,
+        max_recipients: limits.max_recipients as usize,
+        lenient: listener.lenient.iter().copied().collect(),
+        starttls: matches!(tls, Tls::StartTls(_)),
+        max_errors: limits.max_errors,
+        max_commands_before_mail: limits.max_commands_before_mail,
+        submission,
+        plaintext_auth: listener.allow_plaintext_auth,
+    };
+    Some(Shared {
+        settings,
+        tls,
+        recipients: common.recipients.clone(),
+        store: Arc::clone(&common.store),
+        authenticator: submission.then(|| Arc::clone(&common.authenticator)),
+        limiter: Arc::clone(&common.limiter),
+        command_timeout: Duration::from_secs(limits.command_timeout.into()),
+        data_timeout: Duration::from_secs(limits.data_timeout.into()),
+    })
 }
 
 /// Waits for Ctrl-C or SIGTERM.

@@ -131,17 +131,21 @@ fn version_prints_the_package_version() {
 }
 
 #[test]
-fn import_export_and_store_are_commands_with_their_own_help() {
+fn store_and_auth_commands_have_their_own_help() {
     let out = gannet(Path::new("."), &["--help"]);
     let help = text(&out.stdout);
     let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        words.contains(
-            "Planned, not available yet: queue, sendmail, dkim, spf, dmarc, setaccountpassword, loginattempts."
-        ),
+        words.contains("Planned, not available yet: queue, sendmail, dkim, spf, dmarc."),
         "{help}"
     );
-    for command in ["import", "export", "store"] {
+    for command in [
+        "import",
+        "export",
+        "store",
+        "setaccountpassword",
+        "loginattempts",
+    ] {
         assert!(help.contains(&format!("\n  {command} ")), "{help}");
     }
     for command in [
@@ -150,9 +154,70 @@ fn import_export_and_store_are_commands_with_their_own_help() {
         &["export", "mbox"],
         &["export", "maildir"],
         &["store", "verify"],
+        &["setaccountpassword"],
+        &["loginattempts"],
+        &["config", "tlspubkey", "add"],
+        &["config", "tlspubkey", "gen"],
     ] {
         let out = gannet(Path::new("."), &[command, &["--help"]].concat());
         assert!(out.status.success(), "{command:?}");
         assert!(text(&out.stdout).contains("Usage: gannet "), "{command:?}");
     }
+}
+
+#[test]
+fn auth_commands_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert_dir = tempfile::tempdir().unwrap();
+    assert!(
+        gannet(dir.path(), &["config", "example", "--write", "."])
+            .status
+            .success()
+    );
+    let run = |args: &[&str]| gannet(dir.path(), &[&["-c", "gannet.toml"][..], args].concat());
+
+    let out = run(&["setaccountpassword", "nobody"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "gannet setaccountpassword: no account \"nobody\" in domains.toml\n"
+    );
+
+    let generated = gannet(cert_dir.path(), &["config", "tlspubkey", "gen", "laptop"]);
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    let cert = cert_dir.path().join("laptop.crt");
+    let cert = cert.to_str().unwrap();
+    let out = run(&[
+        "config",
+        "tlspubkey",
+        "add",
+        "alice",
+        cert,
+        "--login",
+        "bob@example.org",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "gannet config tlspubkey add: bob@example.org is not an address of account alice\n"
+    );
+    assert!(
+        run(&["config", "tlspubkey", "add", "alice", cert])
+            .status
+            .success()
+    );
+    let again = run(&["config", "tlspubkey", "add", "bob", cert]);
+    assert_eq!(
+        text(&again.stderr),
+        "gannet config tlspubkey add: this TLS public key is already registered\n"
+    );
+    let out = run(&["config", "tlspubkey", "rm", "abc"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("expected 64 hex digits"));
+
+    let out = run(&["loginattempts"]);
+    assert_eq!(text(&out.stdout), "no login attempts recorded\n");
+    let again = gannet(cert_dir.path(), &["config", "tlspubkey", "gen", "laptop"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("laptop.key exists; not overwriting it"));
 }

@@ -1,5 +1,7 @@
-//! `gannet localserve` serving SMTP for real: a raw client, Python's smtplib and swaks
-//! send mail over TCP, the server stops on SIGTERM, and the messages are in the store.
+//! `gannet localserve` serving SMTP for real: a raw client, Python's smtplib, swaks,
+//! curl and openssl send mail over TCP — plain on port 25, and on submission with
+//! STARTTLS or TLS and every login mechanism the clients have, including a client
+//! certificate — the server stops on SIGTERM, and the messages are in the store.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -13,6 +15,7 @@ use gannet::store::Account;
 struct Server {
     child: Child,
     smtp_port: u16,
+    dir: std::path::PathBuf,
 }
 
 impl Server {
@@ -42,7 +45,22 @@ impl Server {
         Server {
             child,
             smtp_port: free,
+            dir: dir.to_path_buf(),
         }
+    }
+
+    /// Port 587 and 465 with the same offset.
+    fn submission_port(&self) -> u16 {
+        self.smtp_port - 25 + 587
+    }
+
+    fn submissions_port(&self) -> u16 {
+        self.smtp_port - 25 + 465
+    }
+
+    /// The self-signed certificate clients must trust.
+    fn cert(&self) -> String {
+        self.dir.join("tls/localhost.crt").display().to_string()
     }
 
     fn stop(mut self) -> std::process::ExitStatus {
@@ -66,10 +84,15 @@ fn exchange(stream: &mut BufReader<TcpStream>, line: &str) -> String {
     if !line.is_empty() {
         stream.get_mut().write_all(line.as_bytes()).unwrap();
     }
+    read_reply(stream)
+}
+
+/// Reads one complete SMTP reply: lines up to the one without '-' after the code.
+fn read_reply(input: &mut impl BufRead) -> String {
     let mut reply = String::new();
     loop {
         let mut l = String::new();
-        stream.read_line(&mut l).unwrap();
+        input.read_line(&mut l).unwrap();
         reply.push_str(&l);
         if l.len() < 4 || l.as_bytes()[3] != b'-' {
             return reply;
@@ -239,4 +262,383 @@ fn swaks_delivers_plain_and_pipelined_and_sees_unknown_users_refused() {
         "{}",
         stored[1]
     );
+}
+
+/// Runs a Python script; panics with its stderr if it fails.
+fn python(script: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn submission_logs_in_with_every_mechanism_of_python_swaks_and_curl() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (port, tls_port, cert) = (
+        server.submission_port(),
+        server.submissions_port(),
+        server.cert(),
+    );
+
+    // smtplib: STARTTLS verified against the localserve certificate, then its
+    // preferred mechanism (CRAM-MD5), PLAIN and LOGIN; and implicit TLS on 465.
+    let out = python(&format!(
+        "import smtplib, ssl\n\
+         ctx = ssl.create_default_context(cafile='{cert}')\n\
+         def send(s, how, subject):\n\
+         \x20   s.sendmail('gannet@localhost', ['gannet@localhost'], 'From: gannet@localhost\\r\\nSubject: ' + subject + '\\r\\n\\r\\nbody\\r\\n')\n\
+         \x20   s.quit()\n\
+         \x20   print(how, 'ok')\n\
+         for mech in [None, 'PLAIN', 'LOGIN']:\n\
+         \x20   s = smtplib.SMTP('127.0.0.1', {port})\n\
+         \x20   s.starttls(context=ctx)\n\
+         \x20   if mech is None:\n\
+         \x20       s.login('gannet@localhost', 'gannetgannet')\n\
+         \x20   else:\n\
+         \x20       s.ehlo()\n\
+         \x20       s.user, s.password = 'gannet@localhost', 'gannetgannet'\n\
+         \x20       s.auth(mech, getattr(s, 'auth_' + mech.lower()), initial_response_ok=(mech == 'PLAIN'))\n\
+         \x20   send(s, mech or 'default', 'py ' + str(mech))\n\
+         s = smtplib.SMTP_SSL('127.0.0.1', {tls_port}, context=ctx)\n\
+         s.login('gannet', 'gannetgannet')\n\
+         send(s, 'implicit', 'py tls')\n\
+         s = smtplib.SMTP('127.0.0.1', {port})\n\
+         s.starttls(context=ctx)\n\
+         try:\n\
+         \x20   s.login('gannet@localhost', 'wrong')\n\
+         except smtplib.SMTPAuthenticationError as e:\n\
+         \x20   print('refused', e.smtp_code, e.smtp_error.decode())\n"
+    ));
+    assert_eq!(
+        out,
+        "default ok\nPLAIN ok\nLOGIN ok\nimplicit ok\nrefused 535 5.7.8 authentication failed\n"
+    );
+
+    // swaks: STARTTLS with certificate verification and each of its mechanisms.
+    let address = format!("127.0.0.1:{port}");
+    for mech in ["PLAIN", "LOGIN", "CRAM-MD5"] {
+        let Some(out) = swaks(&[
+            "--server",
+            &address,
+            "--tls",
+            "--tls-verify",
+            "--tls-ca-path",
+            &cert,
+            "--auth",
+            mech,
+            "--auth-user",
+            "gannet@localhost",
+            "--auth-password",
+            "gannetgannet",
+            "--from",
+            "gannet@localhost",
+            "--to",
+            "gannet@localhost",
+            "--header",
+            &format!("Subject: swaks {mech}"),
+        ]) else {
+            return;
+        };
+        let transcript = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{mech}: {transcript}");
+        assert!(
+            transcript.contains("235 2.7.0 authentication succeeded"),
+            "{transcript}"
+        );
+    }
+
+    // curl: STARTTLS required, --login-options picks the mechanism.
+    for mech in ["PLAIN", "CRAM-MD5", "LOGIN"] {
+        let message = dir.path().join("curl.eml");
+        std::fs::write(
+            &message,
+            format!("From: gannet@localhost\r\nSubject: curl {mech}\r\n\r\nbody\r\n"),
+        )
+        .unwrap();
+        let out = Command::new("curl")
+            .args(["--silent", "--show-error", "--ssl-reqd", "--cacert", &cert])
+            .arg(format!("smtp://127.0.0.1:{port}"))
+            .args([
+                "--user",
+                "gannet@localhost:gannetgannet",
+                "--login-options",
+                &format!("AUTH={mech}"),
+            ])
+            .args([
+                "--mail-from",
+                "gannet@localhost",
+                "--mail-rcpt",
+                "gannet@localhost",
+                "--upload-file",
+            ])
+            .arg(&message)
+            .output()
+            .expect("curl is installed");
+        assert!(
+            out.status.success(),
+            "curl {mech}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // The login record has every attempt, the failure included.
+    let attempts = Command::new(env!("CARGO_BIN_EXE_gannet"))
+        .args(["-c"])
+        .arg(dir.path().join("gannet.toml"))
+        .args(["loginattempts", "gannet"])
+        .output()
+        .unwrap();
+    let attempts = String::from_utf8_lossy(&attempts.stdout).into_owned();
+    for mech in ["CRAM-MD5", "PLAIN", "LOGIN"] {
+        assert!(
+            attempts.contains(&format!(" {mech:<18} gannet@localhost")),
+            "{attempts}"
+        );
+    }
+    assert!(attempts.contains("bad-credentials"), "{attempts}");
+    assert!(attempts.contains("tls version=TLS1.3"), "{attempts}");
+
+    assert!(server.stop().success());
+    let stored = inbox(dir.path(), "gannet");
+    assert_eq!(stored.len(), 10, "4 from python, 3 from swaks, 3 from curl");
+    assert!(
+        stored.iter().all(|m| m.contains(" with ESMTPSA")),
+        "{stored:?}"
+    );
+}
+
+#[test]
+fn a_registered_client_certificate_logs_in_without_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let gannet = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gannet"))
+            .arg("-c")
+            .arg(dir.path().join("gannet.toml"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gannet {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let generated = gannet(&["config", "tlspubkey", "gen", "phone"]);
+    assert!(generated.contains("wrote ./phone.p12"), "{generated}");
+    let added = gannet(&["config", "tlspubkey", "add", "gannet", "phone.crt"]);
+    assert!(
+        added.contains("on account gannet, logging in as gannet@localhost"),
+        "{added}"
+    );
+    let listed = gannet(&["config", "tlspubkey", "list"]);
+    assert!(listed.contains("gannet@localhost"), "{listed}");
+
+    let mut openssl = Command::new("openssl")
+        .args([
+            "s_client",
+            "-quiet",
+            "-verify_return_error",
+            "-CAfile",
+            &server.cert(),
+        ])
+        .args([
+            "-connect",
+            &format!("127.0.0.1:{}", server.submissions_port()),
+        ])
+        .args(["-cert", "phone.crt", "-key", "phone.key"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl is installed");
+    let mut stdin = openssl.stdin.take().unwrap();
+    let mut stdout = BufReader::new(openssl.stdout.take().unwrap());
+    let mut reply = |line: &str| {
+        stdin.write_all(line.as_bytes()).unwrap();
+        read_reply(&mut stdout)
+    };
+    assert!(reply("").starts_with("220 "));
+    let ehlo = reply("EHLO phone.example\r\n");
+    assert!(ehlo.contains("250-AUTH EXTERNAL "), "{ehlo}");
+    assert_eq!(
+        reply("MAIL FROM:<gannet@localhost>\r\n"),
+        "250 2.1.0 sender ok\r\n"
+    );
+    assert_eq!(
+        reply("RCPT TO:<gannet@localhost>\r\n"),
+        "250 2.1.5 recipient ok\r\n"
+    );
+    assert!(reply("DATA\r\n").starts_with("354 "));
+    assert!(
+        reply("From: gannet@localhost\r\nSubject: by certificate\r\n\r\nhi\r\n.\r\n")
+            .starts_with("250 2.0.0 delivered")
+    );
+    reply("QUIT\r\n");
+    drop(stdin);
+    openssl.wait().unwrap();
+
+    let fingerprint = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(gannet(&["config", "tlspubkey", "rm", &fingerprint]).contains("removed"));
+    assert!(server.stop().success());
+    let stored = inbox(dir.path(), "gannet");
+    assert!(stored[0].contains(" with ESMTPSA"), "{}", stored[0]);
+}
+
+#[test]
+fn setaccountpassword_reads_stdin_and_the_old_password_stops_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut set = Command::new(env!("CARGO_BIN_EXE_gannet"))
+        .arg("-c")
+        .arg(dir.path().join("gannet.toml"))
+        .args(["setaccountpassword", "gannet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    set.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a new passphrase\n")
+        .unwrap();
+    let out = set.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "password set for account gannet\n"
+    );
+    let out = python(&format!(
+        "import smtplib\n\
+         for password in ['gannetgannet', 'a new passphrase']:\n\
+         \x20   s = smtplib.SMTP('127.0.0.1', {})\n\
+         \x20   try:\n\
+         \x20       s.login('gannet@localhost', password)\n\
+         \x20       print('ok')\n\
+         \x20   except smtplib.SMTPAuthenticationError as e:\n\
+         \x20       print(e.smtp_code)\n",
+        server.submission_port()
+    ));
+    assert_eq!(out, "535\nok\n");
+    drop(server);
+}
+
+/// An SMTP client over rustls to the submissions port, with this crate's TLS
+/// client config trusting the localserve certificate.
+struct TlsClient {
+    stream: BufReader<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>,
+}
+
+impl TlsClient {
+    fn connect(server: &Server) -> TlsClient {
+        use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+        let cert = CertificateDer::from_pem_file(server.cert()).unwrap();
+        let config = gannet::tls::client_config(&[cert], None).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(config, name).unwrap();
+        let tcp = TcpStream::connect(("127.0.0.1", server.submissions_port())).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut client = TlsClient {
+            stream: BufReader::new(rustls::StreamOwned::new(conn, tcp)),
+        };
+        assert!(client.send("").starts_with("220 "));
+        client
+    }
+
+    fn send(&mut self, line: &str) -> String {
+        if !line.is_empty() {
+            self.stream.get_mut().write_all(line.as_bytes()).unwrap();
+        }
+        read_reply(&mut self.stream)
+    }
+
+    /// RFC 9266's tls-exporter value of this connection, as the client sees it.
+    fn binding(&self) -> [u8; 32] {
+        self.stream
+            .get_ref()
+            .conn
+            .export_keying_material([0; 32], b"EXPORTER-Channel-Binding", None)
+            .unwrap()
+    }
+
+    /// Runs SCRAM-SHA-256-PLUS bound to `binding`; the final reply.
+    fn scram_plus(&mut self, binding: &[u8]) -> String {
+        use gannet::sasl::{
+            ClientCredentials, ClientExchange, Mechanism, NonceSource, decode_initial_response,
+            encode_challenge, encode_initial_response,
+        };
+        let credentials = ClientCredentials {
+            username: "gannet@localhost".into(),
+            password: "gannetgannet".into(),
+            authzid: None,
+        };
+        let mut sasl = ClientExchange::new(
+            Mechanism::ScramSha256Plus,
+            &credentials,
+            Some(binding),
+            &NonceSource::Random,
+        )
+        .unwrap();
+        let first = encode_initial_response(&sasl.initial_response().unwrap());
+        let mut reply = self.send(&format!("AUTH SCRAM-SHA-256-PLUS {first}\r\n"));
+        while let Some(challenge) = reply.strip_prefix("334 ") {
+            let challenge = decode_initial_response(challenge.trim_end()).unwrap_or_default();
+            let answer = sasl.respond(&challenge).unwrap();
+            reply = self.send(&format!("{}\r\n", encode_challenge(&answer)));
+        }
+        if reply.starts_with("235 ") {
+            sasl.finish()
+                .expect("the server proved it knows the credentials");
+        }
+        reply
+    }
+}
+
+/// SCRAM-SHA-256-PLUS over a real rustls connection to the server: the binding
+/// of the same connection logs in; another connection's binding (as a man in the
+/// middle relaying the exchange would have) is refused.
+#[test]
+fn scram_plus_binds_to_the_tls_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut first = TlsClient::connect(&server);
+    let ehlo = first.send("EHLO client.example\r\n");
+    assert!(ehlo.contains("SCRAM-SHA-256-PLUS"), "{ehlo}");
+    let own = first.binding();
+    assert_eq!(
+        first.scram_plus(&own),
+        "235 2.7.0 authentication succeeded\r\n"
+    );
+
+    let mut second = TlsClient::connect(&server);
+    second.send("EHLO client.example\r\n");
+    assert_ne!(second.binding(), own);
+    assert_eq!(
+        second.scram_plus(&own),
+        "535 5.7.8 channel binding failed: the channel binding data is not this connection's\r\n"
+    );
+    let own = second.binding();
+    assert_eq!(
+        second.scram_plus(&own),
+        "235 2.7.0 authentication succeeded\r\n"
+    );
+    drop(server);
 }

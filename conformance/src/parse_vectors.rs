@@ -1,11 +1,14 @@
 //! Parser vectors: TOML files described in `rfc-vectors/README.md`, one folder per
-//! RFC, each case naming the parser it goes through (addresses, SMTP commands).
+//! RFC, each case naming the parser it goes through (addresses, SMTP commands, header
+//! address fields).
 
+use std::fmt::Display;
 use std::fs;
 use std::path::Path;
 
 use gannet::address::{Address, Domain, ForwardPath, Localpart, ReversePath};
 use gannet::leniency::{Leniencies, Leniency};
+use gannet::message;
 use gannet::smtp::Command;
 use serde::Deserialize;
 
@@ -15,6 +18,7 @@ use crate::Suite;
 const SUITES: &[(&str, &str)] = &[
     ("rfc5321", "RFC 5321 addresses, commands"),
     ("rfc5322", "RFC 5322 addr-spec"),
+    ("rfc5322-addresses", "RFC 5322 address lists, From"),
     ("rfc6531", "RFC 6531 UTF-8"),
     ("rfc1870", "RFC 1870 SIZE"),
     ("rfc3030", "RFC 3030 BDAT, BINARYMIME"),
@@ -41,6 +45,10 @@ struct Case {
     display: Option<String>,
     ascii: Option<String>,
     error: Option<String>,
+    /// The obsolete forms (RFC 5322 section 4) a header value uses, by their
+    /// `Obsolete` variant names; none when left out.
+    #[serde(default)]
+    obsolete: Vec<String>,
     #[serde(rename = "ref")]
     reference: String,
 }
@@ -86,17 +94,37 @@ fn run_dir(dir: &Path, name: &str) -> Suite {
     suite
 }
 
-/// What an entry point gave: its display form and, for domains, the A-label form.
+/// What an entry point gave: its display form, for domains the A-label form, and for
+/// header values the obsolete syntax used.
+#[derive(Default)]
 struct Parsed {
     display: String,
     ascii: Option<String>,
+    obsolete: Vec<String>,
+}
+
+/// A header value's entries, shown as a list in canonical form.
+fn header_value<T: Display>(
+    r: Result<message::Parsed<Vec<T>>, impl Display>,
+) -> Result<Parsed, String> {
+    r.map(|p| Parsed {
+        display: p
+            .value
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        ascii: None,
+        obsolete: p.obsolete.iter().map(|o| format!("{o:?}")).collect(),
+    })
+    .map_err(|e| e.to_string())
 }
 
 fn parse(entry: &str, input: &str, lenient: Leniencies) -> Result<Result<Parsed, String>, String> {
     let plain = |r: Result<String, gannet::address::AddressError>| {
         r.map(|display| Parsed {
             display,
-            ascii: None,
+            ..Parsed::default()
         })
         .map_err(|e| e.to_string())
     };
@@ -110,15 +138,28 @@ fn parse(entry: &str, input: &str, lenient: Leniencies) -> Result<Result<Parsed,
         "smtp-command" => Command::parse(input, lenient)
             .map(|c| Parsed {
                 display: c.to_string(),
-                ascii: None,
+                ..Parsed::default()
             })
             .map_err(|e| e.reply().to_string().trim_end().to_string()),
         "domain" => Domain::parse(input, lenient)
             .map(|d| Parsed {
                 display: d.to_string(),
                 ascii: Some(d.ascii().to_string()),
+                ..Parsed::default()
             })
             .map_err(|e| e.to_string()),
+        "address-list" => header_value(message::parse_address_list(input, lenient)),
+        "mailbox-list" => header_value(message::parse_mailbox_list(input, lenient)),
+        "header-mailbox" => {
+            header_value(
+                message::parse_mailbox(input, lenient).map(|p| message::Parsed {
+                    value: vec![p.value],
+                    obsolete: p.obsolete,
+                }),
+            )
+        }
+        // A whole message; errors are compared as the text a submission server sends.
+        "from-field" => header_value(message::from_addresses(input.as_bytes(), lenient)),
         other => return Err(format!("unknown entry {other:?}")),
     })
 }
@@ -135,6 +176,12 @@ fn check(case: &Case, default_entry: Option<&str>) -> Result<(), String> {
             let want = case.display.as_deref().unwrap_or(&case.input);
             if p.display != want {
                 return Err(format!("displayed as {:?}, expected {want:?}", p.display));
+            }
+            if p.obsolete != case.obsolete {
+                return Err(format!(
+                    "obsolete syntax {:?}, expected {:?}",
+                    p.obsolete, case.obsolete
+                ));
             }
             match (&case.ascii, &p.ascii) {
                 (Some(want), Some(got)) if want != got => {

@@ -5,7 +5,8 @@
 
 #![no_main]
 
-use gannet::address::{Domain, ForwardPath};
+use gannet::address::{Address, Domain, ForwardPath};
+use gannet::auth::{Authenticator, Login};
 use gannet::leniency::{Leniencies, Leniency};
 use gannet::smtp::Reply;
 use gannet::smtpserver::{Action, Backend, Envelope, Session, Settings};
@@ -14,12 +15,25 @@ use libfuzzer_sys::fuzz_target;
 struct Memory(usize);
 
 impl Backend for Memory {
-    fn recipient(&mut self, _to: &ForwardPath) -> Result<(), Reply> {
+    fn recipient(&mut self, _to: &ForwardPath, _login: Option<&Login>) -> Result<(), Reply> {
         Ok(())
     }
 
+    fn may_send_as(&self, _login: &Login, _address: &Address) -> bool {
+        true
+    }
+
+    /// Submission sessions are fuzzed up to AUTH; the SASL mechanisms have
+    /// their own target (fuzz_sasl).
+    fn authenticator(&self) -> Option<&Authenticator> {
+        None
+    }
+
     fn deliver(&mut self, envelope: &Envelope, _message: &[u8]) -> Result<String, Reply> {
-        assert!(!envelope.recipients.is_empty(), "delivery without recipients");
+        assert!(
+            !envelope.recipients.is_empty(),
+            "delivery without recipients"
+        );
         self.0 += 1;
         Ok(self.0.to_string())
     }
@@ -27,8 +41,14 @@ impl Backend for Memory {
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the split size and the leniency; the rest is the stream.
-    let Some((&control, stream)) = data.split_first() else { return };
-    let lenient: Leniencies = if control & 1 == 1 { [Leniency::BareLf].into_iter().collect() } else { Leniencies::PEDANTIC };
+    let Some((&control, stream)) = data.split_first() else {
+        return;
+    };
+    let lenient: Leniencies = if control & 1 == 1 {
+        [Leniency::BareLf].into_iter().collect()
+    } else {
+        Leniencies::PEDANTIC
+    };
     let settings = Settings {
         hostname: Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap(),
         max_message_size: 4096,
@@ -36,6 +56,9 @@ fuzz_target!(|data: &[u8]| {
         lenient,
         starttls: control & 2 == 2,
         max_errors: 20,
+        max_commands_before_mail: 50,
+        submission: control & 2 == 0,
+        plaintext_auth: true,
     };
     let mut session = Session::new(settings, "192.0.2.1".parse().unwrap());
     let mut backend = Memory(0);
@@ -44,7 +67,13 @@ fuzz_target!(|data: &[u8]| {
         let (out, action) = session.feed(chunk, &mut backend);
         for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             // "ddd" then ' ' or '-', ending in CR: RFC 5321 4.2.
-            assert!(line.len() >= 5 && line[..3].iter().all(u8::is_ascii_digit) && matches!(line[3], b' ' | b'-'), "bad reply line {:?}", String::from_utf8_lossy(line));
+            assert!(
+                line.len() >= 5
+                    && line[..3].iter().all(u8::is_ascii_digit)
+                    && matches!(line[3], b' ' | b'-'),
+                "bad reply line {:?}",
+                String::from_utf8_lossy(line)
+            );
             assert_eq!(line.last(), Some(&b'\r'), "reply line without CRLF");
         }
         if action != Action::Continue {

@@ -1,4 +1,4 @@
-//! `gannet config test|describe|example`.
+//! `gannet config test|describe|example|tlspubkey`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +24,9 @@ pub enum ConfigCommand {
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
     },
+    /// Manage TLS client keys that log accounts in by certificate.
+    #[command(name = "tlspubkey", subcommand)]
+    TlsPubKey(super::auth_cmd::TlsPubKeyCommand),
 }
 
 pub fn run(path: &Path, cmd: ConfigCommand) -> ExitCode {
@@ -34,6 +37,7 @@ pub fn run(path: &Path, cmd: ConfigCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         ConfigCommand::Example { write } => example(write.as_deref()),
+        ConfigCommand::TlsPubKey(cmd) => super::auth_cmd::tls_pubkey(path, cmd),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job. Exit status: 0 done, 1 failed (for
 //! example a config with errors), 2 usage errors and commands not available yet.
 
+mod auth_cmd;
 mod config_cmd;
 mod serve_cmd;
 mod store_cmd;
@@ -20,13 +21,12 @@ const PLANNED: &[(&str, &str)] = &[
     ("dkim", "message authentication"),
     ("spf", "message authentication"),
     ("dmarc", "message authentication"),
-    ("setaccountpassword", "authentication"),
-    ("loginattempts", "authentication"),
 ];
 
-const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, spf, dmarc, setaccountpassword, \
-loginattempts.\n\nA first try: `gannet localserve` writes a local configuration and serves SMTP on \
-port 1025; submission (1587), IMAP (1143) and HTTP (1080) follow.";
+const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, spf, dmarc.\n\n\
+A first try: `gannet localserve` writes a local configuration and serves SMTP on port 1025 and \
+submission on 1587 (STARTTLS) and 1465 (TLS), login gannet@localhost, password gannetgannet; \
+IMAP (1143) and HTTP (1080) follow.";
 
 #[derive(Parser)]
 #[command(
@@ -54,23 +54,27 @@ enum Command {
     /// Run the mail server with the configuration in --config.
     ///
     /// Loads and checks gannet.toml and domains.toml, sets up logging, and serves
-    /// every listener's SMTP service (incoming mail for the configured domains,
-    /// delivered to the accounts' Inboxes) until Ctrl-C or SIGTERM. Submission,
-    /// IMAP and HTTP are listed as not available yet: they arrive with later work.
-    /// Exits 1 when the configuration is invalid or a port cannot be had.
+    /// every listener's SMTP services until Ctrl-C or SIGTERM: incoming mail for the
+    /// configured domains (smtp, with STARTTLS when the listener has a certificate),
+    /// delivered to the accounts' Inboxes, and submission with AUTH (submission with
+    /// STARTTLS, submissions with TLS from the first byte). IMAP and HTTP are listed
+    /// as not available yet: they arrive with later work. Exits 1 when the
+    /// configuration is invalid or a port cannot be had.
     Serve,
     /// Run a local mail server for testing mail clients and applications.
     ///
     /// The first run writes a complete configuration to --dir: one listener on --ip
-    /// with the standard ports plus --port-offset (SMTP 1025, submission 1587, IMAP
-    /// 1143, HTTP 1080), the domain localhost and the account gannet@localhost, which
-    /// also catches mail to every other address. Later runs use that configuration as
-    /// it is; delete gannet.toml there to regenerate it.
+    /// with the standard ports plus --port-offset (SMTP 1025, submission 1587 and
+    /// 1465, IMAP 1143 and 1993, HTTP 1080), a self-signed certificate for localhost
+    /// (tls/localhost.crt, renewed before it expires), the domain localhost and the
+    /// account gannet, which also catches mail to every other address. Later runs use
+    /// that configuration as it is; delete gannet.toml there to regenerate it.
     ///
-    /// SMTP is served now: mail to any address @localhost is stored in the account
-    /// gannet. Submission, IMAP and HTTP are listed as not available yet; they arrive
-    /// with later work. Stops on Ctrl-C or SIGTERM. With --initonly it only writes
-    /// (or checks) the configuration.
+    /// SMTP and submission are served now: mail to any address @localhost is stored
+    /// in the account gannet. Submission logs in as gannet@localhost with password
+    /// gannetgannet, with or without TLS. IMAP and HTTP are listed as not available
+    /// yet; they arrive with later work. Stops on Ctrl-C or SIGTERM. With --initonly
+    /// it only writes (or checks) the configuration.
     Localserve(serve_cmd::LocalserveArgs),
     /// Set up a new server for a first email address, with DNS records to add.
     ///
@@ -100,6 +104,22 @@ enum Command {
     /// Check and repair account storage.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
+    /// Set an account's password, read from the terminal (twice, without echo) or
+    /// as one line from stdin.
+    ///
+    /// Stores what each login mechanism needs (an argon2id hash for PLAIN and
+    /// LOGIN, SCRAM-SHA-1/256 salted keys, CRAM-MD5 state), never the password.
+    /// Works while the server runs. Exits 1 if the account is unknown or the
+    /// password is unusable (empty, or characters SASLprep refuses).
+    #[command(name = "setaccountpassword")]
+    SetAccountPassword(auth_cmd::PasswordArgs),
+    /// Show the latest login attempts, of one account or all, newest first.
+    ///
+    /// Identical attempts (same protocol, mechanism, login name, remote IP, TLS,
+    /// client and result) are one line with a count. Records are kept 30 days and
+    /// at most 10,000 per account.
+    #[command(name = "loginattempts")]
+    LoginAttempts(auth_cmd::LoginAttemptsArgs),
     /// Print the version.
     Version,
     #[command(external_subcommand)]
@@ -116,6 +136,8 @@ pub fn run() -> ExitCode {
         Command::Import(cmd) => store_cmd::import(&cli.config, cmd),
         Command::Export(cmd) => store_cmd::export(&cli.config, cmd),
         Command::Store(cmd) => store_cmd::run(&cli.config, cmd),
+        Command::SetAccountPassword(args) => auth_cmd::set_password(&cli.config, &args),
+        Command::LoginAttempts(args) => auth_cmd::login_attempts(&cli.config, &args),
         Command::Version => {
             println!("gannet {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

@@ -51,6 +51,10 @@ pub fn localserve(args: &LocalserveArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if let Err(e) = localserve::ensure_certificate(&dir) {
+        eprintln!("gannet localserve: cannot make the TLS certificate: {e}");
+        return ExitCode::FAILURE;
+    }
     if args.initonly {
         return match gannet::config::Config::load(&dir.join(STATIC_FILE)) {
             Ok(_) => ExitCode::SUCCESS,
@@ -65,6 +69,11 @@ pub fn localserve(args: &LocalserveArgs) -> ExitCode {
         Err(code) => return code,
     };
     println!("mail to any address @localhost is delivered to the account gannet");
+    println!(
+        "log in as {} with password {} (submission and IMAP allow it without TLS)",
+        localserve::LOGIN,
+        localserve::PASSWORD
+    );
     run(&cfg)
 }
 

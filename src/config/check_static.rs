@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use super::error::{ConfigError, KeyPath};
-use super::static_config::{Listener, StaticConfig};
+use super::static_config::{Limits, Listener, StaticConfig};
 use crate::address::Domain;
 use crate::leniency::Leniencies;
 use crate::logging;
@@ -51,13 +51,7 @@ pub fn check(file: &str, cfg: &StaticConfig, dir: &Path, errors: &mut Vec<Config
             ),
         ));
     }
-    if cfg.limits.max_connections_per_ip == 0 {
-        errors.push(ConfigError::new(
-            file,
-            root.key("limits").key("max_connections_per_ip"),
-            "0 would refuse every connection",
-        ));
-    }
+    check_limits(file, &root.key("limits"), &cfg.limits, errors);
     for (name, listener) in &cfg.listeners {
         check_listener(
             file,
@@ -68,6 +62,53 @@ pub fn check(file: &str, cfg: &StaticConfig, dir: &Path, errors: &mut Vec<Config
         );
     }
     check_port_conflicts(file, cfg, errors);
+}
+
+fn check_limits(file: &str, key: &KeyPath, limits: &Limits, errors: &mut Vec<ConfigError>) {
+    let zero_refuses = [
+        ("max_connections_per_ip", limits.max_connections_per_ip),
+        ("max_errors", limits.max_errors),
+        ("max_commands_before_mail", limits.max_commands_before_mail),
+        ("command_timeout", limits.command_timeout),
+        ("data_timeout", limits.data_timeout),
+    ];
+    for (name, value) in zero_refuses {
+        if value == 0 {
+            errors.push(ConfigError::new(
+                file,
+                key.key(name),
+                "0 would refuse every client",
+            ));
+        }
+    }
+    let per_class = [
+        (
+            "max_connections_per_minute",
+            limits.max_connections_per_minute,
+        ),
+        (
+            "max_auth_failures_per_hour",
+            limits.max_auth_failures_per_hour,
+        ),
+    ];
+    for (name, values) in per_class {
+        if values.contains(&0) {
+            errors.push(ConfigError::new(
+                file,
+                key.key(name),
+                "0 would refuse every client",
+            ));
+        } else if !values.is_sorted() {
+            errors.push(
+                ConfigError::new(
+                    file,
+                    key.key(name),
+                    format!("{values:?} has a wider address range with a lower limit"),
+                )
+                .hint("the limits are for ever wider ranges (one address, a /26, a /21), so they should not decrease"),
+            );
+        }
+    }
 }
 
 fn check_listener(

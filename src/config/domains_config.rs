@@ -11,7 +11,8 @@ pub struct DomainsConfig {
     /// Domains this server accepts mail for, by name (U-label or A-label form).
     #[serde(default)]
     pub domains: BTreeMap<String, DomainConfig>,
-    /// Accounts by name. The name is the login and the name of the account's directory.
+    /// Accounts by name. The name is the name of the account's directory; it and the
+    /// account's configured addresses are its login names.
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountConfig>,
     /// Aliases by address: mail to the address goes to every member.
@@ -34,6 +35,12 @@ pub struct DomainConfig {
     /// Alice@ and alice@ to be different people.
     #[serde(default)]
     pub localpart_case_sensitive: bool,
+    /// When set, logins to every account of this domain are refused with this
+    /// message (SMTP, IMAP and the web show it); mail delivery continues. Useful
+    /// during a migration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = "mail is moving to a new server; try again tomorrow")]
+    pub login_disabled: Option<String>,
 }
 
 /// One `[accounts.NAME]` section.
@@ -49,6 +56,11 @@ pub struct AccountConfig {
     /// Name used in the From header of messages written in the webmail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_name: Option<String>,
+    /// When set, logins to this account are refused with this message (SMTP, IMAP
+    /// and the web show it); mail delivery continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = "account is being migrated; try again in an hour")]
+    pub login_disabled: Option<String>,
 }
 
 /// One `[aliases."ADDRESS"]` section.

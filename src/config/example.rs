@@ -32,6 +32,7 @@ pub fn example() -> (StaticConfig, DomainsConfig) {
         domain: "example.org".to_string(),
         destinations: dests.iter().map(|d| d.to_string()).collect(),
         full_name: Some(name.to_string()),
+        login_disabled: None,
     };
     let domains = DomainsConfig {
         domains: BTreeMap::from([("example.org".to_string(), domain)]),

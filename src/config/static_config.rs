@@ -78,6 +78,25 @@ pub struct Limits {
     pub max_recipients: u32,
     /// Connections open at once from one IP address, over all services.
     pub max_connections_per_ip: u32,
+    /// New connections per minute, over all services, from one IPv4 /32, /26 and /21
+    /// (IPv6 /64, /48 and /32). A client over a limit is refused until the minute ends.
+    pub max_connections_per_minute: [u32; 3],
+    /// Failed authentications per hour from one IPv4 /32, /26 and /21 (IPv6 /64, /48
+    /// and /32). Over a limit, logins from there are refused until failures age out;
+    /// each failure is also answered a little later than the one before.
+    pub max_auth_failures_per_hour: [u32; 3],
+    /// Protocol errors a client may make in one SMTP session before it is closed.
+    pub max_errors: u32,
+    /// SMTP commands other than MAIL, RCPT, DATA and BDAT that a client may send
+    /// before its next message (EHLO, NOOP, RSET, VRFY, ...). Stops sessions that
+    /// never deliver anything.
+    pub max_commands_before_mail: u32,
+    /// Seconds an SMTP session waits for the client's next command (RFC 5321
+    /// 4.5.3.2.7 asks for at least 5 minutes).
+    pub command_timeout: u32,
+    /// Seconds an SMTP session waits for the next bytes of a message (RFC 5321
+    /// 4.5.3.2.5 suggests 3 minutes).
+    pub data_timeout: u32,
 }
 
 impl Default for Limits {
@@ -86,6 +105,12 @@ impl Default for Limits {
             max_message_size: 100 * 1024 * 1024,
             max_recipients: 1000,
             max_connections_per_ip: 100,
+            max_connections_per_minute: [300, 1200, 4800],
+            max_auth_failures_per_hour: [10, 50, 250],
+            max_errors: 10,
+            max_commands_before_mail: 50,
+            command_timeout: 300,
+            data_timeout: 180,
         }
     }
 }
@@ -109,6 +134,11 @@ pub struct Listener {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(example = vec![Leniency::DotLocalpart])]
     pub lenient: Vec<Leniency>,
+    /// Allow logins (SMTP AUTH, IMAP LOGIN and AUTHENTICATE) before TLS, sending
+    /// passwords in the clear. Only for loopback or a trusted network, as
+    /// `gannet localserve` does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_plaintext_auth: bool,
     /// SMTP for incoming mail from other servers (RFC 5321), port 25.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<Service>,
@@ -205,6 +235,7 @@ impl Listener {
             hostname: None,
             tls: None,
             lenient: Vec::new(),
+            allow_plaintext_auth: false,
             smtp: None,
             submission: None,
             submissions: None,

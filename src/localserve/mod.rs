@@ -8,13 +8,31 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use crate::auth;
 use crate::config::{
     AccountConfig, DOMAINS_FILE, DomainConfig, DomainsConfig, Listener, STATIC_FILE, Service,
-    StaticConfig,
+    StaticConfig, Tls,
 };
+use crate::store::AuthDb;
+use crate::tls::TlsError;
+use crate::tls::self_signed::{self, SelfSigned};
 
 /// Added to the standard ports by default: SMTP on 1025, IMAP on 1143, HTTP on 1080.
 pub const DEFAULT_PORT_OFFSET: u16 = 1000;
+
+/// The account that gets all mail, its login and its password.
+pub const ACCOUNT: &str = "gannet";
+pub const LOGIN: &str = "gannet@localhost";
+pub const PASSWORD: &str = "gannetgannet";
+
+/// Where the self-signed certificate lives, relative to the localserve directory.
+const TLS_DIR: &str = "tls";
+
+/// Makes sure the self-signed certificate in `dir` exists and is not about to
+/// expire (see [`self_signed::load_or_generate`]); call before loading the config.
+pub fn ensure_certificate(dir: &Path) -> Result<SelfSigned, TlsError> {
+    self_signed::load_or_generate(&dir.join(TLS_DIR), &[])
+}
 
 /// Where and how localserve listens.
 #[derive(Debug, Clone)]
@@ -30,8 +48,8 @@ pub fn default_dir() -> PathBuf {
         .join("gannet-localserve")
 }
 
-/// The generated configuration. Services that need TLS (submissions, imaps) come
-/// with the generated certificate of the localserve issue.
+/// The generated configuration: every service on loopback at its port plus the
+/// offset, TLS with the self-signed certificate, logins allowed without TLS.
 pub fn config(opts: &Options) -> Result<(StaticConfig, DomainsConfig), String> {
     let port = |standard: u16| {
         standard
@@ -45,9 +63,17 @@ pub fn config(opts: &Options) -> Result<(StaticConfig, DomainsConfig), String> {
             })
     };
     let listener = Listener {
+        tls: Some(Tls {
+            cert_file: Path::new(TLS_DIR).join(self_signed::CERT_FILE),
+            key_file: Path::new(TLS_DIR).join(self_signed::KEY_FILE),
+        }),
+        // Developers' clients on loopback: logins without TLS are fine here.
+        allow_plaintext_auth: true,
         smtp: port(25)?,
         submission: port(587)?,
+        submissions: port(465)?,
         imap: port(143)?,
+        imaps: port(993)?,
         http: port(80)?,
         ..Listener::on(vec![opts.ip])
     };
@@ -62,23 +88,27 @@ pub fn config(opts: &Options) -> Result<(StaticConfig, DomainsConfig), String> {
         domain: "localhost".to_string(),
         destinations: vec!["gannet".to_string(), "@localhost".to_string()],
         full_name: Some("Gannet localserve".to_string()),
+        login_disabled: None,
     };
     let domains = DomainsConfig {
         domains: BTreeMap::from([("localhost".to_string(), DomainConfig::default())]),
-        accounts: BTreeMap::from([("gannet".to_string(), account)]),
+        accounts: BTreeMap::from([(ACCOUNT.to_string(), account)]),
         aliases: BTreeMap::new(),
     };
     Ok((static_config, domains))
 }
 
 /// Writes the generated config into `dir` unless a gannet.toml is there already, so
-/// that a developer's edits survive restarts. Returns whether it wrote.
+/// that a developer's edits survive restarts; with it the account's password
+/// ([`PASSWORD`]). Returns whether it wrote.
 pub fn write_config_if_missing(dir: &Path, opts: &Options) -> io::Result<bool> {
     if dir.join(STATIC_FILE).exists() {
         return Ok(false);
     }
     let (static_config, domains) = config(opts).map_err(io::Error::other)?;
     std::fs::create_dir_all(dir)?;
+    let mut db = AuthDb::open(&dir.join(&static_config.data_dir)).map_err(io::Error::other)?;
+    auth::set_password(&mut db, ACCOUNT, PASSWORD).map_err(io::Error::other)?;
     write_toml(&dir.join(DOMAINS_FILE), &domains)?;
     // gannet.toml last: its presence marks a complete config.
     write_toml(&dir.join(STATIC_FILE), &static_config)?;
@@ -109,13 +139,33 @@ mod tests {
             !write_config_if_missing(dir.path(), &opts).unwrap(),
             "an existing config is kept"
         );
+        ensure_certificate(dir.path()).unwrap();
         let cfg = Config::load(&dir.path().join(STATIC_FILE)).unwrap();
         let ports: Vec<u16> = cfg.static_config.listeners["local"]
             .services()
             .iter()
             .map(|(_, p)| *p)
             .collect();
-        assert_eq!(ports, [1025, 1587, 1143, 1080]);
+        assert_eq!(ports, [1025, 1587, 1465, 1143, 1993, 1080]);
+        let auth = crate::auth::Authenticator::new(
+            &cfg.data_dir(),
+            &cfg.domains,
+            [10, 50, 250],
+            "localhost",
+        )
+        .unwrap();
+        let client = crate::auth::Client {
+            protocol: "submission",
+            remote_ip: opts.ip,
+            tls: None,
+            user_agent: None,
+        };
+        let plain = format!("\0{LOGIN}\0{PASSWORD}");
+        let (_, outcome) = auth.start(&client, "PLAIN", Some(plain.as_bytes()));
+        assert!(
+            matches!(&outcome, crate::auth::Outcome::Success { login, .. } if login.account == ACCOUNT),
+            "{outcome:?}"
+        );
     }
 
     #[test]

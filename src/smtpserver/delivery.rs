@@ -4,19 +4,23 @@
 use std::collections::BTreeSet;
 use std::sync::PoisonError;
 
-use super::recipients::{Destination, Recipients};
 use super::session::{Backend, Envelope, received};
 use crate::address::{Address, Domain, ForwardPath};
+use crate::auth::{Authenticator, Login};
 use crate::leniency::Leniencies;
 use crate::message::trace_headers;
+use crate::recipients::{Destination, Recipients};
 use crate::smtp::{Enhanced, Reply};
 use crate::store::{NewMessage, Received as StoreReceived, Store};
 
-/// The backend of the incoming SMTP service (port 25).
+/// The backend of the SMTP services: incoming mail (port 25) and, with an
+/// authenticator, submission. Until the outgoing queue exists, submission
+/// delivers to local recipients only.
 pub struct LocalDelivery<'a> {
     pub recipients: &'a Recipients,
     pub store: &'a Store,
     pub hostname: &'a Domain,
+    pub authenticator: Option<&'a Authenticator>,
 }
 
 fn temporary(e: impl std::fmt::Display) -> Reply {
@@ -45,8 +49,8 @@ impl LocalDelivery<'_> {
         }
     }
 
-    /// The accounts a recipient's mail goes to.
-    fn accounts(&self, to: &ForwardPath) -> Result<BTreeSet<String>, Reply> {
+    /// The accounts a recipient's mail goes to; `login` is the submitter.
+    fn accounts(&self, to: &ForwardPath, login: Option<&Login>) -> Result<BTreeSet<String>, Reply> {
         let address = self.address(to).ok_or_else(|| no_such_user(to))?;
         match self.recipients.resolve(&address) {
             Some(Destination::Account(a)) => Ok(BTreeSet::from([a])),
@@ -56,6 +60,13 @@ impl LocalDelivery<'_> {
                 "this alias has remote members and outgoing delivery is not configured yet",
             )),
             Some(Destination::Alias { accounts, .. }) => Ok(accounts),
+            None if !self.recipients.is_local_domain(&address.host) && login.is_some() => {
+                Err(Reply::new(
+                    451,
+                    Enhanced(4, 3, 5),
+                    "outgoing delivery is not configured on this server yet; only local recipients can be delivered",
+                ))
+            }
             None if !self.recipients.is_local_domain(&address.host) => Err(Reply::new(
                 550,
                 Enhanced(5, 7, 1),
@@ -71,8 +82,16 @@ fn no_such_user(to: &ForwardPath) -> Reply {
 }
 
 impl Backend for LocalDelivery<'_> {
-    fn recipient(&mut self, to: &ForwardPath) -> Result<(), Reply> {
-        self.accounts(to).map(drop)
+    fn recipient(&mut self, to: &ForwardPath, login: Option<&Login>) -> Result<(), Reply> {
+        self.accounts(to, login).map(drop)
+    }
+
+    fn may_send_as(&self, login: &Login, address: &Address) -> bool {
+        self.recipients.may_send_as(&login.account, address)
+    }
+
+    fn authenticator(&self) -> Option<&Authenticator> {
+        self.authenticator
     }
 
     fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Reply> {
@@ -80,7 +99,7 @@ impl Backend for LocalDelivery<'_> {
         // Each account gets the message once, with the first of its recipients.
         let mut done: BTreeSet<String> = BTreeSet::new();
         for (to, _) in &envelope.recipients {
-            for account in self.accounts(to)? {
+            for account in self.accounts(to, envelope.login.as_ref())? {
                 if !done.insert(account.clone()) {
                     continue;
                 }

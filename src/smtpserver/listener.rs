@@ -1,78 +1,51 @@
-//! The SMTP listener: accepts connections and moves bytes between the socket and a
-//! [`Session`]. Session steps run on the blocking pool because delivery writes to the
-//! store (synchronous SQLite and fsync). A panic while handling one connection closes
-//! that connection and is logged; the server goes on.
+//! The SMTP listener: accepts connections and moves bytes between the socket (plain,
+//! after STARTTLS, or TLS from the first byte) and a [`Session`]. Session steps run
+//! on the blocking pool because delivery and authentication use the store
+//! (synchronous SQLite and fsync). A panic while handling one connection closes that
+//! connection and is logged; the server goes on.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::ServerConfig;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 use super::delivery::LocalDelivery;
-use super::recipients::Recipients;
 use super::session::{Action, Session, Settings};
+use crate::auth::Authenticator;
+use crate::connlimit::ConnectionLimiter;
+use crate::recipients::Recipients;
 use crate::store::Store;
+use crate::tls::ConnectionInfo;
 
-/// How long a client may stay silent (RFC 5321 4.5.3.2.7: at least 5 minutes).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 const READ_BUFFER: usize = 64 * 1024;
+/// A TLS handshake that takes longer is abandoned.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a listener's connections start.
+#[derive(Clone)]
+pub enum Tls {
+    None,
+    /// STARTTLS is offered with this config.
+    StartTls(Arc<ServerConfig>),
+    /// TLS from the first byte (RFC 8314: submissions, port 465).
+    Implicit(Arc<ServerConfig>),
+}
 
 /// What every connection of a listener shares.
 pub struct Shared {
     pub settings: Settings,
+    pub tls: Tls,
     pub recipients: Recipients,
     pub store: Arc<Store>,
-    pub max_connections_per_ip: usize,
-    /// Open connections per remote IP.
-    connections: Mutex<HashMap<IpAddr, usize>>,
-}
-
-impl Shared {
-    pub fn new(
-        settings: Settings,
-        recipients: Recipients,
-        store: Arc<Store>,
-        max_connections_per_ip: usize,
-    ) -> Self {
-        Shared {
-            settings,
-            recipients,
-            store,
-            max_connections_per_ip,
-            connections: Mutex::default(),
-        }
-    }
-
-    /// Counts a new connection from `ip`; false when it is over the limit.
-    fn admit(&self, ip: IpAddr) -> bool {
-        let mut open = self
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let n = open.entry(ip).or_default();
-        if *n >= self.max_connections_per_ip {
-            return false;
-        }
-        *n += 1;
-        true
-    }
-
-    fn release(&self, ip: IpAddr) {
-        let mut open = self
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = open.get_mut(&ip) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&ip);
-            }
-        }
-    }
+    pub authenticator: Option<Arc<Authenticator>>,
+    pub limiter: Arc<ConnectionLimiter>,
+    pub command_timeout: Duration,
+    pub data_timeout: Duration,
 }
 
 /// Accepts connections until the task is dropped.
@@ -92,77 +65,156 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let span = tracing::info_span!("smtp", cid, remote = %peer);
         tokio::spawn(
             async move {
-                if !shared.admit(peer.ip()) {
-                    tracing::info!("refused: too many connections from this address");
-                    let _ = refuse(stream).await;
-                    return;
-                }
+                let _admitted = match shared.limiter.admit(peer.ip()) {
+                    Ok(a) => a,
+                    Err(refusal) => {
+                        tracing::info!(%refusal, "connection refused");
+                        let _ = refuse(stream, &refusal.to_string()).await;
+                        return;
+                    }
+                };
                 match connection(stream, peer, &shared).await {
                     Ok(()) => tracing::debug!("connection closed"),
                     Err(e) => tracing::info!(error = %e, "connection ended"),
                 }
-                shared.release(peer.ip());
             }
             .instrument(span),
         );
     }
 }
 
-async fn refuse(mut stream: TcpStream) -> std::io::Result<()> {
-    stream
-        .write_all(b"421 4.7.0 too many connections from your address\r\n")
-        .await
+async fn refuse(mut stream: TcpStream, why: &str) -> std::io::Result<()> {
+    let line = format!("421 4.7.0 {why}\r\n");
+    stream.write_all(line.as_bytes()).await
 }
 
+/// Runs a session over the connection, with TLS as the listener says.
 async fn connection(
     mut stream: TcpStream,
     peer: SocketAddr,
     shared: &Arc<Shared>,
 ) -> std::io::Result<()> {
-    let mut session = Session::new(shared.settings.clone(), peer.ip());
-    stream.write_all(&session.greeting()).await?;
+    let session = Session::new(shared.settings.clone(), peer.ip());
+    match &shared.tls {
+        Tls::Implicit(config) => {
+            let (mut tls, session) = handshake(stream, config, session, shared).await?;
+            tls.write_all(&session.greeting()).await?;
+            run(&mut tls, session, shared).await.map(drop)
+        }
+        Tls::StartTls(config) => {
+            stream.write_all(&session.greeting()).await?;
+            let Some(session) = run(&mut stream, session, shared).await? else {
+                return Ok(());
+            };
+            let (mut tls, session) = handshake(stream, config, session, shared).await?;
+            run(&mut tls, session, shared).await.map(drop)
+        }
+        Tls::None => {
+            stream.write_all(&session.greeting()).await?;
+            run(&mut stream, session, shared).await.map(drop)
+        }
+    }
+}
+
+/// Does the server side of a TLS handshake and tells the session about it.
+async fn handshake(
+    stream: TcpStream,
+    config: &Arc<ServerConfig>,
+    session: Session,
+    shared: &Arc<Shared>,
+) -> std::io::Result<(tokio_rustls::server::TlsStream<TcpStream>, Session)> {
+    let accept = TlsAcceptor::from(Arc::clone(config)).accept(stream);
+    let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept)
+        .await
+        .map_err(|_| std::io::Error::other("TLS handshake timed out"))??;
+    let info = ConnectionInfo::from_connection(tls.get_ref().1, config)
+        .ok_or_else(|| std::io::Error::other("TLS handshake did not finish"))?;
+    tracing::debug!(tls = info.summary(), "TLS started");
+    let (session, ()) = blocking(shared, session, move |session, backend| {
+        session.tls_started(info, backend);
+    })
+    .await?;
+    Ok((tls, session))
+}
+
+/// Moves bytes until the session ends; returns the session when it asks for
+/// STARTTLS (the caller does the handshake on the plain stream).
+async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    mut session: Session,
+    shared: &Arc<Shared>,
+) -> std::io::Result<Option<Session>> {
     let mut buf = vec![0u8; READ_BUFFER];
     loop {
-        let n = match tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await {
+        let timeout = match session.in_data() {
+            true => shared.data_timeout,
+            false => shared.command_timeout,
+        };
+        let n = match tokio::time::timeout(timeout, stream.read(&mut buf)).await {
             Ok(read) => read?,
             Err(_) => {
+                tracing::info!(
+                    seconds = timeout.as_secs(),
+                    "client silent too long; closing"
+                );
                 stream
                     .write_all(b"421 4.4.2 idle too long; closing\r\n")
                     .await?;
-                return Ok(());
+                return Ok(None);
             }
         };
         if n == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let input = buf[..n].to_vec();
-        let step_shared = Arc::clone(shared);
-        let step = tokio::task::spawn_blocking(move || {
-            let mut backend = LocalDelivery {
-                recipients: &step_shared.recipients,
-                store: &step_shared.store,
-                hostname: &step_shared.settings.hostname,
-            };
-            let (out, action) = session.feed(&input, &mut backend);
-            (session, out, action)
+        let step = blocking(shared, session, move |session, backend| {
+            session.feed(&input, backend)
         });
-        let (back, out, action) = match step.await {
+        let (out, action);
+        (session, (out, action)) = match step.await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "the session failed; closing the connection");
                 let _ = stream
                     .write_all(b"421 4.3.0 internal error; closing\r\n")
                     .await;
-                return Ok(());
+                return Ok(None);
             }
         };
-        session = back;
+        let delay = session.take_delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         stream.write_all(&out).await?;
         match action {
             Action::Continue => {}
-            Action::Close => return Ok(()),
-            // STARTTLS is offered only with a certificate, which comes with TLS support.
-            Action::StartTls => return Ok(()),
+            Action::Close => return Ok(None),
+            Action::StartTls => return Ok(Some(session)),
         }
     }
+}
+
+/// Runs `step` on the session with a backend, on the blocking pool.
+async fn blocking<F, T>(
+    shared: &Arc<Shared>,
+    mut session: Session,
+    step: F,
+) -> std::io::Result<(Session, T)>
+where
+    F: FnOnce(&mut Session, &mut LocalDelivery<'_>) -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let shared = Arc::clone(shared);
+    tokio::task::spawn_blocking(move || {
+        let mut backend = LocalDelivery {
+            recipients: &shared.recipients,
+            store: &shared.store,
+            hostname: &shared.settings.hostname,
+            authenticator: shared.authenticator.as_deref(),
+        };
+        let result = step(&mut session, &mut backend);
+        (session, result)
+    })
+    .await
+    .map_err(std::io::Error::other)
 }

@@ -5,8 +5,11 @@ use std::path::Path;
 
 use super::*;
 use crate::address::Domain;
+use crate::auth::Authenticator;
 use crate::leniency::{Leniencies, Leniency};
+use crate::recipients::Recipients;
 use crate::store::Store;
+use crate::tls::ConnectionInfo;
 
 const DOMAINS: &str = r#"
     [domains."example.org"]
@@ -32,34 +35,52 @@ fn settings(lenient: Leniencies) -> Settings {
         lenient,
         starttls: true,
         max_errors: 5,
+        max_commands_before_mail: 20,
+        submission: false,
+        plaintext_auth: false,
     }
 }
 
-/// Runs `script` (one entry per client write) and returns the transcript.
+/// Runs `script` (one entry per client write) on port 25 and returns the transcript.
 fn transcript(data: &Path, lenient: Leniencies, script: &[&str]) -> String {
+    run(data, settings(lenient), None, script)
+}
+
+/// A submission session with plaintext logins allowed; alice's password is
+/// "secret". With `tls`, the session starts as if on port 465.
+fn submission(data: &Path, tls: Option<ConnectionInfo>, script: &[&str]) -> String {
+    let settings = Settings {
+        submission: true,
+        plaintext_auth: true,
+        max_errors: 10,
+        ..settings(Leniencies::PEDANTIC)
+    };
+    run(data, settings, tls, script)
+}
+
+fn authenticator(data: &Path) -> Authenticator {
+    let domains = toml::from_str(DOMAINS).unwrap();
+    let auth = Authenticator::new(data, &domains, [10, 50, 250], "mail.example.org").unwrap();
+    auth.set_password("alice", "secret").unwrap();
+    auth
+}
+
+fn run(data: &Path, settings: Settings, tls: Option<ConnectionInfo>, script: &[&str]) -> String {
     let recipients = Recipients::new(&toml::from_str(DOMAINS).unwrap());
     let store = Store::new(data.to_path_buf());
     let hostname = Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap();
+    let auth = settings.submission.then(|| authenticator(data));
     let mut backend = LocalDelivery {
         recipients: &recipients,
         store: &store,
         hostname: &hostname,
+        authenticator: auth.as_ref(),
     };
-    let mut session = Session::new(settings(lenient), "192.0.2.7".parse().unwrap());
+    let mut session = Session::new(settings, "192.0.2.7".parse().unwrap());
+    if let Some(info) = tls {
+        session.tls_started(info, &backend);
+    }
     let mut out = String::new();
-    let show = |prefix: &str, bytes: &[u8], out: &mut String| {
-        for line in String::from_utf8_lossy(bytes).split_inclusive('\n') {
-            let shown = line.escape_debug().to_string();
-            // Long lines are shortened: their length is what matters.
-            let shown = match shown.char_indices().nth(72) {
-                Some((cut, _)) => format!("{}... ({} characters)", &shown[..cut], line.len()),
-                None => shown,
-            };
-            out.push_str(prefix);
-            out.push_str(&shown);
-            out.push('\n');
-        }
-    };
     show("S: ", &session.greeting(), &mut out);
     for write in script {
         show("C: ", write.as_bytes(), &mut out);
@@ -78,6 +99,20 @@ fn transcript(data: &Path, lenient: Leniencies, script: &[&str]) -> String {
         }
     }
     out
+}
+
+fn show(prefix: &str, bytes: &[u8], out: &mut String) {
+    for line in String::from_utf8_lossy(bytes).split_inclusive('\n') {
+        let shown = line.escape_debug().to_string();
+        // Long lines are shortened: their length is what matters.
+        let shown = match shown.char_indices().nth(72) {
+            Some((cut, _)) => format!("{}... ({} characters)", &shown[..cut], line.len()),
+            None => shown,
+        };
+        out.push_str(prefix);
+        out.push_str(&shown);
+        out.push('\n');
+    }
 }
 
 /// Delivery ids are random; the transcript shows "ID".
@@ -320,4 +355,196 @@ fn bdat_text_gets_the_same_checks_as_data() {
     );
     insta::assert_snapshot!(t);
     assert!(inbox(dir.path(), "alice").is_empty());
+}
+
+fn b64(s: &str) -> String {
+    crate::sasl::encode_challenge(s.as_bytes())
+}
+
+#[test]
+fn submission_needs_tls_before_auth_and_auth_before_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        submission: true,
+        ..settings(Leniencies::PEDANTIC)
+    };
+    let t = run(
+        dir.path(),
+        settings,
+        None,
+        &[
+            "EHLO c.example\r\n",
+            &format!("AUTH PLAIN {}\r\n", b64("\0alice\0secret")),
+            "MAIL FROM:<alice@example.org>\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+    assert!(!t.contains("250-AUTH"), "no AUTH offered before TLS: {t}");
+}
+
+#[test]
+fn submission_delivers_locally_from_own_addresses_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = submission(
+        dir.path(),
+        None,
+        &[
+            "EHLO c.example\r\n",
+            "MAIL FROM:<alice@example.org>\r\n",
+            &format!("AUTH PLAIN {}\r\n", b64("\0alice@example.org\0secret")),
+            "MAIL FROM:<bob@example.org>\r\n",
+            "MAIL FROM:<alice+news@example.org>\r\n",
+            "RCPT TO:<carol@remote.example>\r\n",
+            "RCPT TO:<bob@example.org>\r\n",
+            "DATA\r\n",
+            "From: alice@example.org\r\nSubject: hi\r\n\r\nhello bob\r\n.\r\n",
+            "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n",
+            "From: Alice <alice@example.org>, Bob <bob@example.org>\r\n\r\nus\r\n.\r\n",
+            "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n",
+            "From: Alice <alice@example.org\r\n\r\nno end\r\n.\r\n",
+            "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n",
+            "Subject: no from\r\n\r\nnone\r\n.\r\n",
+            "AUTH PLAIN =\r\n",
+            "QUIT\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+    let stored = inbox(dir.path(), "bob");
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0].contains("\tby mail.example.org with ESMTPA"),
+        "{}",
+        stored[0]
+    );
+}
+
+#[test]
+fn auth_login_failures_and_malformed_answers_get_precise_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = submission(
+        dir.path(),
+        None,
+        &[
+            "EHLO c.example\r\n",
+            "AUTH DIGEST-MD5\r\n",
+            "AUTH LOGIN\r\n",
+            &format!("{}\r\n", b64("alice")),
+            &format!("{}\r\n", b64("wrong")),
+            "AUTH LOGIN\r\n",
+            "*\r\n",
+            "AUTH LOGIN\r\n",
+            "not base64!\r\n",
+            "AUTH PLAIN AGFsaWNl\r\n",
+            &format!("AUTH LOGIN {}\r\n", b64("alice")),
+            &format!("{}\r\n", b64("secret")),
+        ],
+    );
+    insta::assert_snapshot!(t);
+}
+
+/// SCRAM-SHA-256 through the session with the crate's client: the server's
+/// final message comes as one more 334, answered with an empty line.
+#[test]
+fn scram_logs_in_through_the_session() {
+    use crate::sasl::{ClientCredentials, ClientExchange, Mechanism, NonceSource};
+    let dir = tempfile::tempdir().unwrap();
+    let recipients = Recipients::new(&toml::from_str(DOMAINS).unwrap());
+    let store = Store::new(dir.path().to_path_buf());
+    let hostname = Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap();
+    let auth = authenticator(dir.path());
+    let mut backend = LocalDelivery {
+        recipients: &recipients,
+        store: &store,
+        hostname: &hostname,
+        authenticator: Some(&auth),
+    };
+    let settings = Settings {
+        submission: true,
+        plaintext_auth: true,
+        ..settings(Leniencies::PEDANTIC)
+    };
+    let mut session = Session::new(settings, "192.0.2.7".parse().unwrap());
+    let credentials = ClientCredentials {
+        username: "alice".into(),
+        password: "secret".into(),
+        authzid: None,
+    };
+    let mut client = ClientExchange::new(
+        Mechanism::ScramSha256,
+        &credentials,
+        None,
+        &NonceSource::Random,
+    )
+    .unwrap();
+    session.feed(b"EHLO c.example\r\n", &mut backend);
+    let first = crate::sasl::encode_initial_response(&client.initial_response().unwrap());
+    let mut line = format!("AUTH SCRAM-SHA-256 {first}\r\n");
+    let mut replies = Vec::new();
+    loop {
+        let (reply, _) = session.feed(line.as_bytes(), &mut backend);
+        let reply = String::from_utf8(reply).unwrap();
+        replies.push(reply[..3].to_string());
+        let Some(challenge) = reply.strip_prefix("334 ") else {
+            break;
+        };
+        let challenge =
+            crate::sasl::decode_initial_response(challenge.trim_end()).unwrap_or_default();
+        let answer = client.respond(&challenge).unwrap();
+        line = format!("{}\r\n", crate::sasl::encode_challenge(&answer));
+    }
+    assert_eq!(replies, ["334", "334", "235"]);
+    client
+        .finish()
+        .expect("the server proved it knows the credentials");
+}
+
+#[test]
+fn a_registered_client_certificate_is_logged_in_at_the_handshake() {
+    use crate::store::AuthDb;
+    use crate::tls::SpkiFingerprint;
+    let dir = tempfile::tempdir().unwrap();
+    let key = SpkiFingerprint::of_spki(b"alice's phone");
+    AuthDb::open(dir.path())
+        .unwrap()
+        .add_tls_pubkey(&crate::auth::tests::alices_phone(key))
+        .unwrap();
+    let info = ConnectionInfo {
+        version: rustls::ProtocolVersion::TLSv1_3,
+        cipher_suite: rustls::CipherSuite::TLS13_AES_128_GCM_SHA256,
+        client_key: Some(key),
+        channel_binding: Some([9; 32]),
+    };
+    let t = submission(
+        dir.path(),
+        Some(info),
+        &[
+            "EHLO c.example\r\n",
+            "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n",
+            "From: alice@example.org\r\nSubject: from my phone\r\n\r\nhi\r\n.\r\n",
+        ],
+    );
+    insta::assert_snapshot!(t);
+    let stored = inbox(dir.path(), "bob");
+    assert!(stored[0].contains("with ESMTPSA"), "{}", stored[0]);
+    assert!(stored[0].contains("version=TLS1.3"), "{}", stored[0]);
+}
+
+#[test]
+fn sessions_that_send_no_mail_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let noops = "NOOP\r\n".repeat(21);
+    let t = transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &["EHLO c.example\r\n", &noops],
+    );
+    assert!(
+        t.ends_with("S: 421 4.7.0 too many commands without a message; closing\\r\\n\n-- Close\n"),
+        "{t}"
+    );
+    assert_eq!(
+        t.matches("250 2.0.0 ok").count(),
+        19,
+        "EHLO and 19 NOOPs make 20"
+    );
 }

@@ -99,9 +99,7 @@ impl Account {
 
 /// Takes the next account-wide modseq; one per transaction, shared by all its changes.
 pub(super) fn next_modseq(tx: &Transaction<'_>) -> Result<ModSeq, StoreError> {
-    Ok(tx.query_row(
-        "UPDATE account_state SET modseq = modseq + 1 RETURNING modseq",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached("UPDATE account_state SET modseq = modseq + 1 RETURNING modseq")?
+        .query_row([], |r| r.get(0))?)
 }

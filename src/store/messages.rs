@@ -9,17 +9,17 @@ use super::StoreError;
 use super::account::{Account, next_modseq};
 use super::feed::{Change, Feed};
 use super::files::Files;
-use super::parse::{self, Extract, extract};
+use super::parse::{self, Fields, fields};
 use super::types::{FlagOp, Flags, MailboxId, MessageId, MessageMeta, ModSeq, Received, Uid};
 use crate::message::now;
 
-/// A message written to disk and fsynced, not yet in any mailbox. Dropping it
-/// removes the file.
+/// A message written to disk, not yet in any mailbox; [`Account::deliver`] makes it
+/// durable. Dropping it removes the file.
 #[derive(Debug)]
 pub struct Staged {
     path: PathBuf,
     size: u64,
-    extract: Extract,
+    fields: Fields,
 }
 
 impl Drop for Staged {
@@ -84,7 +84,9 @@ fn normalize_keywords(keywords: &[String]) -> Result<Vec<String>, StoreError> {
 }
 
 impl Account {
-    /// Writes a message to a temporary file and fsyncs it, ready for [`Account::deliver`].
+    /// Writes a message to a temporary file, ready for [`Account::deliver`]. Only the
+    /// header fields kept in columns are parsed now; the text for the search index is
+    /// taken later, off the delivery's path (see [`Account::index_when_due`]).
     pub fn stage(&self, data: &[u8]) -> Result<Staged, StoreError> {
         let path = self
             .files
@@ -93,12 +95,13 @@ impl Account {
         Ok(Staged {
             path,
             size: data.len() as u64,
-            extract: extract(data),
+            fields: fields(data),
         })
     }
 
     /// Puts staged messages into `mailbox`, all or none. When this returns, the
-    /// messages are durable and committed: the caller may acknowledge them.
+    /// messages are durable and committed: the caller may acknowledge them. Their
+    /// files are fsynced before the commit, all at once.
     pub fn deliver(
         &mut self,
         mailbox: MailboxId,
@@ -132,11 +135,12 @@ impl Account {
         finish(
             tx,
             result,
-            &installed,
+            (&installed, &installed),
             (&self.files, &self.feed),
             modseq,
             changes,
         )?;
+        self.index_when_due(&installed);
         Ok(uids)
     }
 
@@ -206,11 +210,12 @@ impl Account {
         finish(
             tx,
             result,
-            &linked,
+            (&[], &linked),
             (&self.files, &self.feed),
             modseq,
             changes,
         )?;
+        self.index_when_due(&linked);
         if expunge {
             self.files
                 .remove_all(&sources.iter().map(|m| m.id).collect::<Vec<_>>());
@@ -419,19 +424,20 @@ impl Account {
     }
 }
 
-/// Makes the files put in place durable and commits when `result` is Ok, then
-/// publishes; otherwise rolls back and removes those files.
+/// Makes the files put in place durable (`written`: new files to fsync; `placed`: the
+/// messages whose directory entries were added) and commits when `result` is Ok, then
+/// publishes; otherwise rolls back and removes the files of `placed`.
 fn finish(
     tx: Transaction<'_>,
     result: Result<(), StoreError>,
-    placed: &[MessageId],
+    (written, placed): (&[MessageId], &[MessageId]),
     (files, feed): (&Files, &Feed),
     modseq: ModSeq,
     changes: Vec<Change>,
 ) -> Result<(), StoreError> {
     let durable = |()| {
         files
-            .sync(placed.iter().copied())
+            .sync(written, placed)
             .map_err(|e| StoreError::io(files.dir(), e))
     };
     match result
@@ -456,8 +462,10 @@ fn take_uids(
     count: usize,
     modseq: ModSeq,
 ) -> Result<Uid, StoreError> {
-    tx.query_row(
+    tx.prepare_cached(
         "UPDATE mailbox SET uid_next = uid_next + ?, modseq = ? WHERE id = ? RETURNING uid_next - ?",
+    )?
+    .query_row(
         params![count as i64, modseq, mailbox.0, count as i64],
         |r| r.get(0),
     )
@@ -474,12 +482,14 @@ fn insert_message(
     new: &NewMessage,
     keywords: &[String],
 ) -> Result<MessageId, StoreError> {
-    let e = &staged.extract;
+    let e = &staged.fields;
     let now = now();
-    let id: i64 = tx.query_row(
+    let mut insert = tx.prepare_cached(
         "INSERT INTO message (mailbox_id, uid, modseq, create_seq, flags, keywords, internal_date, save_date, size,
             message_id, in_reply_to, sent_date, remote_ip, ehlo, mail_from, verified_domains)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )?;
+    let id: i64 = insert.query_row(
         params![
             mailbox.0,
             uid,
@@ -501,14 +511,8 @@ fn insert_message(
         |r| r.get(0),
     )?;
     let thread = thread_of(tx, &e.references)?.unwrap_or(id);
-    tx.execute(
-        "UPDATE message SET thread_id = ? WHERE id = ?",
-        params![thread, id],
-    )?;
-    tx.execute(
-        "INSERT INTO message_text (rowid, headers, body) VALUES (?, ?, ?)",
-        params![id, e.headers, e.body],
-    )?;
+    tx.prepare_cached("UPDATE message SET thread_id = ? WHERE id = ?")?
+        .execute(params![thread, id])?;
     Ok(MessageId(id))
 }
 
@@ -525,7 +529,8 @@ fn thread_of(tx: &Transaction<'_>, references: &[String]) -> Result<Option<i64>,
     Ok(None)
 }
 
-/// A copy of `m`'s row (and its search text) in another mailbox, saved now.
+/// A copy of `m`'s row in another mailbox, saved now. Its search text is indexed
+/// later, like a delivered message's.
 fn copy_row(
     tx: &Transaction<'_>,
     m: &MessageMeta,
@@ -541,10 +546,6 @@ fn copy_row(
          FROM message WHERE id = ? RETURNING id",
         params![to.0, uid, modseq, modseq, now(), m.id.0],
         |r| r.get(0),
-    )?;
-    tx.execute(
-        "INSERT INTO message_text (rowid, headers, body) SELECT ?, headers, body FROM message_text WHERE rowid = ?",
-        params![id, m.id.0],
     )?;
     Ok(MessageId(id))
 }

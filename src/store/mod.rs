@@ -8,6 +8,7 @@
 
 mod account;
 mod annotations;
+mod auth_db;
 mod export;
 mod feed;
 mod files;
@@ -31,6 +32,10 @@ use std::path::{Path, PathBuf};
 
 pub use account::Account;
 pub use annotations::Annotation;
+pub use auth_db::{
+    AUTH_DB_FILE, AuthDb, LOGIN_RECORD_DAYS, LOGIN_RECORDS_PER_ACCOUNT, LoginAttempt, LoginRecord,
+    LoginResult, TlsPubKey,
+};
 pub use export::export;
 pub use feed::{Change, ChangeSet};
 pub use import::{
@@ -81,6 +86,8 @@ pub enum StoreError {
     InvalidEntry(String),
     #[error("over quota: {used} of {limit} bytes used, {needed} more needed")]
     OverQuota { used: u64, limit: u64, needed: u64 },
+    #[error("this TLS public key is already registered")]
+    TlsPubKeyExists,
 }
 
 impl StoreError {

@@ -1,28 +1,47 @@
-//! What the store takes out of a message when it is stored: the header fields it
-//! keeps in columns, and the text for the search index. Uses mail-parser, which is
-//! tolerant; a panic in it fails only the message being parsed.
+//! What the store takes out of a message: the header fields it keeps in columns
+//! (read at delivery, from the header section only) and the text for the search index
+//! (read later, when the message is indexed). Uses mail-parser, which is tolerant; a
+//! panic in it fails only the message being parsed.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::LazyLock;
 
-use mail_parser::{Address, HeaderValue, MessageParser};
+use mail_parser::{Address, HeaderName, HeaderValue, MessageParser};
 
-/// Fields and text of one message; empty when the message cannot be parsed.
+/// The header fields kept in columns; empty when the message cannot be parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Extract {
+pub struct Fields {
     pub message_id: String,
     pub in_reply_to: String,
     /// Message-IDs of the References and In-Reply-To headers, for threading.
     pub references: Vec<String>,
     /// Date header, seconds since the epoch.
     pub sent_date: Option<i64>,
+}
+
+/// The text of a message for the full-text index; empty when it cannot be parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text {
     /// All header fields, decoded, one per line, for SEARCH HEADER, FROM, SUBJECT, ...
     pub headers: String,
     /// The text of the text parts, for SEARCH BODY and TEXT.
     pub body: String,
 }
 
-pub fn extract(raw: &[u8]) -> Extract {
-    catch_unwind(AssertUnwindSafe(|| extract_unguarded(raw))).unwrap_or_default()
+/// Parses only the fields [`Fields`] needs; every other header stays raw and the body
+/// is skipped, so that delivery does not pay for a full parse.
+static FIELDS_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_message_ids()
+        .header_date(HeaderName::Date)
+});
+
+pub fn fields(raw: &[u8]) -> Fields {
+    catch_unwind(AssertUnwindSafe(|| fields_unguarded(raw))).unwrap_or_default()
+}
+
+pub fn text(raw: &[u8]) -> Text {
+    catch_unwind(AssertUnwindSafe(|| text_unguarded(raw))).unwrap_or_default()
 }
 
 /// The whole message parsed, owning its data; `None` if it cannot be parsed.
@@ -34,9 +53,9 @@ pub fn parse_owned(raw: &[u8]) -> Option<mail_parser::Message<'static>> {
     .flatten()
 }
 
-fn extract_unguarded(raw: &[u8]) -> Extract {
-    let Some(msg) = MessageParser::default().parse(raw) else {
-        return Extract::default();
+fn fields_unguarded(raw: &[u8]) -> Fields {
+    let Some(msg) = FIELDS_PARSER.parse_headers(raw) else {
+        return Fields::default();
     };
     let ids = |v: &HeaderValue<'_>| -> Vec<String> {
         match v {
@@ -48,6 +67,18 @@ fn extract_unguarded(raw: &[u8]) -> Extract {
     let in_reply_to = ids(msg.in_reply_to());
     let mut references = ids(msg.references());
     references.extend(in_reply_to.iter().cloned());
+    Fields {
+        message_id: msg.message_id().unwrap_or_default().to_string(),
+        in_reply_to: in_reply_to.into_iter().next().unwrap_or_default(),
+        references,
+        sent_date: msg.date().map(|d| d.to_timestamp()),
+    }
+}
+
+fn text_unguarded(raw: &[u8]) -> Text {
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return Text::default();
+    };
     let mut headers = String::new();
     for h in msg.headers() {
         headers.push_str(h.name.as_str());
@@ -74,14 +105,7 @@ fn extract_unguarded(raw: &[u8]) -> Extract {
             body.push('\n');
         }
     }
-    Extract {
-        message_id: msg.message_id().unwrap_or_default().to_string(),
-        in_reply_to: in_reply_to.into_iter().next().unwrap_or_default(),
-        references,
-        sent_date: msg.date().map(|d| d.to_timestamp()),
-        headers,
-        body,
-    }
+    Text { headers, body }
 }
 
 /// The decoded text of header values that have one (encoded-words resolved, address
@@ -126,18 +150,24 @@ mod tests {
     #[test]
     fn fields_and_text_come_out() {
         let raw = b"Message-ID: <a@x>\r\nIn-Reply-To: <b@x>\r\nReferences: <c@x> <b@x>\r\nSubject: =?utf-8?q?h=C3=A9llo?=\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n\r\nBody text\r\n";
-        let e = extract(raw);
-        assert_eq!(e.message_id, "a@x");
-        assert_eq!(e.in_reply_to, "b@x");
-        assert_eq!(e.references, ["c@x", "b@x", "b@x"]);
-        assert_eq!(e.sent_date, Some(1795341600));
-        assert!(e.headers.contains("Subject: héllo\n"), "{}", e.headers);
-        assert_eq!(e.body.trim(), "Body text");
+        let f = fields(raw);
+        assert_eq!(f.message_id, "a@x");
+        assert_eq!(f.in_reply_to, "b@x");
+        assert_eq!(f.references, ["c@x", "b@x", "b@x"]);
+        assert_eq!(f.sent_date, Some(1795341600));
+        let t = text(raw);
+        assert!(t.headers.contains("Subject: héllo\n"), "{}", t.headers);
+        assert!(t.headers.contains("Message-ID: a@x\n"), "{}", t.headers);
+        assert_eq!(t.body.trim(), "Body text");
     }
 
     #[test]
-    fn garbage_gives_an_empty_extract_not_a_panic() {
-        let e = extract(b"\xff\xfe\x00garbage without headers");
-        assert!(e.message_id.is_empty());
+    fn garbage_gives_no_fields_and_no_body_not_a_panic() {
+        let raw = b"\xff\xfe\x00garbage without headers";
+        assert_eq!(fields(raw), Fields::default());
+        assert!(
+            text(raw).body.is_empty(),
+            "no body without a header section"
+        );
     }
 }

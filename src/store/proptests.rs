@@ -48,6 +48,12 @@ enum Op {
         from: usize,
         to: usize,
     },
+    /// A header search for the Message-ID of content number `content` (modulo those
+    /// delivered so far): it reads the full-text index, which lags behind deliveries.
+    Search {
+        mailbox: usize,
+        content: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -61,7 +67,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (mb.clone(), any::<usize>(), mb.clone()).prop_map(|(from, pick, to)| Op::Move { from, pick, to }),
         1 => mb.clone().prop_map(|mailbox| Op::Create { mailbox }),
         1 => mb.clone().prop_map(|mailbox| Op::Delete { mailbox }),
-        1 => (mb.clone(), mb).prop_map(|(from, to)| Op::Rename { from, to }),
+        1 => (mb.clone(), mb.clone()).prop_map(|(from, to)| Op::Rename { from, to }),
+        2 => (mb, any::<usize>()).prop_map(|(mailbox, content)| Op::Search { mailbox, content }),
     ]
 }
 
@@ -238,6 +245,7 @@ impl Harness {
                     self.model.remove(NAMES[mailbox]);
                 }
             }
+            Op::Search { mailbox, content } => self.search(NAMES[mailbox], content),
             Op::Rename { from, to } => {
                 let result = self.account.rename_mailbox(NAMES[from], NAMES[to]);
                 let allowed = NAMES[from] != "Inbox"
@@ -252,6 +260,24 @@ impl Harness {
                 }
             }
         }
+    }
+
+    /// Searches as [`Op::Search`] says; the hits are the messages whose Message-ID has
+    /// the searched one as a substring (`1@model` is in `11@model`).
+    fn search(&self, name: &str, content: usize) {
+        let Some(model) = self.model.get(name) else {
+            return;
+        };
+        let wanted = format!("{}@model", content % self.next_content.max(1));
+        let hits: Vec<Uid> = model
+            .messages
+            .iter()
+            .filter(|(_, m)| format!("{}@model", m.content).contains(&wanted))
+            .map(|(uid, _)| *uid)
+            .collect();
+        let key = SearchKey::Header("Message-ID".into(), wanted.clone());
+        let found = self.account.search(self.mailbox_id(name), &key).unwrap();
+        assert_eq!(found, hits, "search for {wanted} in {name}");
     }
 
     fn check(&self) -> Result<(), TestCaseError> {

@@ -1,18 +1,31 @@
-//! Search primitives: the building blocks of IMAP SEARCH, evaluated in SQLite.
+//! Search primitives: the building blocks of IMAP SEARCH, evaluated in SQLite, and
+//! the full-text index they use.
 //!
 //! Header and body text come from the `message_text` full-text table. Its trigram
 //! tokens let `LIKE '%text%'` use the index, which gives IMAP's case-insensitive
 //! substring semantics (RFC 9051 6.4.4) without scanning every message file.
+//!
+//! Messages are indexed after their delivery has committed, in batches: FTS5 writes
+//! a segment per transaction and merges segments as they pile up, so indexing each
+//! delivery in its own commit cost more CPU than the rest of the delivery. The index
+//! holds every message with an id up to `account_state.indexed_through`; a search on
+//! text first indexes the messages past that mark, so its results are always exact.
 
+use std::io;
 use std::ops::RangeInclusive;
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, Transaction, params, params_from_iter};
 
 use super::StoreError;
 use super::account::Account;
-use super::types::{Flags, MailboxId, ModSeq, Uid};
+use super::parse::{self, Text};
+use super::types::{Flags, MailboxId, MessageId, ModSeq, Uid};
+
+/// Messages indexed per transaction, and how many may wait before a delivery indexes
+/// them. Larger batches cost less per message but make that one delivery slower.
+pub(super) const INDEX_BATCH: i64 = 256;
 
 /// What to search for. Dates are seconds since the epoch; the protocol layer turns
 /// IMAP's day-based dates into ranges in its time zone.
@@ -186,9 +199,25 @@ fn range(column: &str, from: Option<i64>, until: Option<i64>) -> String {
     format!("({column} IS NOT NULL AND {from} AND {until})")
 }
 
+impl SearchKey {
+    /// Whether evaluating the key reads the full-text index.
+    fn reads_text(&self) -> bool {
+        match self {
+            SearchKey::Header(..) | SearchKey::Body(_) | SearchKey::Text(_) => true,
+            SearchKey::And(keys) => keys.iter().any(SearchKey::reads_text),
+            SearchKey::Or(a, b) => a.reads_text() || b.reads_text(),
+            SearchKey::Not(k) => k.reads_text(),
+            _ => false,
+        }
+    }
+}
+
 impl Account {
     /// UIDs of the messages in `mailbox` that match `key`, ascending.
     pub fn search(&self, mailbox: MailboxId, key: &SearchKey) -> Result<Vec<Uid>, StoreError> {
+        if key.reads_text() {
+            self.index_pending()?;
+        }
         let mut params = vec![Value::Integer(mailbox.0)];
         let condition = clause(key, &mut params);
         let sql = format!(
@@ -199,6 +228,95 @@ impl Account {
         let rows = stmt.query_map(params_from_iter(params), |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Indexes the waiting messages once [`INDEX_BATCH`] of them have piled up; `added`
+    /// are the messages just committed, the newest last. It runs after a commit that
+    /// callers may already count on, so a failure is logged rather than returned; the
+    /// next delivery or text search tries again.
+    pub(super) fn index_when_due(&self, added: &[MessageId]) {
+        let Some(newest) = added.last() else {
+            return;
+        };
+        if let Err(e) = self.index_if_behind(*newest, added.len()) {
+            tracing::warn!(account = %self.name, error = %e, "cannot update the search index; will retry");
+        }
+    }
+
+    /// Indexes batches while a full one waits, but no more of them than `added`
+    /// messages make: a delivery's share of the work stays in proportion to its size,
+    /// even when failures have left a backlog (a text search indexes all of it).
+    fn index_if_behind(&self, newest: MessageId, added: usize) -> Result<(), StoreError> {
+        let mut mark: i64 =
+            self.db
+                .query_row("SELECT indexed_through FROM account_state", [], |r| {
+                    r.get(0)
+                })?;
+        for _ in 0..added.div_ceil(INDEX_BATCH as usize) {
+            if newest.0 - mark < INDEX_BATCH {
+                break;
+            }
+            match self.index_batch()? {
+                Some(indexed) => mark = indexed.0,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds every message past the mark to the full-text index.
+    pub(super) fn index_pending(&self) -> Result<(), StoreError> {
+        while self.index_batch()?.is_some() {}
+        Ok(())
+    }
+
+    /// Indexes up to [`INDEX_BATCH`] messages past the mark, in one transaction that
+    /// also moves the mark past them; returns the new mark, or `None` when no message
+    /// was waiting. (`&self`: the account's methods never leave a transaction open,
+    /// so none is nested here.)
+    fn index_batch(&self) -> Result<Option<MessageId>, StoreError> {
+        let tx = self.db.unchecked_transaction()?;
+        let ids = pending(&tx)?;
+        let Some(&last) = ids.last() else {
+            return Ok(None);
+        };
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO message_text (rowid, headers, body) VALUES (?, ?, ?)",
+            )?;
+            for id in &ids {
+                let text = self.text_of(*id)?;
+                insert.execute(params![id.0, text.headers, text.body])?;
+            }
+        }
+        tx.execute("UPDATE account_state SET indexed_through = ?", [last.0])?;
+        tx.commit()?;
+        Ok(Some(last))
+    }
+
+    /// The search text of a message, from its file. A missing file gives no text (and
+    /// `verify` reports it) rather than holding up the index; other errors fail.
+    fn text_of(&self, id: MessageId) -> Result<Text, StoreError> {
+        let path = self.files.path(id);
+        match std::fs::read(&path) {
+            Ok(raw) => Ok(parse::text(&raw)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                tracing::warn!(file = %path.display(), "message file missing; indexed without text");
+                Ok(Text::default())
+            }
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
+    }
+}
+
+/// The next messages past the mark, oldest first. Expunged ones are skipped: their
+/// text would only be deleted again.
+fn pending(tx: &Transaction<'_>) -> Result<Vec<MessageId>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id FROM message WHERE expunged = 0
+            AND id > (SELECT indexed_through FROM account_state) ORDER BY id LIMIT ?",
+    )?;
+    let rows = stmt.query_map([INDEX_BATCH], |r| Ok(MessageId(r.get(0)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 #[cfg(test)]

@@ -395,6 +395,16 @@ fn search_combines_flags_sizes_dates_headers_and_text() {
         "wildcards are literal"
     );
     assert_eq!(s(SearchKey::Body(text("0%_d"))), Vec::<Uid>::new());
+    assert_eq!(
+        s(SearchKey::Body(text("noodle place"))),
+        [1],
+        "the words in sequence"
+    );
+    assert_eq!(
+        s(SearchKey::Body(text("noodle noodle"))),
+        Vec::<Uid>::new(),
+        "every trigram of it is in the body, but not this text"
+    );
     assert_eq!(s(SearchKey::Text(text("third"))), [3]);
     assert_eq!(s(SearchKey::Larger(c.len() as u64)), [1, 2]);
     assert_eq!(
@@ -425,6 +435,120 @@ fn search_combines_flags_sizes_dates_headers_and_text() {
     );
     let latest = account.messages(inbox).unwrap()[1].modseq;
     assert_eq!(s(SearchKey::ModSeq(latest)), [2]);
+}
+
+/// The full-text index's mark and how many messages it holds.
+fn index_state(account: &Account) -> (i64, i64) {
+    account
+        .db
+        .query_row(
+            "SELECT indexed_through, (SELECT count(*) FROM message_text) FROM account_state",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn text_search_indexes_waiting_messages_first_so_results_are_exact() {
+    let (_dir, mut account) = open();
+    deliver(&mut account, "Inbox", &[&msg("alpha"), &msg("beta")]);
+    let inbox = account.mailbox("Inbox").unwrap().id;
+    assert_eq!(
+        index_state(&account),
+        (0, 0),
+        "fewer than a batch wait: not indexed yet"
+    );
+    assert_eq!(account.search(inbox, &SearchKey::All).unwrap(), [1, 2]);
+    assert_eq!(
+        index_state(&account),
+        (0, 0),
+        "nor does a search without text"
+    );
+    let body = |t: &str| SearchKey::Body(t.to_string());
+    assert_eq!(account.search(inbox, &body("of beta")).unwrap(), [2]);
+    let newest = account.messages(inbox).unwrap()[1].id.0;
+    assert_eq!(index_state(&account), (newest, 2));
+    assert_consistent(&account);
+    deliver(&mut account, "Inbox", &[&msg("gamma")]);
+    let not_gamma = SearchKey::Not(Box::new(SearchKey::Text("gamma".into())));
+    assert_eq!(account.search(inbox, &not_gamma).unwrap(), [1, 2]);
+    assert_eq!(index_state(&account).1, 3);
+}
+
+/// Delivers `count` distinct messages to the Inbox in one call.
+fn deliver_many(account: &mut Account, count: i64) {
+    let messages: Vec<Vec<u8>> = (0..count).map(|i| msg(&format!("m{i}"))).collect();
+    let refs: Vec<&[u8]> = messages.iter().map(|m| &m[..]).collect();
+    deliver(account, "Inbox", &refs);
+}
+
+#[test]
+fn deliveries_index_in_batches_in_proportion_to_their_size() {
+    let batch = search::INDEX_BATCH;
+    let (_dir, mut account) = open();
+    let inbox = account.mailbox("Inbox").unwrap().id;
+    let newest = |a: &Account| a.messages(inbox).unwrap().last().unwrap().id.0;
+    deliver_many(&mut account, batch - 1);
+    assert_eq!(index_state(&account), (0, 0), "below a batch: nothing yet");
+    deliver(&mut account, "Inbox", &[&msg("last")]);
+    assert_eq!(
+        index_state(&account),
+        (newest(&account), batch),
+        "the delivery that makes a batch indexes it"
+    );
+    deliver_many(&mut account, 2 * batch + 1);
+    assert_eq!(
+        index_state(&account).1,
+        3 * batch,
+        "a large delivery indexes as many batches as it fills"
+    );
+    assert_eq!(newest(&account) - index_state(&account).0, 1);
+}
+
+#[test]
+fn copies_and_expunges_keep_the_index_exact() {
+    let (_dir, mut account) = open();
+    deliver(&mut account, "Inbox", &[&msg("kept"), &msg("gone")]);
+    let (inbox, archive) = (
+        account.mailbox("Inbox").unwrap().id,
+        account.mailbox("Archive").unwrap().id,
+    );
+    let text = |t: &str| SearchKey::Text(t.to_string());
+    assert_eq!(account.search(inbox, &text("kept")).unwrap(), [1]);
+    // An indexed message and a waiting one are copied; the waiting one is expunged.
+    account.copy(inbox, &[1], archive).unwrap();
+    deliver(&mut account, "Inbox", &[&msg("waiting")]);
+    account.copy(inbox, &[3], archive).unwrap();
+    account.expunge(inbox, &[2, 3]).unwrap();
+    assert_consistent(&account);
+    assert_eq!(account.search(archive, &text("kept")).unwrap(), [1]);
+    assert_eq!(account.search(archive, &text("waiting")).unwrap(), [2]);
+    assert_eq!(account.search(inbox, &text("waiting")).unwrap(), [0; 0]);
+    assert_eq!(account.search(inbox, &text("gone")).unwrap(), [0; 0]);
+    assert_eq!(index_state(&account).1, 3, "no text for expunged messages");
+    assert_consistent(&account);
+}
+
+#[test]
+fn verify_reports_search_text_past_the_mark() {
+    let (_dir, mut account) = open();
+    deliver(&mut account, "Inbox", &[&msg("early")]);
+    let inbox = account.mailbox("Inbox").unwrap().id;
+    let id = account.messages(inbox).unwrap()[0].id.0;
+    account
+        .db
+        .execute(
+            "INSERT INTO message_text (rowid, headers, body) VALUES (?, '', 'early')",
+            [id],
+        )
+        .unwrap();
+    let problems = account.verify().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("past the indexed mark"),
+        "{problems:?}"
+    );
 }
 
 #[test]

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result, bail, ensure};
 use clap::{Parser, Subcommand};
 
+mod bench_smtp;
+mod postfix;
+
 /// Project tasks for Gannet.
 #[derive(Parser)]
 #[command(bin_name = "cargo xtask")]
@@ -54,18 +57,44 @@ enum Task {
     },
     /// Not available yet: drive real mail clients and MTAs against a live server.
     Interop,
-    /// Run a benchmark (optimized, with cargo's bench profile) and print its figures.
+    /// Run a benchmark (store, smtp) and print its figures; never a timed assertion.
     ///
-    /// `store`: raw fsync baselines, durable appends, flag changes and search over a
-    /// generated mailbox. Arguments after WHAT go to the benchmark, e.g.
-    /// `cargo xtask bench store -- --quick` or `-- --messages 20000`.
+    /// Without the name of one, lists the benchmarks (exit status 2: nothing ran).
+    #[command(arg_required_else_help = true)]
     Bench {
-        /// What to measure (without it, the benchmarks are listed).
-        what: Option<String>,
+        #[command(subcommand)]
+        what: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// The store, optimized (cargo's bench profile): raw fsync baselines, durable
+    /// appends, flag changes and search over a generated mailbox.
+    ///
+    /// Arguments go to the benchmark, e.g. `cargo xtask bench store -- --quick` or
+    /// `-- --messages 20000`.
+    Store {
         /// Passed through to the benchmark.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// SMTP: messages/s and latency per message for gannet localserve and for Postfix
+    /// on loopback, side by side in one run, with the same load generator.
+    ///
+    /// Builds gannet in release mode and starts `gannet localserve` with its data in
+    /// a temporary directory under target/tmp; installs Postfix with apt if it is
+    /// missing and runs a private instance (its own config, queue and log in the
+    /// same temporary directory, one smtpd on a free loopback port). Each client is
+    /// one persistent SMTP session: EHLO, one untimed warm-up message, then MAIL,
+    /// RCPT, DATA, the message, and the 250, again and again. A 250 after DATA means
+    /// stored durably in both servers. Prints server, messages, seconds, messages/s,
+    /// p50 and p99 latency, then the ratio gannet/postfix.
+    ///
+    /// Fails if gannet cannot be measured or refuses a message; a Postfix that
+    /// cannot be installed or started is reported, and gannet's figures are printed
+    /// all the same.
+    Smtp(bench_smtp::Options),
 }
 
 fn main() -> ExitCode {
@@ -75,9 +104,9 @@ fn main() -> ExitCode {
         Task::Conformance { args } => conformance(&root, &args),
         Task::Fuzz { seconds, targets } => fuzz(&root, seconds, &targets),
         Task::Interop => return not_yet("interop", "the localserve issue"),
-        Task::Bench { what, args } => match bench_target(what.as_deref()) {
-            Some(target) => bench(&root, target, &args),
-            None => return ExitCode::from(2),
+        Task::Bench { what } => match what {
+            Bench::Store { args } => bench(&root, "store", &args),
+            Bench::Smtp(options) => bench_smtp::run(&root, &options),
         },
     };
     match result {
@@ -93,26 +122,6 @@ fn main() -> ExitCode {
 fn not_yet(task: &str, arrives_with: &str) -> ExitCode {
     eprintln!("cargo xtask {task} is not available yet: it arrives with {arrives_with}.");
     ExitCode::from(2)
-}
-
-/// The benchmarks `cargo xtask bench` runs; each is a `[[bench]]` target of the root
-/// package. SMTP and IMAP benchmarks beside a peer server are to come.
-const BENCHMARKS: &[&str] = &["store"];
-
-/// The benchmark named `what`; otherwise lists them and returns `None` (exit status 2:
-/// nothing ran).
-fn bench_target(what: Option<&str>) -> Option<&'static str> {
-    let found = BENCHMARKS.iter().copied().find(|b| Some(*b) == what);
-    if found.is_none() {
-        if let Some(unknown) = what {
-            eprintln!("no benchmark {unknown:?}.");
-        }
-        eprintln!(
-            "usage: cargo xtask bench WHAT [-- ARGS]; the benchmarks are: {}",
-            BENCHMARKS.join(", ")
-        );
-    }
-    found
 }
 
 /// xtask lives one level below the workspace root.
@@ -235,7 +244,8 @@ fn conformance(root: &Path, args: &[String]) -> Result<()> {
 }
 
 /// `cargo bench` builds with the bench profile (release settings) and passes `--bench`
-/// to the binary, which the benchmark ignores.
+/// to the binary, which the benchmark ignores. `target` is a `[[bench]]` target of the
+/// root package.
 fn bench(root: &Path, target: &str, args: &[String]) -> Result<()> {
     let mut cmd = cargo(root, &["bench", "--bench", target, "--"]);
     run(cmd.args(args)).map(drop)

@@ -31,7 +31,14 @@ pub struct Recipients {
     addresses: BTreeMap<(String, String), String>,
     /// Domain to the account that catches its unknown addresses.
     catchalls: BTreeMap<String, String>,
-    aliases: BTreeMap<(String, String), Vec<Address>>,
+    aliases: BTreeMap<(String, String), Alias>,
+}
+
+#[derive(Debug, Clone)]
+struct Alias {
+    members: Vec<Address>,
+    /// Members may send with the alias as sender.
+    allow_msg_from: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -85,7 +92,14 @@ impl Recipients {
                 .ok()
                 .and_then(|a| r.key(&a))
             {
-                r.aliases.insert(key, members);
+                let allow_msg_from = alias.allow_msg_from;
+                r.aliases.insert(
+                    key,
+                    Alias {
+                        members,
+                        allow_msg_from,
+                    },
+                );
             }
         }
         r
@@ -135,15 +149,40 @@ impl Recipients {
             .map(|a| Destination::Account(a.clone()))
     }
 
+    /// The account whose configured address `address` is, exactly: not through a
+    /// catchall, a separator or an alias. Login names are such addresses.
+    pub fn account_of(&self, address: &Address) -> Option<&str> {
+        let key = self.key(address)?;
+        self.addresses.get(&key).map(String::as_str)
+    }
+
+    /// Whether `account` may send as `address` (MAIL FROM, From): mail to the
+    /// address reaches the account alone (its own address, with a separator, or
+    /// by its catchall), or the address is an alias that lets members send as it
+    /// and the account is a member.
+    pub fn may_send_as(&self, account: &str, address: &Address) -> bool {
+        match self.resolve(address) {
+            Some(Destination::Account(a)) => a == account,
+            Some(Destination::Alias { accounts, .. }) => {
+                let allowed = self
+                    .key(address)
+                    .and_then(|k| self.aliases.get(&k))
+                    .is_some_and(|alias| alias.allow_msg_from);
+                allowed && accounts.contains(account)
+            }
+            None => false,
+        }
+    }
+
     fn lookup(&self, domain: &str, local: &str) -> Option<Destination> {
         let key = (domain.to_string(), local.to_string());
         if let Some(account) = self.addresses.get(&key) {
             return Some(Destination::Account(account.clone()));
         }
-        let members = self.aliases.get(&key)?;
+        let alias = self.aliases.get(&key)?;
         let mut accounts = BTreeSet::new();
         let mut remote = Vec::new();
-        for m in members {
+        for m in &alias.members {
             match self.key(m).and_then(|(d, l)| self.addresses.get(&(d, l))) {
                 Some(account) => {
                     accounts.insert(account.clone());
@@ -174,6 +213,9 @@ mod tests {
             destinations = ["Bob", "@bücher.example"]
             [aliases."team@example.org"]
             members = ["alice@example.org", "Bob@strict.example", "carol@remote.example"]
+            allow_msg_from = true
+            [aliases."news@example.org"]
+            members = ["alice@example.org"]
         "#;
         Recipients::new(&toml::from_str(toml).unwrap())
     }
@@ -226,5 +268,38 @@ mod tests {
             remote.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
             ["carol@remote.example"]
         );
+    }
+
+    #[test]
+    fn logins_are_configured_addresses_only() {
+        let r = recipients();
+        let account_of = |s: &str| r.account_of(&s.parse().unwrap()).map(str::to_string);
+        assert_eq!(
+            account_of("Alice.Smith@EXAMPLE.org").as_deref(),
+            Some("alice")
+        );
+        assert_eq!(account_of("info@bücher.example").as_deref(), Some("alice"));
+        assert_eq!(account_of("alice+x@example.org"), None, "separator");
+        assert_eq!(account_of("x@bücher.example"), None, "catchall");
+        assert_eq!(account_of("team@example.org"), None, "alias");
+    }
+
+    #[test]
+    fn senders_are_own_addresses_and_aliases_that_allow_it() {
+        let r = recipients();
+        let may = |account: &str, s: &str| r.may_send_as(account, &s.parse().unwrap());
+        assert!(may("alice", "alice@example.org"));
+        assert!(may("alice", "alice+lists@example.org"));
+        assert!(!may("bob", "alice@example.org"));
+        assert!(may("bob", "anyone@bücher.example"), "catchall");
+        assert!(
+            may("bob", "team@example.org"),
+            "member of an alias with allow_msg_from"
+        );
+        assert!(
+            !may("alice", "news@example.org"),
+            "alias without allow_msg_from"
+        );
+        assert!(!may("alice", "alice@elsewhere.example"));
     }
 }

@@ -3,15 +3,20 @@
 //! recipients and stores messages. So every protocol path can be tested as a
 //! transcript, and whole sessions fuzzed.
 
+mod auth;
+
 use std::net::IpAddr;
+use std::time::Duration;
 
 use crate::address::{Address, Domain, ForwardPath, Host, ReversePath};
+use crate::auth::{Authenticator, Exchange, Login};
 use crate::leniency::{Leniencies, Leniency};
 use crate::message::Received;
 use crate::smtp::{
-    Body, Command, DataDecoder, DataError, DataRules, Enhanced, MAX_COMMAND_LINE, MailParams,
-    RcptParams, Reply, line_text, next_line,
+    Body, Command, DataDecoder, DataError, DataRules, Enhanced, LineError, MAX_COMMAND_LINE,
+    MailParams, RcptParams, Reply, line_text, next_line,
 };
+use crate::tls::ConnectionInfo;
 
 /// What a session is for and what it allows.
 #[derive(Debug, Clone)]
@@ -25,6 +30,13 @@ pub struct Settings {
     pub starttls: bool,
     /// Protocol errors tolerated before the session is closed.
     pub max_errors: u32,
+    /// Commands other than MAIL, RCPT, DATA and BDAT tolerated before a message.
+    pub max_commands_before_mail: u32,
+    /// Submission (RFC 6409): AUTH is offered and required before MAIL, and only
+    /// the account's own addresses may be used as sender.
+    pub submission: bool,
+    /// Whether AUTH may be used before TLS (the listener allows plaintext logins).
+    pub plaintext_auth: bool,
 }
 
 /// The envelope of a message being delivered.
@@ -39,15 +51,22 @@ pub struct Envelope {
     pub tls: Option<String>,
     /// RFC 3848 "with" keyword.
     pub protocol: String,
+    /// The authenticated submitter, on submission.
+    pub login: Option<Login>,
 }
 
-/// Recipient checks and delivery, behind the session.
+/// Recipient checks, delivery and authentication, behind the session.
 pub trait Backend {
-    /// At RCPT TO: whether mail to `to` is accepted here; the error is the reply.
-    fn recipient(&mut self, to: &ForwardPath) -> Result<(), Reply>;
+    /// At RCPT TO: whether mail to `to` is accepted here, from an authenticated
+    /// submitter when `login` is given; the error is the reply.
+    fn recipient(&mut self, to: &ForwardPath, login: Option<&Login>) -> Result<(), Reply>;
     /// Delivers `message` (trace fields not yet added) to every recipient. Returns
     /// only when it is durable; the reply to DATA or BDAT LAST waits for it.
     fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Reply>;
+    /// Whether the logged-in account may use `address` as sender (MAIL FROM, From).
+    fn may_send_as(&self, login: &Login, address: &Address) -> bool;
+    /// The authentication layer; submission sessions need one.
+    fn authenticator(&self) -> Option<&Authenticator>;
 }
 
 /// What the listener does after sending the replies.
@@ -72,6 +91,10 @@ enum State {
         remaining: u64,
         last: bool,
     },
+    /// In an AUTH exchange: reading the client's answer to a 334 challenge.
+    Auth(Box<Exchange>),
+    /// After SCRAM's server-final challenge: the client's empty answer logs in.
+    AuthFinal(Login),
 }
 
 /// A transaction from MAIL FROM on.
@@ -92,10 +115,15 @@ pub struct Session {
     state: State,
     /// The EHLO or HELO name, and whether it was EHLO.
     helo: Option<(String, bool)>,
-    tls: Option<String>,
+    tls: Option<ConnectionInfo>,
+    login: Option<Login>,
     tx: Option<Transaction>,
     pending: Vec<u8>,
     errors: u32,
+    /// Commands since the last message (or the start), for max_commands_before_mail.
+    commands: u32,
+    /// How long the listener waits before sending the replies (a failed login).
+    delay: Duration,
     out: Vec<u8>,
 }
 
@@ -111,9 +139,12 @@ impl Session {
             state: State::Command,
             helo: None,
             tls: None,
+            login: None,
             tx: None,
             pending: Vec::new(),
             errors: 0,
+            commands: 0,
+            delay: Duration::ZERO,
             out: Vec::new(),
         }
     }
@@ -123,13 +154,34 @@ impl Session {
         format!("220 {} ESMTP gannet\r\n", self.settings.hostname).into_bytes()
     }
 
-    /// After the listener completed the TLS handshake: the session starts over
-    /// (RFC 3207 4.2: the client must send EHLO again).
-    pub fn tls_started(&mut self, description: String) {
-        self.tls = Some(description);
+    /// After the listener completed the TLS handshake (after STARTTLS, or before
+    /// the greeting on an implicit-TLS port): the session starts over (RFC 3207
+    /// 4.2: the client must send EHLO again). On submission, a registered client
+    /// certificate logs the client in.
+    pub fn tls_started(&mut self, info: ConnectionInfo, backend: &dyn Backend) {
+        self.tls = Some(info);
         self.helo = None;
         self.tx = None;
         self.pending.clear();
+        if self.settings.submission
+            && let Some(auth) = backend.authenticator()
+        {
+            self.login = auth
+                .client_key_login(&self.client())
+                .map(|(login, _)| login);
+        }
+    }
+
+    /// How long to wait before sending the replies of the last [`Session::feed`]:
+    /// a failed login is answered late, to slow down guessing.
+    pub fn take_delay(&mut self) -> Duration {
+        std::mem::take(&mut self.delay)
+    }
+
+    /// Whether the session is reading message content (for the data timeout)
+    /// rather than waiting for a command.
+    pub fn in_data(&self) -> bool {
+        matches!(self.state, State::Data(_) | State::Bdat { .. })
     }
 
     /// Takes received bytes; returns the replies to send and what to do next.
@@ -145,6 +197,7 @@ impl Session {
                 State::Data(_) => self.data(backend),
                 State::Bdat { .. } => self.bdat(backend),
                 State::Discard => self.discard(),
+                State::Auth(_) | State::AuthFinal(_) => self.auth_response(backend),
                 State::Command => match self.command(backend) {
                     Some(Action::Continue) => true,
                     Some(action) => return action,
@@ -171,27 +224,35 @@ impl Session {
 
     /// Handles one command line if a complete one is there; `None` if not.
     fn command(&mut self, backend: &mut dyn Backend) -> Option<Action> {
+        match self.take_line(MAX_COMMAND_LINE)? {
+            Ok(line) => Some(self.line(&line, backend)),
+            Err(e) => {
+                self.send(reply(500, (5, 5, 2), e.to_string()));
+                Some(Action::Continue)
+            }
+        }
+    }
+
+    /// The next complete line without its ending, `None` if there is none yet, or
+    /// why the line is refused. The rest of an over-long line is discarded.
+    fn take_line(&mut self, max: usize) -> Option<Result<Vec<u8>, LineError>> {
         let bare_lf = self.settings.lenient.allows(Leniency::BareLf);
-        match next_line(&self.pending, MAX_COMMAND_LINE, bare_lf) {
+        match next_line(&self.pending, max, bare_lf) {
             Ok(None) => None,
             Err((e, consumed)) => {
-                let partial = matches!(e, crate::smtp::LineError::TooLong(_))
+                let partial = matches!(e, LineError::TooLong(_))
                     && !self.pending[..consumed].contains(&b'\n');
                 self.pending.drain(..consumed);
                 if partial {
                     self.state = State::Discard;
                 }
-                self.send(reply(500, (5, 5, 2), e.to_string()));
-                Some(Action::Continue)
+                Some(Err(e))
             }
-            Ok(Some(found)) => {
-                let line: Vec<u8> = self
-                    .pending
-                    .drain(..found.consumed)
-                    .take(found.len)
-                    .collect();
-                Some(self.line(&line, backend))
-            }
+            Ok(Some(found)) => Some(Ok(self
+                .pending
+                .drain(..found.consumed)
+                .take(found.len)
+                .collect())),
         }
     }
 
@@ -224,8 +285,26 @@ impl Session {
                 return Action::Continue;
             }
         };
+        if !matches!(
+            command,
+            Command::Mail { .. } | Command::Rcpt { .. } | Command::Data | Command::Bdat { .. }
+        ) {
+            self.commands += 1;
+            if self.commands > self.settings.max_commands_before_mail {
+                tracing::info!(
+                    commands = self.commands,
+                    "too many commands without a message"
+                );
+                self.send(reply(
+                    421,
+                    (4, 7, 0),
+                    "too many commands without a message; closing",
+                ));
+                return Action::Close;
+            }
+        }
         match command {
-            Command::Ehlo(host) => self.ehlo(host),
+            Command::Ehlo(host) => self.ehlo(host, backend),
             Command::Helo(domain) => {
                 self.helo = Some((domain.to_string(), false));
                 self.tx = None;
@@ -235,7 +314,7 @@ impl Session {
                     lines: vec![self.settings.hostname.to_string()],
                 });
             }
-            Command::Mail { from, params } => self.mail(from, params),
+            Command::Mail { from, params } => self.mail(from, params, backend),
             Command::Rcpt { to, params } => self.rcpt(to, params, backend),
             Command::Data => self.data_command(),
             Command::Bdat { size, last } => self.bdat_command(size, last),
@@ -261,16 +340,14 @@ impl Session {
                 return Action::Close;
             }
             Command::StartTls => return self.starttls(),
-            Command::Auth { .. } => self.send(reply(
-                503,
-                (5, 5, 1),
-                "AUTH is for submission, not this port",
-            )),
+            Command::Auth { mechanism, initial } => {
+                self.auth_command(&mechanism, initial.as_deref(), backend)
+            }
         }
         Action::Continue
     }
 
-    fn ehlo(&mut self, host: Host) {
+    fn ehlo(&mut self, host: Host, backend: &dyn Backend) {
         self.helo = Some((host.to_string(), true));
         self.tx = None;
         let mut lines = vec![
@@ -288,6 +365,9 @@ impl Session {
             lines.push("REQUIRETLS".to_string());
         } else if self.settings.starttls {
             lines.push("STARTTLS".to_string());
+        }
+        if let Some(mechanisms) = self.auth_offered(backend) {
+            lines.push(format!("AUTH {mechanisms}"));
         }
         lines.push("ENHANCEDSTATUSCODES".to_string());
         self.send(Reply {
@@ -316,7 +396,7 @@ impl Session {
         Action::Continue
     }
 
-    fn mail(&mut self, from: ReversePath, params: MailParams) {
+    fn mail(&mut self, from: ReversePath, params: MailParams, backend: &dyn Backend) {
         let refusal = match &self.helo {
             None => Some(reply(503, (5, 5, 1), "send EHLO or HELO first")),
             Some(_) if self.tx.is_some() => Some(reply(
@@ -329,7 +409,7 @@ impl Session {
                 (5, 5, 4),
                 "parameters need EHLO; HELO announces no extensions",
             )),
-            Some(_) => self.check_mail(&from, &params),
+            Some(_) => self.check_mail(&from, &params, backend),
         };
         if let Some(r) = refusal {
             self.send(r);
@@ -342,10 +422,21 @@ impl Session {
             message: Vec::new(),
             chunks: None,
         });
+        self.commands = 0;
         self.send(reply(250, (2, 1, 0), "sender ok"));
     }
 
-    fn check_mail(&self, from: &ReversePath, params: &MailParams) -> Option<Reply> {
+    fn check_mail(
+        &self,
+        from: &ReversePath,
+        params: &MailParams,
+        backend: &dyn Backend,
+    ) -> Option<Reply> {
+        if self.settings.submission
+            && let Some(refusal) = self.check_submitter(from, backend)
+        {
+            return Some(refusal);
+        }
         if params
             .size
             .is_some_and(|s| s > self.settings.max_message_size)
@@ -374,11 +465,12 @@ impl Session {
             ));
         }
         if params.hold.is_some() {
-            return Some(reply(
-                555,
-                (5, 5, 4),
-                "FUTURERELEASE is for submission, not this port",
-            ));
+            let text = if self.settings.submission {
+                "FUTURERELEASE needs the outgoing queue, which this server does not have yet"
+            } else {
+                "FUTURERELEASE is for submission, not this port"
+            };
+            return Some(reply(555, (5, 5, 4), text));
         }
         // AUTH= is accepted and not trusted (RFC 4954 5): this port has no AUTH.
         None
@@ -406,7 +498,7 @@ impl Session {
             ));
             return;
         }
-        match backend.recipient(&to) {
+        match backend.recipient(&to, self.login.as_ref()) {
             Ok(()) => {
                 tx.recipients.push((to, params));
                 self.send(reply(250, (2, 1, 5), "recipient ok"));
@@ -546,6 +638,9 @@ impl Session {
 
     fn deliver(&mut self, backend: &mut dyn Backend) {
         let tx = self.tx.take().expect("delivering a transaction");
+        if let Some(refusal) = self.check_from_header(&tx.message, backend) {
+            return self.send(refusal);
+        }
         let envelope = Envelope {
             helo: self
                 .helo
@@ -557,7 +652,8 @@ impl Session {
             from: tx.from,
             params: tx.params,
             recipients: tx.recipients,
-            tls: self.tls.clone(),
+            tls: self.tls.as_ref().map(ConnectionInfo::summary),
+            login: self.login.clone(),
         };
         match backend.deliver(&envelope, &tx.message) {
             Ok(id) => self.send(reply(250, (2, 0, 0), format!("delivered as {id}"))),
@@ -565,7 +661,8 @@ impl Session {
         }
     }
 
-    /// RFC 3848 and RFC 6531 3.7.3: ESMTP, ESMTPS, UTF8SMTP, UTF8SMTPS.
+    /// RFC 3848 and RFC 6531 3.7.3: ESMTP, then S with TLS and A when
+    /// authenticated (ESMTPSA); UTF8SMTP likewise.
     fn protocol(&self, params: &MailParams) -> String {
         let esmtp = self.helo.as_ref().is_some_and(|(_, e)| *e);
         let base = match (params.smtputf8, esmtp) {
@@ -573,7 +670,9 @@ impl Session {
             (false, true) => "ESMTP",
             (false, false) => "SMTP",
         };
-        format!("{base}{}", if self.tls.is_some() { "S" } else { "" })
+        let tls = if self.tls.is_some() { "S" } else { "" };
+        let auth = if self.login.is_some() { "A" } else { "" };
+        format!("{base}{tls}{auth}")
     }
 }
 

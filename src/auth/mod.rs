@@ -1,0 +1,447 @@
+//! Authentication shared by SMTP submission, IMAP and the web interfaces: which
+//! account a login name belongs to, its stored credentials, the SASL exchange,
+//! TLS client keys, rate limits on failures, disabled logins and the login record.
+//!
+//! A protocol asks [`Authenticator::offered`] what to advertise, runs an
+//! [`Exchange`] from [`Authenticator::start`] with the client's messages, and maps
+//! the [`Outcome`] to its replies. Everything here is synchronous (SQLite); async
+//! callers run it on the blocking pool, as they do store operations.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::address::{Address, Domain};
+use crate::config::DomainsConfig;
+use crate::leniency::Leniencies;
+use crate::ratelimit::RateLimiter;
+use crate::recipients::Recipients;
+use crate::sasl::{
+    CredentialLookup, Mechanism, NonceSource, Response, SaslError, ServerContext, ServerExchange,
+    Step, StoredCredentials,
+};
+use crate::store::{AuthDb, LoginAttempt, LoginResult, StoreError, TlsPubKey};
+use crate::tls::ConnectionInfo;
+
+/// Failures are counted over this window against `max_auth_failures_per_hour`.
+const FAILURE_WINDOW: Duration = Duration::from_secs(3600);
+/// Each failure from an address is answered this much later than the one before,
+/// up to the cap: a guessing client slows down, a mistyped password costs little.
+const FAILURE_DELAY_STEP: Duration = Duration::from_millis(250);
+const FAILURE_DELAY_MAX: Duration = Duration::from_secs(5);
+
+/// Who is authenticating, as the protocol sees the connection.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// "submission", "imap", "web", ...: for the login record.
+    pub protocol: &'static str,
+    pub remote_ip: IpAddr,
+    pub tls: Option<ConnectionInfo>,
+    /// The client's name and version (IMAP ID, HTTP User-Agent), when known.
+    pub user_agent: Option<String>,
+}
+
+/// A successful login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub account: String,
+    /// The login name as authenticated (an address of the account, or its name).
+    pub name: String,
+    pub mechanism: Mechanism,
+}
+
+/// Why a login did not succeed, with the text to show the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub result: LoginResult,
+    pub message: String,
+    /// How long to wait before answering (a failed password).
+    pub delay: Duration,
+}
+
+/// Where an exchange is after a client message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Send this challenge and pass the client's answer to [`Authenticator::step`].
+    Challenge(Vec<u8>),
+    /// Logged in. With `server_final` (SCRAM), the protocol sends it as one more
+    /// challenge and finishes on the client's empty answer (RFC 4954 4, RFC 9051 6.2.2).
+    Success {
+        login: Login,
+        server_final: Option<Vec<u8>>,
+    },
+    Failure(Failure),
+}
+
+/// One SASL exchange in progress.
+pub struct Exchange {
+    sasl: ServerExchange,
+    /// The login name the client gave, once the mechanism looked it up: failures
+    /// are recorded with it.
+    login: Option<String>,
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("mechanism", &self.sasl.mechanism())
+            .field("login", &self.login)
+            .finish()
+    }
+}
+
+/// The server's authentication state; one per server, shared by all listeners.
+pub struct Authenticator {
+    recipients: Recipients,
+    accounts: BTreeSet<String>,
+    /// Accounts with logins disabled, with the message to show.
+    disabled: BTreeMap<String, String>,
+    db: Mutex<AuthDb>,
+    failures: RateLimiter,
+    hostname: String,
+    nonces: NonceSource,
+}
+
+impl Authenticator {
+    pub fn new(
+        data_dir: &Path,
+        domains: &DomainsConfig,
+        max_failures_per_hour: [u32; 3],
+        hostname: &str,
+    ) -> Result<Authenticator, StoreError> {
+        Ok(Authenticator {
+            recipients: Recipients::new(domains),
+            accounts: domains.accounts.keys().cloned().collect(),
+            disabled: disabled_logins(domains),
+            db: Mutex::new(AuthDb::open(data_dir)?),
+            failures: RateLimiter::new(max_failures_per_hour, FAILURE_WINDOW),
+            hostname: hostname.to_string(),
+            nonces: NonceSource::Random,
+        })
+    }
+
+    /// The mechanisms to advertise to `client`, strongest first.
+    pub fn offered(&self, client: &Client) -> Vec<Mechanism> {
+        self.context(client).offered()
+    }
+
+    /// The login a registered TLS client key gives, if the client presented one;
+    /// with the key's registration (for IMAP's "no PREAUTH" choice).
+    pub fn client_key_login(&self, client: &Client) -> Option<(Login, TlsPubKey)> {
+        let key = self.client_key(client)?;
+        if self.login_disabled(&key.account).is_some() {
+            return None;
+        }
+        let login = Login {
+            account: key.account.clone(),
+            name: key.login_address.clone(),
+            mechanism: Mechanism::External,
+        };
+        Some((login, key))
+    }
+
+    /// Starts an exchange for the mechanism the client named, with its initial
+    /// response if it sent one.
+    pub fn start(
+        &self,
+        client: &Client,
+        mechanism: &str,
+        initial_response: Option<&[u8]>,
+    ) -> (Option<Exchange>, Outcome) {
+        let Some(mech) = Mechanism::from_name(mechanism) else {
+            let message = format!("unknown mechanism {mechanism:?}");
+            return (None, self.refuse(LoginResult::Malformed, message));
+        };
+        if !self.failures.allows(client.remote_ip, Instant::now()) {
+            let failure = self.fail(client, mech, "", None, LoginResult::RateLimited);
+            return (None, Outcome::Failure(failure));
+        }
+        let sasl = match ServerExchange::new(mech, &self.context(client)) {
+            Ok(s) => s,
+            Err(e) => return (None, self.refuse(LoginResult::Malformed, e.to_string())),
+        };
+        let mut exchange = Exchange { sasl, login: None };
+        let outcome = self.run(client, &mut exchange, |sasl, lookup| {
+            sasl.start(initial_response, lookup)
+        });
+        let open = matches!(outcome, Outcome::Challenge(_));
+        (open.then_some(exchange), outcome)
+    }
+
+    /// The client's answer to the last challenge. The exchange is over unless the
+    /// outcome is another challenge.
+    pub fn step(&self, client: &Client, exchange: &mut Exchange, response: Response) -> Outcome {
+        let mech = exchange.sasl.mechanism();
+        match response {
+            Response::Cancel => {
+                let login = exchange.login.as_deref().unwrap_or("");
+                let failure = self.fail(client, mech, login, None, LoginResult::Cancelled);
+                Outcome::Failure(Failure {
+                    message: "authentication cancelled".to_string(),
+                    ..failure
+                })
+            }
+            Response::Message(m) => {
+                self.run(client, exchange, |sasl, lookup| sasl.step(&m, lookup))
+            }
+        }
+    }
+
+    fn context(&self, client: &Client) -> ServerContext {
+        let tls = client.tls.as_ref();
+        ServerContext {
+            channel_binding: tls.and_then(|t| t.channel_binding.map(|b| b.to_vec())),
+            external_identity: self.client_key(client).map(|k| k.login_address),
+            hostname: self.hostname.clone(),
+            nonces: self.nonces.clone(),
+        }
+    }
+
+    fn client_key(&self, client: &Client) -> Option<TlsPubKey> {
+        let fingerprint = client.tls.as_ref()?.client_key?;
+        let db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+        match db.tls_pubkey(fingerprint.as_bytes()) {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::error!(error = %e, "looking up a TLS client key failed");
+                None
+            }
+        }
+    }
+
+    /// Runs one step of the mechanism, noting the login name it looks up.
+    fn run(
+        &self,
+        client: &Client,
+        exchange: &mut Exchange,
+        step: impl FnOnce(&mut ServerExchange, &dyn CredentialLookup) -> Result<Step, SaslError>,
+    ) -> Outcome {
+        let seen = RefCell::new(None);
+        let lookup = |login: &str| {
+            *seen.borrow_mut() = Some(login.to_string());
+            self.credentials(login)
+        };
+        let result = step(&mut exchange.sasl, &lookup);
+        if let Some(login) = seen.into_inner() {
+            exchange.login = Some(login);
+        }
+        self.outcome(client, exchange, result)
+    }
+
+    /// The stored credentials of a prepared login name.
+    fn credentials(&self, login: &str) -> Option<StoredCredentials> {
+        let account = self.account_of(login)?;
+        let db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+        let text = match db.credentials(&account) {
+            Ok(text) => text?,
+            Err(e) => {
+                tracing::error!(error = %e, account, "reading credentials failed");
+                return None;
+            }
+        };
+        match StoredCredentials::from_text(&text) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, account, "stored credentials are unreadable; set the password again");
+                None
+            }
+        }
+    }
+
+    /// The account of a login name: one of its configured addresses, or its name.
+    pub fn account_of(&self, login: &str) -> Option<String> {
+        if login.contains('@') {
+            let address = Address::parse(login, Leniencies::PEDANTIC).ok()?;
+            return self.recipients.account_of(&address).map(str::to_string);
+        }
+        self.accounts.get(login).cloned()
+    }
+
+    /// The message shown when the account, or its domain, has logins disabled.
+    fn login_disabled(&self, account: &str) -> Option<String> {
+        self.disabled.get(account).cloned()
+    }
+
+    fn outcome(
+        &self,
+        client: &Client,
+        exchange: &Exchange,
+        result: Result<Step, SaslError>,
+    ) -> Outcome {
+        let mech = exchange.sasl.mechanism();
+        let (login, server_final) = match result {
+            Ok(Step::Challenge(c)) => return Outcome::Challenge(c),
+            Ok(Step::Done {
+                authcid,
+                server_final,
+                ..
+            }) => (authcid, server_final),
+            Err(e) => {
+                let login = exchange.login.as_deref().unwrap_or("");
+                let account = self.account_of(login);
+                let failure = self.fail(client, mech, login, account.as_deref(), result_of(&e));
+                return Outcome::Failure(Failure {
+                    message: e.to_string(),
+                    ..failure
+                });
+            }
+        };
+        let Some(account) = self.account_of(&login) else {
+            // Authenticated by a key whose account is gone from the config.
+            let failure = self.fail(client, mech, &login, None, LoginResult::BadCredentials);
+            return Outcome::Failure(failure);
+        };
+        if let Some(message) = self.login_disabled(&account) {
+            let failure = self.fail(client, mech, &login, Some(&account), LoginResult::Disabled);
+            return Outcome::Failure(Failure { message, ..failure });
+        }
+        self.record(client, mech, &login, Some(&account), LoginResult::Success);
+        Outcome::Success {
+            login: Login {
+                account,
+                name: login,
+                mechanism: mech,
+            },
+            server_final,
+        }
+    }
+
+    /// Records a failure, counts it against the client's network when it was a
+    /// guess, and says how long to wait before answering.
+    fn fail(
+        &self,
+        client: &Client,
+        mech: Mechanism,
+        login: &str,
+        account: Option<&str>,
+        result: LoginResult,
+    ) -> Failure {
+        self.record(client, mech, login, account, result);
+        let (message, delay) = match result {
+            LoginResult::RateLimited => (
+                "too many failed authentications from your network; try again later".to_string(),
+                Duration::ZERO,
+            ),
+            LoginResult::BadCredentials | LoginResult::ChannelBinding => {
+                let n = self.failures.add(client.remote_ip, Instant::now());
+                let delay = (FAILURE_DELAY_STEP * n).min(FAILURE_DELAY_MAX);
+                ("authentication failed".to_string(), delay)
+            }
+            _ => ("authentication failed".to_string(), Duration::ZERO),
+        };
+        Failure {
+            result,
+            message,
+            delay,
+        }
+    }
+
+    fn refuse(&self, result: LoginResult, message: String) -> Outcome {
+        Outcome::Failure(Failure {
+            result,
+            message,
+            delay: Duration::ZERO,
+        })
+    }
+
+    fn record(
+        &self,
+        client: &Client,
+        mech: Mechanism,
+        login: &str,
+        account: Option<&str>,
+        result: LoginResult,
+    ) {
+        let attempt = LoginAttempt {
+            protocol: client.protocol.to_string(),
+            mechanism: mech.name().to_string(),
+            login: login.to_string(),
+            account: account.map(str::to_string),
+            remote_ip: client.remote_ip,
+            tls: client.tls.as_ref().map(ConnectionInfo::summary),
+            user_agent: client.user_agent.clone(),
+            result,
+        };
+        tracing::info!(
+            protocol = client.protocol,
+            mechanism = mech.name(),
+            login,
+            account,
+            result = result.as_str(),
+            "login attempt"
+        );
+        let mut db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = db.record_login(&attempt, unix_now()) {
+            tracing::error!(error = %e, "recording a login attempt failed");
+        }
+    }
+
+    /// Sets `account`'s password: derives every mechanism's credentials.
+    pub fn set_password(&self, account: &str, password: &str) -> Result<(), PasswordError> {
+        set_password(
+            &mut self.db.lock().unwrap_or_else(PoisonError::into_inner),
+            account,
+            password,
+        )
+    }
+}
+
+/// Why a password could not be set.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("{0}")]
+    Unusable(SaslError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Derives and stores `account`'s credentials from `password` (for the CLI, which
+/// has no running server's [`Authenticator`]).
+pub fn set_password(db: &mut AuthDb, account: &str, password: &str) -> Result<(), PasswordError> {
+    let credentials = StoredCredentials::derive(password).map_err(PasswordError::Unusable)?;
+    db.set_credentials(account, Some(&credentials.to_text()), unix_now())?;
+    Ok(())
+}
+
+/// Accounts whose logins are disabled, by their own setting or their domain's.
+fn disabled_logins(domains: &DomainsConfig) -> BTreeMap<String, String> {
+    let ascii =
+        |name: &str| Domain::parse(name, Leniencies::PEDANTIC).map(|d| d.ascii().to_string());
+    let by_domain: BTreeMap<_, _> = domains
+        .domains
+        .iter()
+        .filter_map(|(name, d)| Some((ascii(name).ok()?, d.login_disabled.clone()?)))
+        .collect();
+    domains
+        .accounts
+        .iter()
+        .filter_map(|(name, a)| {
+            let message = a
+                .login_disabled
+                .clone()
+                .or_else(|| by_domain.get(&ascii(&a.domain).ok()?).cloned())?;
+            Some((name.clone(), message))
+        })
+        .collect()
+}
+
+/// What a SASL error means for the login record and the failure count.
+fn result_of(e: &SaslError) -> LoginResult {
+    match e {
+        SaslError::Malformed(_) | SaslError::MechanismUnavailable(_) => LoginResult::Malformed,
+        SaslError::ChannelBinding(_) => LoginResult::ChannelBinding,
+        _ => LoginResult::BadCredentials,
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
