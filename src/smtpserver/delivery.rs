@@ -2,7 +2,6 @@
 //! accounts' Inboxes, once per account, with trace fields, durably before the reply.
 
 use std::collections::BTreeSet;
-use std::sync::PoisonError;
 
 use super::session::{Backend, Envelope, received};
 use crate::address::{Address, Domain, ForwardPath};
@@ -10,7 +9,7 @@ use crate::auth::{Authenticator, Login};
 use crate::leniency::Leniencies;
 use crate::message::trace_headers;
 use crate::recipients::{Destination, Recipients};
-use crate::smtp::{Enhanced, Reply};
+use crate::smtp::{Enhanced, MailParams, RcptParams, Reply};
 use crate::store::{NewMessage, Received as StoreReceived, Store};
 
 /// The backend of the SMTP services: incoming mail (port 25) and, with an
@@ -98,7 +97,7 @@ impl Backend for LocalDelivery<'_> {
         let id = format!("{:016x}", rand::random::<u64>());
         // Each account gets the message once, with the first of its recipients.
         let mut done: BTreeSet<String> = BTreeSet::new();
-        for (to, _) in &envelope.recipients {
+        for (to, rcpt_params) in &envelope.recipients {
             for account in self.accounts(to, envelope.login.as_ref())? {
                 if !done.insert(account.clone()) {
                     continue;
@@ -119,7 +118,7 @@ impl Backend for LocalDelivery<'_> {
                         .as_bytes(),
                 );
                 data.extend_from_slice(message);
-                self.store_in_inbox(&account, &data, envelope)
+                self.store_in_inbox(&account, &data, envelope, rcpt_params)
                     .map_err(temporary)?;
                 tracing::info!(id, account, from = %envelope.from, "delivered");
             }
@@ -134,11 +133,8 @@ impl LocalDelivery<'_> {
         account: &str,
         data: &[u8],
         envelope: &Envelope,
+        rcpt_params: &RcptParams,
     ) -> Result<(), crate::store::StoreError> {
-        let shared = self.store.account(account)?;
-        let mut account = shared.lock().unwrap_or_else(PoisonError::into_inner);
-        let inbox = account.mailbox("Inbox")?.id;
-        let staged = account.stage(data)?;
         let received = StoreReceived {
             remote_ip: Some(envelope.remote_ip.to_string()),
             ehlo: Some(envelope.helo.clone()),
@@ -147,17 +143,25 @@ impl LocalDelivery<'_> {
                 crate::address::ReversePath::Null => None,
             },
             verified_domains: Vec::new(),
+            dsn: dsn_request(&envelope.params, rcpt_params),
         };
-        account.deliver(
-            inbox,
-            vec![(
-                staged,
-                NewMessage {
-                    received,
-                    ..NewMessage::default()
-                },
-            )],
-        )?;
+        let new = NewMessage {
+            received,
+            ..NewMessage::default()
+        };
+        self.store.deliver(account, "Inbox", data, new)?;
         Ok(())
     }
+}
+
+/// The DSN parameters (RFC 3461) of a delivery in ESMTP form, if any were given:
+/// the message keeps them for the delivery status notifications sent about it.
+fn dsn_request(mail: &MailParams, rcpt: &RcptParams) -> Option<String> {
+    let mail = MailParams {
+        ret: mail.ret,
+        envid: mail.envid.clone(),
+        ..MailParams::default()
+    };
+    let text = format!("{mail}{rcpt}");
+    (!text.is_empty()).then(|| text.trim_start().to_string())
 }

@@ -548,3 +548,34 @@ fn sessions_that_send_no_mail_are_closed() {
         "EHLO and 19 NOOPs make 20"
     );
 }
+
+#[test]
+fn the_dsn_request_is_kept_with_each_delivered_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = transcript(
+        dir.path(),
+        Leniencies::PEDANTIC,
+        &[
+            "EHLO c.example\r\n",
+            "MAIL FROM:<s@remote.example> RET=HDRS ENVID=QQ314159+2B\r\n",
+            "RCPT TO:<alice@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Alice@example.org\r\n",
+            "RCPT TO:<bob@example.org>\r\n",
+            "DATA\r\n",
+            "Subject: dsn\r\n\r\nbody\r\n.\r\n",
+        ],
+    );
+    assert!(t.contains("250 2.0.0 delivered as ID"), "{t}");
+    let dsn = |account: &str| {
+        let store = Store::new(dir.path().to_path_buf());
+        let shared = store.account(account).unwrap();
+        let account = shared.lock().unwrap();
+        let inbox = account.mailbox("Inbox").unwrap().id;
+        let id = account.messages(inbox).unwrap()[0].id;
+        account.received(id).unwrap().dsn
+    };
+    assert_eq!(
+        dsn("alice").as_deref(),
+        Some("RET=HDRS ENVID=QQ314159+2B NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Alice@example.org")
+    );
+    assert_eq!(dsn("bob").as_deref(), Some("RET=HDRS ENVID=QQ314159+2B"));
+}

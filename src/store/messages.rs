@@ -22,6 +22,25 @@ pub struct Staged {
     fields: Fields,
 }
 
+impl Staged {
+    /// Writes `data` to a temporary file of the account whose files `files` are.
+    /// Needs no lock on the account: concurrent deliveries stage in parallel.
+    pub(super) fn write(files: &Files, data: &[u8]) -> Result<Staged, StoreError> {
+        let path = files
+            .stage(data)
+            .map_err(|e| StoreError::io(files.dir(), e))?;
+        Ok(Staged {
+            path,
+            size: data.len() as u64,
+            fields: fields(data),
+        })
+    }
+
+    pub(super) fn size(&self) -> u64 {
+        self.size
+    }
+}
+
 impl Drop for Staged {
     fn drop(&mut self) {
         // Once installed the file has moved and this finds nothing: that is fine.
@@ -88,15 +107,7 @@ impl Account {
     /// header fields kept in columns are parsed now; the text for the search index is
     /// taken later, off the delivery's path (see [`Account::index_when_due`]).
     pub fn stage(&self, data: &[u8]) -> Result<Staged, StoreError> {
-        let path = self
-            .files
-            .stage(data)
-            .map_err(|e| StoreError::io(&self.dir, e))?;
-        Ok(Staged {
-            path,
-            size: data.len() as u64,
-            fields: fields(data),
-        })
+        Staged::write(&self.files, data)
     }
 
     /// Puts staged messages into `mailbox`, all or none. When this returns, the
@@ -391,6 +402,22 @@ impl Account {
         Ok(())
     }
 
+    /// How a message arrived: the SMTP envelope details stored with it.
+    pub fn received(&self, id: MessageId) -> Result<Received, StoreError> {
+        let (remote_ip, ehlo, mail_from, verified, dsn): (_, _, _, String, _) = self.db.query_row(
+            "SELECT remote_ip, ehlo, mail_from, verified_domains, dsn FROM message WHERE id = ?",
+            [id.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
+        Ok(Received {
+            remote_ip,
+            ehlo,
+            mail_from,
+            verified_domains: verified.split_whitespace().map(str::to_string).collect(),
+            dsn,
+        })
+    }
+
     /// Bytes used by all messages of the account.
     pub fn quota_used(&self) -> Result<u64, StoreError> {
         Ok(self
@@ -486,8 +513,8 @@ fn insert_message(
     let now = now();
     let mut insert = tx.prepare_cached(
         "INSERT INTO message (mailbox_id, uid, modseq, create_seq, flags, keywords, internal_date, save_date, size,
-            message_id, in_reply_to, sent_date, remote_ip, ehlo, mail_from, verified_domains)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            message_id, in_reply_to, sent_date, remote_ip, ehlo, mail_from, verified_domains, dsn)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )?;
     let id: i64 = insert.query_row(
         params![
@@ -507,6 +534,7 @@ fn insert_message(
             new.received.ehlo,
             new.received.mail_from,
             new.received.verified_domains.join(" "),
+            new.received.dsn,
         ],
         |r| r.get(0),
     )?;
@@ -540,9 +568,9 @@ fn copy_row(
 ) -> Result<MessageId, StoreError> {
     let id: i64 = tx.query_row(
         "INSERT INTO message (mailbox_id, uid, modseq, create_seq, flags, keywords, internal_date, save_date, size,
-            message_id, in_reply_to, thread_id, sent_date, remote_ip, ehlo, mail_from, verified_domains)
+            message_id, in_reply_to, thread_id, sent_date, remote_ip, ehlo, mail_from, verified_domains, dsn)
          SELECT ?, ?, ?, ?, flags, keywords, internal_date, ?, size,
-            message_id, in_reply_to, thread_id, sent_date, remote_ip, ehlo, mail_from, verified_domains
+            message_id, in_reply_to, thread_id, sent_date, remote_ip, ehlo, mail_from, verified_domains, dsn
          FROM message WHERE id = ? RETURNING id",
         params![to.0, uid, modseq, modseq, now(), m.id.0],
         |r| r.get(0),

@@ -86,6 +86,9 @@ pub enum StoreError {
     InvalidEntry(String),
     #[error("over quota: {used} of {limit} bytes used, {needed} more needed")]
     OverQuota { used: u64, limit: u64, needed: u64 },
+    /// A delivery committed together with another that failed: see that one's error.
+    #[error("the transaction this delivery was part of failed: {0}")]
+    BatchFailed(String),
     #[error("this TLS public key is already registered")]
     TlsPubKeyExists,
 }

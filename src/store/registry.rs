@@ -1,11 +1,19 @@
 //! Open accounts, shared: each account is opened once (its recovery pass runs once)
 //! and its writes are serialized by a mutex. Sessions lock an account only for the
 //! length of one store operation.
+//!
+//! Deliveries from concurrent sessions to one account are committed together
+//! ([`Store::deliver`]): each stages its file without the lock, queues it, and
+//! whoever holds the lock next commits everything queued in one transaction, so
+//! one round of fsyncs serves many messages (group commit).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::files::Files;
+use super::messages::{NewMessage, Staged};
+use super::types::Uid;
 use super::{Account, StoreError, account_dir};
 
 pub type SharedAccount = Arc<Mutex<Account>>;
@@ -14,7 +22,26 @@ pub type SharedAccount = Arc<Mutex<Account>>;
 #[derive(Default)]
 pub struct Store {
     data_dir: PathBuf,
-    open: Mutex<HashMap<String, SharedAccount>>,
+    open: Mutex<HashMap<String, Open>>,
+}
+
+/// An open account and its deliveries waiting to be committed.
+#[derive(Clone)]
+struct Open {
+    account: SharedAccount,
+    queue: Arc<Mutex<Vec<Queued>>>,
+}
+
+/// A staged delivery and where its outcome goes.
+struct Queued {
+    mailbox: String,
+    staged: Staged,
+    new: NewMessage,
+    outcome: Arc<Mutex<Option<Result<Uid, StoreError>>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Store {
@@ -27,15 +54,113 @@ impl Store {
 
     /// The account `name`, opened (and created) on first use.
     pub fn account(&self, name: &str) -> Result<SharedAccount, StoreError> {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(a) = open.get(name) {
-            return Ok(Arc::clone(a));
-        }
-        let account = Arc::new(Mutex::new(Account::open(
-            &account_dir(&self.data_dir, name),
-            name,
-        )?));
-        open.insert(name.to_string(), Arc::clone(&account));
-        Ok(account)
+        Ok(self.open(name)?.account)
     }
+
+    fn open(&self, name: &str) -> Result<Open, StoreError> {
+        let mut open = lock(&self.open);
+        if let Some(o) = open.get(name) {
+            return Ok(o.clone());
+        }
+        let dir = account_dir(&self.data_dir, name);
+        let o = Open {
+            account: Arc::new(Mutex::new(Account::open(&dir, name)?)),
+            queue: Arc::default(),
+        };
+        open.insert(name.to_string(), o.clone());
+        Ok(o)
+    }
+
+    /// Delivers one message to `mailbox` of account `name`; returns when it is
+    /// durable and committed, like [`Account::deliver`]. Concurrent calls for the
+    /// same account share transactions.
+    pub fn deliver(
+        &self,
+        name: &str,
+        mailbox: &str,
+        data: &[u8],
+        new: NewMessage,
+    ) -> Result<Uid, StoreError> {
+        let open = self.open(name)?;
+        let staged = Staged::write(&Files::new(&account_dir(&self.data_dir, name)), data)?;
+        let outcome = Arc::default();
+        lock(&open.queue).push(Queued {
+            mailbox: mailbox.to_string(),
+            staged,
+            new,
+            outcome: Arc::clone(&outcome),
+        });
+        let mut account = lock(&open.account);
+        // Whoever held the lock before may have committed this message already.
+        if let Some(done) = lock(&outcome).take() {
+            return done;
+        }
+        let batch = std::mem::take(&mut *lock(&open.queue));
+        commit(&mut account, batch);
+        lock(&outcome).take().expect("the batch held this delivery")
+    }
+}
+
+/// Commits queued deliveries, one transaction per mailbox, and hands out the
+/// outcomes. Each message gets the outcome it would have had alone: those that
+/// do not fit the quota (in queue order) are refused one by one, and only a
+/// failure of the whole transaction fails them all.
+fn commit(account: &mut Account, batch: Vec<Queued>) {
+    let mut by_mailbox: HashMap<String, Vec<Queued>> = HashMap::new();
+    for q in batch {
+        by_mailbox.entry(q.mailbox.clone()).or_default().push(q);
+    }
+    for (mailbox, queued) in by_mailbox {
+        let queued = refuse_over_quota(account, queued);
+        let mut outcomes = Vec::with_capacity(queued.len());
+        let mut messages = Vec::with_capacity(queued.len());
+        for q in queued {
+            outcomes.push(q.outcome);
+            messages.push((q.staged, q.new));
+        }
+        if messages.is_empty() {
+            continue;
+        }
+        let result = account
+            .mailbox(&mailbox)
+            .and_then(|m| account.deliver(m.id, messages));
+        match result {
+            Ok(uids) => {
+                for (outcome, uid) in outcomes.iter().zip(uids) {
+                    *lock(outcome) = Some(Ok(uid));
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                *lock(&outcomes[0]) = Some(Err(e));
+                for outcome in &outcomes[1..] {
+                    *lock(outcome) = Some(Err(StoreError::BatchFailed(text.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// Hands an over-quota outcome to each queued message that does not fit after the
+/// ones before it; returns the others.
+fn refuse_over_quota(account: &Account, queued: Vec<Queued>) -> Vec<Queued> {
+    let (Ok(Some(limit)), Ok(mut used)) = (account.quota_limit(), account.quota_used()) else {
+        // No limit, or it cannot be read: the transaction checks again.
+        return queued;
+    };
+    let mut fitting = Vec::with_capacity(queued.len());
+    for q in queued {
+        let needed = q.staged.size();
+        if used + needed > limit {
+            *lock(&q.outcome) = Some(Err(StoreError::OverQuota {
+                used,
+                limit,
+                needed,
+            }));
+        } else {
+            used += needed;
+            fitting.push(q);
+        }
+    }
+    fitting
 }

@@ -121,6 +121,10 @@ pub const MIGRATIONS: &[&str] = &[
     DROP TABLE message_text;
     ALTER TABLE message_text_2 RENAME TO message_text;
     "#,
+    // 3: the DSN request (RFC 3461) a message arrived with, in ESMTP parameter form.
+    r#"
+    ALTER TABLE message ADD COLUMN dsn TEXT;
+    "#,
 ];
 
 /// Brings the database to the latest version, one migration per transaction.

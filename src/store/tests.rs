@@ -599,3 +599,91 @@ fn annotations_are_set_replaced_removed_and_announced() {
     assert_eq!(announced, 5);
     assert_consistent(&account);
 }
+
+/// Concurrent deliveries through the registry share transactions: every one gets
+/// its own UID, and the account is consistent afterwards.
+#[test]
+fn concurrent_deliveries_are_committed_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::new(dir.path().to_path_buf()));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || {
+                (0..10)
+                    .map(|i| {
+                        let m = msg(&format!("t{t}m{i}"));
+                        store
+                            .deliver("alice", "Inbox", &m, NewMessage::default())
+                            .unwrap()
+                    })
+                    .collect::<Vec<Uid>>()
+            })
+        })
+        .collect();
+    let mut uids: Vec<Uid> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), 80, "every delivery has its own UID");
+    let shared = store.account("alice").unwrap();
+    let account = shared.lock().unwrap();
+    assert_consistent(&account);
+    let inbox = account.mailbox("Inbox").unwrap();
+    assert_eq!(inbox.counts.total, 80);
+    let subjects: std::collections::BTreeSet<Vec<u8>> = account
+        .messages(inbox.id)
+        .unwrap()
+        .iter()
+        .map(|m| account.read(m.id).unwrap())
+        .collect();
+    assert_eq!(subjects.len(), 80, "each stored message is a different one");
+}
+
+/// A queued delivery that does not fit the quota is refused alone; the others in
+/// the same transaction are stored.
+#[test]
+fn grouped_deliveries_get_their_own_quota_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path().to_path_buf());
+    let small = msg("small");
+    let big = [msg("big"), vec![b'x'; 1000]].concat();
+    {
+        let shared = store.account("alice").unwrap();
+        let mut account = shared.lock().unwrap();
+        account
+            .set_quota_limit(Some(2 * small.len() as u64 + 10))
+            .unwrap();
+    }
+    let shared = store.account("alice").unwrap();
+    // Hold the lock so that all three queue up and are committed as one batch.
+    let guard = shared.lock().unwrap();
+    let results = std::thread::scope(|s| {
+        let handles: Vec<_> = [&small, &big, &small]
+            .into_iter()
+            .map(|m| {
+                let store = &store;
+                let handle =
+                    s.spawn(move || store.deliver("alice", "Inbox", m, NewMessage::default()));
+                // Queue in this order.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                handle
+            })
+            .collect();
+        drop(guard);
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(
+        matches!(results[1], Err(StoreError::OverQuota { .. })),
+        "{results:?}"
+    );
+    let account = shared.lock().unwrap();
+    assert_eq!(account.mailbox("Inbox").unwrap().counts.total, 2);
+    assert_consistent(&account);
+}

@@ -153,6 +153,10 @@ pub struct Received {
     pub mail_from: Option<String>,
     /// Domains that passed SPF or DKIM verification.
     pub verified_domains: Vec<String>,
+    /// The DSN request of the envelope (RFC 3461) as ESMTP parameters: RET and
+    /// ENVID of MAIL FROM, NOTIFY and ORCPT of the recipient it was delivered for,
+    /// e.g. `RET=HDRS ENVID=x1 NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@example.org`.
+    pub dsn: Option<String>,
 }
 
 /// How a flag change applies (IMAP STORE FLAGS, +FLAGS, -FLAGS).
