@@ -1,6 +1,7 @@
 //! Admission of new connections, server-wide over all listeners and services:
-//! connections open at once per IP address, and new connections per minute per IP
-//! class (see [`crate::ratelimit`]).
+//! connections open at once per client (an IPv4 address or an IPv6 /64, the
+//! narrowest class of [`crate::ratelimit::classes`]), and new connections per minute
+//! per IP class (see [`crate::ratelimit`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::Limits;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{self, IpClass, RateLimiter};
 
 /// Why a connection was refused; the text is for the client's greeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -21,14 +22,16 @@ pub enum Refusal {
 
 pub struct ConnectionLimiter {
     max_open: usize,
-    open: Mutex<HashMap<IpAddr, usize>>,
+    /// Open connections per narrowest class: one host has a whole IPv6 /64, and an
+    /// IPv4-mapped IPv6 address counts as its IPv4 address.
+    open: Mutex<HashMap<IpClass, usize>>,
     rate: RateLimiter,
 }
 
 /// An admitted connection; dropping it frees its place.
 pub struct Admitted {
     limiter: Arc<ConnectionLimiter>,
-    ip: IpAddr,
+    host: IpClass,
 }
 
 impl ConnectionLimiter {
@@ -42,21 +45,22 @@ impl ConnectionLimiter {
 
     /// Admits a connection from `ip`, or says why not.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admitted, Refusal> {
+        let host = ratelimit::classes(ip)[0];
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = open.entry(ip).or_default();
+        let n = open.entry(host).or_default();
         if *n >= self.max_open {
             return Err(Refusal::TooManyOpen);
         }
         if !self.rate.try_add(ip, Instant::now()) {
             if *n == 0 {
-                open.remove(&ip);
+                open.remove(&host);
             }
             return Err(Refusal::TooFast);
         }
         *n += 1;
         Ok(Admitted {
             limiter: Arc::clone(self),
-            ip,
+            host,
         })
     }
 }
@@ -68,10 +72,10 @@ impl Drop for Admitted {
             .open
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = open.get_mut(&self.ip) {
+        if let Some(n) = open.get_mut(&self.host) {
             *n -= 1;
             if *n == 0 {
-                open.remove(&self.ip);
+                open.remove(&self.host);
             }
         }
     }
@@ -99,6 +103,43 @@ mod tests {
         assert!(l.admit("192.0.2.2".parse().unwrap()).is_ok());
         drop(a);
         assert!(l.admit(ip).is_ok());
+    }
+
+    #[test]
+    fn open_connections_of_one_ipv6_64_share_the_limit() {
+        let l = limiter(2, [100, 100, 100]);
+        let _a = l.admit("2001:db8:1:2::1".parse().unwrap()).unwrap();
+        let b = l.admit("2001:db8:1:2:aaaa::2".parse().unwrap()).unwrap();
+        assert_eq!(
+            l.admit("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap())
+                .err(),
+            Some(Refusal::TooManyOpen),
+            "same /64"
+        );
+        assert!(
+            l.admit("2001:db8:1:3::1".parse().unwrap()).is_ok(),
+            "another /64"
+        );
+        drop(b);
+        assert!(l.admit("2001:db8:1:2::3".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_count_as_their_ipv4_address() {
+        let l = limiter(2, [100, 100, 100]);
+        let mapped = l.admit("::ffff:192.0.2.1".parse().unwrap()).unwrap();
+        let _plain = l.admit("192.0.2.1".parse().unwrap()).unwrap();
+        assert_eq!(
+            l.admit("::ffff:192.0.2.1".parse().unwrap()).err(),
+            Some(Refusal::TooManyOpen)
+        );
+        assert_eq!(
+            l.admit("192.0.2.1".parse().unwrap()).err(),
+            Some(Refusal::TooManyOpen)
+        );
+        drop(mapped);
+        assert!(l.admit("192.0.2.1".parse().unwrap()).is_ok());
+        assert_eq!(l.open.lock().unwrap().len(), 1, "one key for both forms");
     }
 
     #[test]

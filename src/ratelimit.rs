@@ -7,14 +7,16 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Prefix lengths of the three classes.
 const IPV4_CLASSES: [u8; 3] = [32, 26, 21];
 const IPV6_CLASSES: [u8; 3] = [64, 48, 32];
 
-/// The counter table is swept of expired windows when it grows past this.
+/// The counter table is swept of expired windows when it grows past this (and
+/// past twice its size after the last sweep).
 const SWEEP_AT: usize = 10_000;
 
 /// One class of an address: the prefix length and the address masked to it.
@@ -65,6 +67,8 @@ pub struct RateLimiter {
     limits: [u32; 3],
     window: Duration,
     counts: Mutex<HashMap<IpClass, Window>>,
+    /// The table's size after the last sweep of expired windows.
+    swept_size: AtomicUsize,
 }
 
 impl RateLimiter {
@@ -74,28 +78,69 @@ impl RateLimiter {
             limits,
             window,
             counts: Mutex::default(),
+            swept_size: AtomicUsize::new(0),
         }
     }
 
     /// Whether `ip` is under the limit of each of its classes.
     pub fn allows(&self, ip: IpAddr, now: Instant) -> bool {
-        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        classes(ip)
-            .iter()
-            .zip(self.limits)
-            .all(|(class, limit)| self.current(&counts, class, now) < limit)
+        let counts = self.lock();
+        self.under_limits(&counts, ip, now)
+    }
+
+    /// How many events the narrowest class of `ip` has had in its current window.
+    pub fn count(&self, ip: IpAddr, now: Instant) -> u32 {
+        self.current(&self.lock(), &classes(ip)[0], now)
     }
 
     /// Counts one event for `ip`; returns how many its narrowest class has had in
     /// the current window, this one included.
     pub fn add(&self, ip: IpAddr, now: Instant) -> u32 {
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        if counts.len() >= SWEEP_AT {
+        self.add_locked(&mut self.lock(), ip, now)
+    }
+
+    /// Counts an event if `ip` is under its limits, as one step, so concurrent
+    /// callers cannot pass a limit together.
+    pub fn try_add(&self, ip: IpAddr, now: Instant) -> bool {
+        let mut counts = self.lock();
+        let allowed = self.under_limits(&counts, ip, now);
+        if allowed {
+            self.add_locked(&mut counts, ip, now);
+        }
+        allowed
+    }
+
+    /// Takes back an event counted for `ip` (one that turned out not to count).
+    pub fn undo(&self, ip: IpAddr) {
+        let mut counts = self.lock();
+        for class in classes(ip) {
+            if let Some(w) = counts.get_mut(&class) {
+                w.count = w.count.saturating_sub(1);
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<IpClass, Window>> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn under_limits(&self, counts: &HashMap<IpClass, Window>, ip: IpAddr, now: Instant) -> bool {
+        classes(ip)
+            .iter()
+            .zip(self.limits)
+            .all(|(class, limit)| self.current(counts, class, now) < limit)
+    }
+
+    fn add_locked(&self, counts: &mut HashMap<IpClass, Window>, ip: IpAddr, now: Instant) -> u32 {
+        // Sweep when the table has doubled since the last sweep, so a large table
+        // of live windows is not scanned on every event.
+        if counts.len() >= SWEEP_AT.max(2 * self.swept_size.load(Ordering::Relaxed)) {
             counts.retain(|_, w| now.duration_since(w.start) < self.window);
+            self.swept_size.store(counts.len(), Ordering::Relaxed);
         }
         let mut narrowest = 0;
         for (i, class) in classes(ip).into_iter().enumerate() {
-            let count = self.current(&counts, &class, now) + 1;
+            let count = self.current(counts, &class, now) + 1;
             let start = match counts.get(&class) {
                 Some(w) if count > 1 => w.start,
                 _ => now,
@@ -106,18 +151,6 @@ impl RateLimiter {
             }
         }
         narrowest
-    }
-
-    /// Counts an event if `ip` is under its limits: for connections, where the
-    /// check and the count go together.
-    pub fn try_add(&self, ip: IpAddr, now: Instant) -> bool {
-        // Two locks in a row may let a racing event slip past a limit by one; the
-        // limits are about orders of magnitude, not exact counts.
-        let allowed = self.allows(ip, now);
-        if allowed {
-            self.add(ip, now);
-        }
-        allowed
     }
 
     fn current(&self, counts: &HashMap<IpClass, Window>, class: &IpClass, now: Instant) -> u32 {
@@ -187,16 +220,27 @@ mod tests {
         let later = now + Duration::from_secs(61);
         assert!(limiter.allows(ip("2001:db8::1"), later));
         assert_eq!(limiter.add(ip("2001:db8::1"), later), 1);
+        assert_eq!(limiter.count(ip("2001:db8::1:2"), later), 1, "same /64");
+        limiter.undo(ip("2001:db8::1"));
+        assert_eq!(limiter.count(ip("2001:db8::1"), later), 0);
     }
 
     #[test]
-    fn expired_windows_are_swept() {
+    fn expired_windows_are_swept_when_the_table_has_grown() {
         let limiter = RateLimiter::new([5, 5, 5], Duration::from_secs(1));
         let now = Instant::now();
-        for i in 0..SWEEP_AT as u32 {
-            limiter.add(IpAddr::V6((u128::from(i) << 96).into()), now);
-        }
-        limiter.add(ip("192.0.2.1"), now + Duration::from_secs(2));
-        assert_eq!(limiter.counts.lock().unwrap().len(), 3);
+        // Each address is three entries, none shared.
+        let add = |from: u32, n: u32, at: Instant| {
+            for i in from..from + n {
+                limiter.add(IpAddr::V6((u128::from(i) << 96).into()), at);
+            }
+        };
+        // 12,000 live entries: the sweep at 10,000 finds nothing to drop.
+        add(0, 4_000, now);
+        assert_eq!(limiter.counts.lock().unwrap().len(), 12_000);
+        // A second later they have expired; the next sweep, at twice the size
+        // after the last one, drops them and keeps the 9,000 live ones.
+        add(4_000, 3_000, now + Duration::from_secs(2));
+        assert_eq!(limiter.counts.lock().unwrap().len(), 9_000);
     }
 }

@@ -95,14 +95,11 @@ pub async fn start(config: &Config) -> Result<Started, ServeError> {
             };
             for ip in &listener.ips {
                 let address = SocketAddr::new(*ip, port);
-                let socket =
-                    TcpListener::bind(address)
-                        .await
-                        .map_err(|source| ServeError::Bind {
-                            address,
-                            service: kind.name(),
-                            source,
-                        })?;
+                let socket = listen(address).map_err(|source| ServeError::Bind {
+                    address,
+                    service: kind.name(),
+                    source,
+                })?;
                 tracing::info!(%address, service = kind.name(), "listening");
                 let bound = socket.local_addr().unwrap_or(address);
                 started.serving.push((kind.name(), bound));
@@ -111,6 +108,29 @@ pub async fn start(config: &Config) -> Result<Started, ServeError> {
         }
     }
     Ok(started)
+}
+
+/// Listens on `address`. An IPv6 socket takes IPv6 connections only
+/// (IPV6_V6ONLY): otherwise, where that is the system default (Linux with
+/// net.ipv6.bindv6only=0), "::" also takes the IPv4 port and cannot be listened
+/// on together with "0.0.0.0".
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    if address.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    // As tokio does: on Windows SO_REUSEADDR would let another socket take the port.
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
 }
 
 /// The shared state of an SMTP service of a listener; `None` for the services
@@ -180,4 +200,23 @@ pub async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ipv4_and_ipv6_wildcards_listen_on_the_same_port() {
+        if std::net::TcpListener::bind("[::1]:0").is_err() {
+            println!("skipped: this machine has no IPv6");
+            return;
+        }
+        let v4 = listen("0.0.0.0:0".parse().unwrap()).unwrap();
+        let port = v4.local_addr().unwrap().port();
+        let v6 = listen(SocketAddr::new("::".parse().unwrap(), port))
+            .expect("listening on [::] after 0.0.0.0 on the same port");
+        assert_eq!(v6.local_addr().unwrap().port(), port);
+        assert!(v6.local_addr().unwrap().is_ipv6());
+    }
 }

@@ -43,7 +43,7 @@ fn the_example_config_is_written_and_passes_the_test() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "configuration is valid: 1 listener, 1 domain, 2 accounts, 1 alias\n"
+        "configuration is valid: 2 listeners, 1 domain, 2 accounts, 1 alias\n"
     );
     let again = gannet(dir.path(), &["config", "example", "--write", "etc"]);
     assert_eq!(

@@ -55,6 +55,7 @@ fuzz_target!(|data: &[u8]| {
         external_identity: (flags & 2 != 0).then(|| "user".to_owned()),
         hostname: "fuzz.example".to_owned(),
         nonces: NonceSource::Fixed("fuzznonce".to_owned()),
+        ..ServerContext::default()
     };
     let messages: Vec<&[u8]> = rest.split(|&b| b == 0xFF).collect();
     for mechanism in Mechanism::ALL {

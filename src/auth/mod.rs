@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::address::{Address, Domain};
@@ -58,7 +58,8 @@ pub struct Login {
 pub struct Failure {
     pub result: LoginResult,
     pub message: String,
-    /// How long to wait before answering (a failed password).
+    /// How long to wait before answering: longer after earlier failures from
+    /// the client's network, whatever this attempt's result.
     pub delay: Duration,
 }
 
@@ -72,6 +73,8 @@ pub enum Outcome {
     Success {
         login: Login,
         server_final: Option<Vec<u8>>,
+        /// How long to wait before answering (as for a [`Failure`]).
+        delay: Duration,
     },
     Failure(Failure),
 }
@@ -101,6 +104,9 @@ pub struct Authenticator {
     disabled: BTreeMap<String, String>,
     db: Mutex<AuthDb>,
     failures: RateLimiter,
+    gate: Gate,
+    /// For SCRAM's fake salts (see [`AuthDb::secret`]).
+    secret: [u8; 32],
     hostname: String,
     nonces: NonceSource,
 }
@@ -112,12 +118,16 @@ impl Authenticator {
         max_failures_per_hour: [u32; 3],
         hostname: &str,
     ) -> Result<Authenticator, StoreError> {
+        let mut db = AuthDb::open(data_dir)?;
+        let secret = db.secret()?;
         Ok(Authenticator {
             recipients: Recipients::new(domains),
             accounts: domains.accounts.keys().cloned().collect(),
             disabled: disabled_logins(domains),
-            db: Mutex::new(AuthDb::open(data_dir)?),
+            db: Mutex::new(db),
+            secret,
             failures: RateLimiter::new(max_failures_per_hour, FAILURE_WINDOW),
+            gate: Gate::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             hostname: hostname.to_string(),
             nonces: NonceSource::Random,
         })
@@ -129,18 +139,28 @@ impl Authenticator {
     }
 
     /// The login a registered TLS client key gives, if the client presented one;
-    /// with the key's registration (for IMAP's "no PREAUTH" choice).
+    /// with the key's registration (for IMAP's "no PREAUTH" choice). Recorded as
+    /// a login attempt.
     pub fn client_key_login(&self, client: &Client) -> Option<(Login, TlsPubKey)> {
         let key = self.client_key(client)?;
-        if self.login_disabled(&key.account).is_some() {
-            return None;
-        }
+        let account = Some(key.account.as_str());
+        let result = match self.login_disabled(&key.account) {
+            Some(_) => LoginResult::Disabled,
+            None => LoginResult::Success,
+        };
+        self.record(
+            client,
+            Mechanism::External,
+            &key.login_address,
+            account,
+            result,
+        );
         let login = Login {
             account: key.account.clone(),
             name: key.login_address.clone(),
             mechanism: Mechanism::External,
         };
-        Some((login, key))
+        (result == LoginResult::Success).then_some((login, key))
     }
 
     /// Starts an exchange for the mechanism the client named, with its initial
@@ -155,10 +175,6 @@ impl Authenticator {
             let message = format!("unknown mechanism {mechanism:?}");
             return (None, self.refuse(LoginResult::Malformed, message));
         };
-        if !self.failures.allows(client.remote_ip, Instant::now()) {
-            let failure = self.fail(client, mech, "", None, LoginResult::RateLimited);
-            return (None, Outcome::Failure(failure));
-        }
         let sasl = match ServerExchange::new(mech, &self.context(client)) {
             Ok(s) => s,
             Err(e) => return (None, self.refuse(LoginResult::Malformed, e.to_string())),
@@ -177,6 +193,11 @@ impl Authenticator {
         let mech = exchange.sasl.mechanism();
         match response {
             Response::Cancel => {
+                // A client that had a name looked up (SCRAM's salt) and gives up
+                // was probing: that counts as a failure.
+                if exchange.login.is_some() {
+                    self.failures.add(client.remote_ip, Instant::now());
+                }
                 let login = exchange.login.as_deref().unwrap_or("");
                 let failure = self.fail(client, mech, login, None, LoginResult::Cancelled);
                 Outcome::Failure(Failure {
@@ -197,6 +218,7 @@ impl Authenticator {
             external_identity: self.client_key(client).map(|k| k.login_address),
             hostname: self.hostname.clone(),
             nonces: self.nonces.clone(),
+            secret: self.secret,
         }
     }
 
@@ -213,22 +235,60 @@ impl Authenticator {
     }
 
     /// Runs one step of the mechanism, noting the login name it looks up.
+    ///
+    /// Every step may check a password, so each first reserves a failure against
+    /// the client's network (refused when that is over its limit) and gives it back
+    /// unless the step failed on credentials: concurrent connections cannot guess
+    /// past the limit. At most [`Gate`]'s capacity of steps run at a time, as each
+    /// may cost an argon2 hash. The reply waits by the failures counted before, the
+    /// same for success and failure, so a guesser cannot read the verdict early.
     fn run(
         &self,
         client: &Client,
         exchange: &mut Exchange,
         step: impl FnOnce(&mut ServerExchange, &dyn CredentialLookup) -> Result<Step, SaslError>,
     ) -> Outcome {
+        let now = Instant::now();
+        let before = self.failures.count(client.remote_ip, now);
+        if !self.failures.try_add(client.remote_ip, now) {
+            let mech = exchange.sasl.mechanism();
+            let login = exchange.login.clone().unwrap_or_default();
+            let failure = self.fail(client, mech, &login, None, LoginResult::RateLimited);
+            return Outcome::Failure(failure);
+        }
         let seen = RefCell::new(None);
         let lookup = |login: &str| {
             *seen.borrow_mut() = Some(login.to_string());
             self.credentials(login)
         };
-        let result = step(&mut exchange.sasl, &lookup);
+        let result = {
+            let _permit = self.gate.enter();
+            step(&mut exchange.sasl, &lookup)
+        };
         if let Some(login) = seen.into_inner() {
             exchange.login = Some(login);
         }
-        self.outcome(client, exchange, result)
+        let guessed = matches!(
+            result,
+            Err(SaslError::AuthenticationFailed | SaslError::ChannelBinding(_))
+        );
+        if !guessed {
+            self.failures.undo(client.remote_ip);
+        }
+        let delay = (FAILURE_DELAY_STEP * before).min(FAILURE_DELAY_MAX);
+        match self.outcome(client, exchange, result) {
+            Outcome::Success {
+                login,
+                server_final,
+                ..
+            } => Outcome::Success {
+                login,
+                server_final,
+                delay,
+            },
+            Outcome::Failure(f) => Outcome::Failure(Failure { delay, ..f }),
+            challenge => challenge,
+        }
     }
 
     /// The stored credentials of a prepared login name.
@@ -306,11 +366,11 @@ impl Authenticator {
                 mechanism: mech,
             },
             server_final,
+            delay: Duration::ZERO,
         }
     }
 
-    /// Records a failure, counts it against the client's network when it was a
-    /// guess, and says how long to wait before answering.
+    /// Records a failure; the message for the client.
     fn fail(
         &self,
         client: &Client,
@@ -320,22 +380,16 @@ impl Authenticator {
         result: LoginResult,
     ) -> Failure {
         self.record(client, mech, login, account, result);
-        let (message, delay) = match result {
-            LoginResult::RateLimited => (
-                "too many failed authentications from your network; try again later".to_string(),
-                Duration::ZERO,
-            ),
-            LoginResult::BadCredentials | LoginResult::ChannelBinding => {
-                let n = self.failures.add(client.remote_ip, Instant::now());
-                let delay = (FAILURE_DELAY_STEP * n).min(FAILURE_DELAY_MAX);
-                ("authentication failed".to_string(), delay)
+        let message = match result {
+            LoginResult::RateLimited => {
+                "too many failed authentications from your network; try again later"
             }
-            _ => ("authentication failed".to_string(), Duration::ZERO),
+            _ => "authentication failed",
         };
         Failure {
             result,
-            message,
-            delay,
+            message: message.to_string(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -358,7 +412,7 @@ impl Authenticator {
         let attempt = LoginAttempt {
             protocol: client.protocol.to_string(),
             mechanism: mech.name().to_string(),
-            login: login.to_string(),
+            login: shortened(login),
             account: account.map(str::to_string),
             remote_ip: client.remote_ip,
             tls: client.tls.as_ref().map(ConnectionInfo::summary),
@@ -426,6 +480,51 @@ fn disabled_logins(domains: &DomainsConfig) -> BTreeMap<String, String> {
             Some((name.clone(), message))
         })
         .collect()
+}
+
+/// Login names longer than this are cut in the record (a LOGIN answer can carry
+/// kilobytes).
+const MAX_RECORDED_LOGIN: usize = 256;
+
+fn shortened(login: &str) -> String {
+    match login.char_indices().nth(MAX_RECORDED_LOGIN) {
+        Some((cut, _)) => format!("{}...", &login[..cut]),
+        None => login.to_string(),
+    }
+}
+
+/// A counting semaphore: at most `capacity` holders at a time, others wait.
+struct Gate {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+struct Permit<'a>(&'a Gate);
+
+impl Gate {
+    fn new(capacity: usize) -> Gate {
+        Gate {
+            free: Mutex::new(capacity),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn enter(&self) -> Permit<'_> {
+        let free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut free = self
+            .freed
+            .wait_while(free, |n| *n == 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// What a SASL error means for the login record and the failure count.

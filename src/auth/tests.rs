@@ -331,3 +331,92 @@ fn a_registered_client_key_logs_in_and_offers_external() {
     assert!(f.auth.client_key_login(&stranger).is_none());
     assert!(!f.auth.offered(&stranger).contains(&Mechanism::External));
 }
+
+/// Exchanges opened before any failure cannot all guess: each answer reserves a
+/// failure first, so the limit holds across connections.
+#[test]
+fn open_exchanges_cannot_guess_past_the_limit() {
+    let f = fixture([10, 50, 250]);
+    let c = client("192.0.2.1");
+    let mut open: Vec<Exchange> = (0..20)
+        .map(|_| {
+            let (exchange, outcome) = f.auth.start(&c, "LOGIN", Some(b"alice"));
+            assert_eq!(outcome, Outcome::Challenge(b"Password:".to_vec()));
+            exchange.unwrap()
+        })
+        .collect();
+    let results: Vec<LoginResult> = open
+        .iter_mut()
+        .map(|e| failure(f.auth.step(&c, e, Response::Message(b"guess".to_vec()))).result)
+        .collect();
+    let count = |r: LoginResult| results.iter().filter(|&&x| x == r).count();
+    assert_eq!(count(LoginResult::BadCredentials), 10, "{results:?}");
+    assert_eq!(count(LoginResult::RateLimited), 10, "{results:?}");
+}
+
+/// After failures, a success waits as long as a failure would: the delay does
+/// not give the verdict away.
+#[test]
+fn success_and_failure_wait_alike() {
+    let f = fixture([10, 50, 250]);
+    let c = client("192.0.2.1");
+    for _ in 0..3 {
+        failure(login(&f.auth, &c, Mechanism::Plain, "alice", "wrong"));
+    }
+    let wrong = failure(login(&f.auth, &c, Mechanism::Plain, "alice", "wrong"));
+    let right = login(&f.auth, &c, Mechanism::Plain, "alice", "correct horse");
+    let Outcome::Success { delay, .. } = right else {
+        panic!("{right:?}")
+    };
+    assert_eq!(
+        wrong.delay,
+        Duration::from_millis(750),
+        "three failures before"
+    );
+    assert_eq!(delay, Duration::from_millis(1000), "four failures before");
+}
+
+/// Giving up after SCRAM looked the name up (to learn its salt) is a probe and
+/// counts; giving up before that does not.
+#[test]
+fn cancelling_after_a_lookup_counts_as_a_failure() {
+    let f = fixture([2, 50, 250]);
+    let c = client("192.0.2.1");
+    for _ in 0..5 {
+        let (exchange, _) = f.auth.start(&c, "LOGIN", None);
+        failure(f.auth.step(&c, &mut exchange.unwrap(), Response::Cancel));
+    }
+    success(&login(
+        &f.auth,
+        &c,
+        Mechanism::Plain,
+        "alice",
+        "correct horse",
+    ));
+    let credentials = crate::sasl::ClientCredentials {
+        username: "alice".into(),
+        password: "whatever".into(),
+        authzid: None,
+    };
+    for _ in 0..2 {
+        let mut sasl = ClientExchange::new(
+            Mechanism::ScramSha256,
+            &credentials,
+            None,
+            &NonceSource::Random,
+        )
+        .unwrap();
+        let first = sasl.initial_response().unwrap();
+        let (exchange, outcome) = f.auth.start(&c, "SCRAM-SHA-256", Some(&first));
+        assert!(matches!(outcome, Outcome::Challenge(_)));
+        failure(f.auth.step(&c, &mut exchange.unwrap(), Response::Cancel));
+    }
+    let locked = failure(login(
+        &f.auth,
+        &c,
+        Mechanism::Plain,
+        "alice",
+        "correct horse",
+    ));
+    assert_eq!(locked.result, LoginResult::RateLimited);
+}

@@ -68,9 +68,22 @@ pub fn localserve(args: &LocalserveArgs) -> ExitCode {
         Ok(cfg) => cfg,
         Err(code) => return code,
     };
+    match localserve::ensure_password(&cfg.data_dir()) {
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("gannet localserve: cannot set the account's password: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if !args.ip.is_loopback() {
+        eprintln!(
+            "warning: listening on {}: logins without TLS, with a published password, are open to that network",
+            args.ip
+        );
+    }
     println!("mail to any address @localhost is delivered to the account gannet");
     println!(
-        "log in as {} with password {} (submission and IMAP allow it without TLS)",
+        "log in as {} with password {} (unless changed with setaccountpassword); logins work without TLS too",
         localserve::LOGIN,
         localserve::PASSWORD
     );

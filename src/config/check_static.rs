@@ -166,6 +166,17 @@ fn check_listener(
             .hint("add a [tls] section with cert_file and key_file to this listener"),
         );
     }
+    // Submission needs a login, and logins need TLS unless plaintext is allowed.
+    if l.submission.is_some() && l.tls.is_none() && !l.allow_plaintext_auth {
+        errors.push(
+            ConfigError::new(
+                file,
+                key.key("submission"),
+                "no client could log in: the listener has no certificate for STARTTLS and does not allow plaintext logins",
+            )
+            .hint("add a [tls] section, or allow_plaintext_auth = true on a trusted network"),
+        );
+    }
 }
 
 /// Two services may not bind the same port on overlapping addresses: an unspecified

@@ -6,15 +6,24 @@ use super::{
     AccountConfig, AliasConfig, DomainConfig, DomainsConfig, Listener, Service, StaticConfig,
 };
 
-/// One domain with two accounts and an alias, served on all addresses.
+/// One domain with two accounts and an alias: incoming SMTP on all addresses, and
+/// submission and IMAP on loopback, where logins without TLS are acceptable until
+/// a certificate is configured.
 pub fn example() -> (StaticConfig, DomainsConfig) {
     let public = Listener {
         smtp: Some(Service::default()),
-        submission: Some(Service::default()),
-        imap: Some(Service::default()),
         ..Listener::on(vec![
             "0.0.0.0".parse().expect("valid IP"),
             "::".parse().expect("valid IP"),
+        ])
+    };
+    let internal = Listener {
+        allow_plaintext_auth: true,
+        submission: Some(Service::default()),
+        imap: Some(Service::default()),
+        ..Listener::on(vec![
+            "127.0.0.1".parse().expect("valid IP"),
+            "::1".parse().expect("valid IP"),
         ])
     };
     let static_config = StaticConfig {
@@ -22,7 +31,10 @@ pub fn example() -> (StaticConfig, DomainsConfig) {
         data_dir: "data".into(),
         log: Default::default(),
         limits: Default::default(),
-        listeners: BTreeMap::from([("public".to_string(), public)]),
+        listeners: BTreeMap::from([
+            ("public".to_string(), public),
+            ("internal".to_string(), internal),
+        ]),
     };
     let domain = DomainConfig {
         localpart_catchall_separators: vec!['+'],

@@ -76,7 +76,7 @@ pub struct Limits {
     pub max_message_size: u64,
     /// Recipients accepted in one SMTP transaction.
     pub max_recipients: u32,
-    /// Connections open at once from one IP address, over all services.
+    /// Connections open at once from one IPv4 address or IPv6 /64, over all services.
     pub max_connections_per_ip: u32,
     /// New connections per minute, over all services, from one IPv4 /32, /26 and /21
     /// (IPv6 /64, /48 and /32). A client over a limit is refused until the minute ends.

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::auth;
 use crate::config::{
-    AccountConfig, DOMAINS_FILE, DomainConfig, DomainsConfig, Listener, STATIC_FILE, Service,
-    StaticConfig, Tls,
+    AccountConfig, DOMAINS_FILE, DomainConfig, DomainsConfig, Limits, Listener, STATIC_FILE,
+    Service, StaticConfig, Tls,
 };
 use crate::store::AuthDb;
 use crate::tls::TlsError;
@@ -27,6 +27,22 @@ pub const PASSWORD: &str = "gannetgannet";
 
 /// Where the self-signed certificate lives, relative to the localserve directory.
 const TLS_DIR: &str = "tls";
+
+/// Gives the account its password ([`PASSWORD`]) if it has none, as after the
+/// first start or when the data directory was removed; returns whether it did.
+/// A password changed with `gannet setaccountpassword` is kept.
+pub fn ensure_password(data_dir: &Path) -> Result<bool, String> {
+    let mut db = AuthDb::open(data_dir).map_err(|e| e.to_string())?;
+    if db
+        .credentials(ACCOUNT)
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    auth::set_password(&mut db, ACCOUNT, PASSWORD).map_err(|e| e.to_string())?;
+    Ok(true)
+}
 
 /// Makes sure the self-signed certificate in `dir` exists and is not about to
 /// expire (see [`self_signed::load_or_generate`]); call before loading the config.
@@ -81,7 +97,12 @@ pub fn config(opts: &Options) -> Result<(StaticConfig, DomainsConfig), String> {
         hostname: "localhost".to_string(),
         data_dir: "data".into(),
         log: Default::default(),
-        limits: Default::default(),
+        // Test suites connect often and try wrong passwords on purpose.
+        limits: Limits {
+            max_connections_per_minute: [6000, 6000, 6000],
+            max_auth_failures_per_hour: [1000, 1000, 1000],
+            ..Limits::default()
+        },
         listeners: BTreeMap::from([("local".to_string(), listener)]),
     };
     let account = AccountConfig {
@@ -99,16 +120,13 @@ pub fn config(opts: &Options) -> Result<(StaticConfig, DomainsConfig), String> {
 }
 
 /// Writes the generated config into `dir` unless a gannet.toml is there already, so
-/// that a developer's edits survive restarts; with it the account's password
-/// ([`PASSWORD`]). Returns whether it wrote.
+/// that a developer's edits survive restarts. Returns whether it wrote.
 pub fn write_config_if_missing(dir: &Path, opts: &Options) -> io::Result<bool> {
     if dir.join(STATIC_FILE).exists() {
         return Ok(false);
     }
     let (static_config, domains) = config(opts).map_err(io::Error::other)?;
     std::fs::create_dir_all(dir)?;
-    let mut db = AuthDb::open(&dir.join(&static_config.data_dir)).map_err(io::Error::other)?;
-    auth::set_password(&mut db, ACCOUNT, PASSWORD).map_err(io::Error::other)?;
     write_toml(&dir.join(DOMAINS_FILE), &domains)?;
     // gannet.toml last: its presence marks a complete config.
     write_toml(&dir.join(STATIC_FILE), &static_config)?;
@@ -140,6 +158,9 @@ mod tests {
             "an existing config is kept"
         );
         ensure_certificate(dir.path()).unwrap();
+        let data = dir.path().join("data");
+        assert!(ensure_password(&data).unwrap(), "set at the first start");
+        assert!(!ensure_password(&data).unwrap(), "kept afterwards");
         let cfg = Config::load(&dir.path().join(STATIC_FILE)).unwrap();
         let ports: Vec<u16> = cfg.static_config.listeners["local"]
             .services()

@@ -12,7 +12,10 @@ use super::scram::ScramServer;
 use super::{Mechanism, NonceSource, SaslError, StoredCredentials, saslprep};
 
 /// What the connection brings to authentication.
-#[derive(Debug, Clone, Default)]
+///
+/// The default has no TLS, no hostname, random nonces and an all-zero
+/// `secret`: fine for tests, not for service.
+#[derive(Clone, Default)]
 pub struct ServerContext {
     /// The connection's `tls-exporter` data (RFC 9266), where TLS supports it
     /// (TLS 1.3, or 1.2 with Extended Master Secret): enables the -PLUS variants.
@@ -23,6 +26,23 @@ pub struct ServerContext {
     pub hostname: String,
     /// Random in service; fixed only to replay recorded exchanges in tests.
     pub nonces: NonceSource,
+    /// The server secret for the fake SCRAM salts of unknown users; keep it
+    /// stable across restarts (the auth layer stores it), or a probe before
+    /// and after a restart shows which users do not exist. It must not be
+    /// guessable: whoever knows it can tell fake salts from real ones.
+    pub secret: [u8; 32],
+}
+
+/// Leaves the secret out.
+impl fmt::Debug for ServerContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerContext")
+            .field("channel_binding", &self.channel_binding)
+            .field("external_identity", &self.external_identity)
+            .field("hostname", &self.hostname)
+            .field("nonces", &self.nonces)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerContext {
@@ -110,6 +130,7 @@ impl ServerExchange {
                 plus,
                 context.channel_binding.clone(),
                 nonce,
+                context.secret,
             )),
             (Mechanism::Plain, _) => Box::new(PlainServer),
             (Mechanism::Login, _) => Box::new(LoginServer::default()),

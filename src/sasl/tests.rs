@@ -27,6 +27,7 @@ fn context() -> ServerContext {
         external_identity: Some("alice".into()),
         hostname: "mail.example".into(),
         nonces: NonceSource::Random,
+        secret: [1; 32],
     }
 }
 
@@ -244,6 +245,75 @@ fn downgrade_from_plus_is_detected() {
             done("alice", None)
         );
     }
+}
+
+/// The salt and iteration count of the server-first-message for `name`.
+fn salting(mechanism: Mechanism, context: &ServerContext, name: &str) -> (Vec<u8>, u32) {
+    let mut server = ServerExchange::new(mechanism, context).unwrap();
+    let first = format!("n,,n={name},r=abc");
+    let Ok(Step::Challenge(server_first)) = server.start(Some(first.as_bytes()), &accounts) else {
+        panic!("{mechanism}: a server-first-message for {name}");
+    };
+    let server_first = scram::ServerFirst::parse(std::str::from_utf8(&server_first).unwrap());
+    let server_first = server_first.unwrap();
+    (server_first.salt, server_first.iterations.get())
+}
+
+/// Unknown users get fake salts that look like real ones: a probe comparing
+/// hashes, case variants or restarts must not tell which accounts exist.
+#[test]
+fn scram_fake_salts_reveal_no_accounts() {
+    let context = context();
+    let salt = |mechanism, name| salting(mechanism, &context, name).0;
+    // Real users have one salt per hash; unknown users too.
+    assert_ne!(
+        salt(Mechanism::ScramSha1, "alice"),
+        salt(Mechanism::ScramSha256, "alice")
+    );
+    assert_ne!(
+        salt(Mechanism::ScramSha1, "nobody"),
+        salt(Mechanism::ScramSha256, "nobody")
+    );
+    // Case variants, and names that prepare alike, get the same salt.
+    for mechanism in [Mechanism::ScramSha1, Mechanism::ScramSha256] {
+        let nobody = salt(mechanism, "nobody");
+        for variant in ["Nobody", "NOBODY", "no\u{ad}body"] {
+            assert_eq!(salt(mechanism, variant), nobody, "{mechanism} {variant}");
+        }
+        assert_ne!(salt(mechanism, "somebody"), nobody, "{mechanism}");
+    }
+    // Same secret (as after a restart): same salt; another secret: another salt.
+    let restarted = ServerContext {
+        secret: context.secret,
+        ..ServerContext::default()
+    };
+    let other_secret = ServerContext {
+        secret: [2; 32],
+        ..context.clone()
+    };
+    for mechanism in [Mechanism::ScramSha1, Mechanism::ScramSha256] {
+        let nobody = salt(mechanism, "nobody");
+        assert_eq!(salting(mechanism, &restarted, "nobody").0, nobody);
+        assert_ne!(salting(mechanism, &other_secret, "nobody").0, nobody);
+        // Salt length and iteration count are those of real credentials.
+        let (real_salt, real_iterations) = salting(mechanism, &context, "alice");
+        let (fake_salt, fake_iterations) = salting(mechanism, &context, "nobody");
+        assert_eq!(fake_salt.len(), real_salt.len(), "{mechanism}");
+        assert_eq!(fake_iterations, real_iterations, "{mechanism}");
+    }
+}
+
+#[test]
+fn server_context_debug_leaves_the_secret_out() {
+    let context = ServerContext {
+        secret: [0xab; 32],
+        ..ServerContext::default()
+    };
+    let debug = format!("{context:?}");
+    assert!(
+        !debug.contains("secret") && !debug.contains("171"),
+        "{debug}"
+    );
 }
 
 #[test]

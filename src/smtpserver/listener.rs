@@ -3,6 +3,11 @@
 //! on the blocking pool because delivery and authentication use the store
 //! (synchronous SQLite and fsync). A panic while handling one connection closes that
 //! connection and is logged; the server goes on.
+//!
+//! Every read and every write has a timeout (the command timeout, or the data
+//! timeout while a message is coming), so a client that stops sending, or stops
+//! reading its replies, cannot hold a connection (and its place in the
+//! [`ConnectionLimiter`]) for ever.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -69,12 +74,14 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
                     Ok(a) => a,
                     Err(refusal) => {
                         tracing::info!(%refusal, "connection refused");
-                        let _ = refuse(stream, &refusal.to_string()).await;
+                        let _ = refuse(stream, &refusal.to_string(), &shared).await;
                         return;
                     }
                 };
                 match connection(stream, peer, &shared).await {
                     Ok(()) => tracing::debug!("connection closed"),
+                    // Already logged by `write`.
+                    Err(e) if is_write_timeout(&e) => {}
                     Err(e) => tracing::info!(error = %e, "connection ended"),
                 }
             }
@@ -83,9 +90,49 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn refuse(mut stream: TcpStream, why: &str) -> std::io::Result<()> {
+async fn refuse(mut stream: TcpStream, why: &str, shared: &Shared) -> std::io::Result<()> {
     let line = format!("421 4.7.0 {why}\r\n");
-    stream.write_all(line.as_bytes()).await
+    write(&mut stream, line.as_bytes(), shared.command_timeout).await
+}
+
+/// The error of a write the client did not take in time.
+#[derive(Debug, thiserror::Error)]
+#[error("client not reading replies; write timed out")]
+struct WriteTimedOut;
+
+fn is_write_timeout(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<WriteTimedOut>())
+}
+
+/// Writes all of `bytes` to the client within `timeout`. A client that does not
+/// take them in time (it pipelines commands and never reads the replies) is logged
+/// and gets an error of kind `TimedOut`, which ends the connection.
+async fn write<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+    timeout: Duration,
+) -> std::io::Result<()> {
+    match tokio::time::timeout(timeout, stream.write_all(bytes)).await {
+        Ok(written) => written,
+        Err(_) => {
+            tracing::info!(
+                seconds = timeout.as_secs(),
+                "client not reading replies too long; closing"
+            );
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                WriteTimedOut,
+            ))
+        }
+    }
+}
+
+/// How long the client may take to send its next bytes, or to read ours.
+fn timeout_of(session: &Session, shared: &Shared) -> Duration {
+    match session.in_data() {
+        true => shared.data_timeout,
+        false => shared.command_timeout,
+    }
 }
 
 /// Runs a session over the connection, with TLS as the listener says.
@@ -98,11 +145,16 @@ async fn connection(
     match &shared.tls {
         Tls::Implicit(config) => {
             let (mut tls, session) = handshake(stream, config, session, shared).await?;
-            tls.write_all(&session.greeting()).await?;
+            write(&mut tls, &session.greeting(), timeout_of(&session, shared)).await?;
             run(&mut tls, session, shared).await.map(drop)
         }
         Tls::StartTls(config) => {
-            stream.write_all(&session.greeting()).await?;
+            write(
+                &mut stream,
+                &session.greeting(),
+                timeout_of(&session, shared),
+            )
+            .await?;
             let Some(session) = run(&mut stream, session, shared).await? else {
                 return Ok(());
             };
@@ -110,7 +162,12 @@ async fn connection(
             run(&mut tls, session, shared).await.map(drop)
         }
         Tls::None => {
-            stream.write_all(&session.greeting()).await?;
+            write(
+                &mut stream,
+                &session.greeting(),
+                timeout_of(&session, shared),
+            )
+            .await?;
             run(&mut stream, session, shared).await.map(drop)
         }
     }
@@ -146,10 +203,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> std::io::Result<Option<Session>> {
     let mut buf = vec![0u8; READ_BUFFER];
     loop {
-        let timeout = match session.in_data() {
-            true => shared.data_timeout,
-            false => shared.command_timeout,
-        };
+        let timeout = timeout_of(&session, shared);
         let n = match tokio::time::timeout(timeout, stream.read(&mut buf)).await {
             Ok(read) => read?,
             Err(_) => {
@@ -157,9 +211,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     seconds = timeout.as_secs(),
                     "client silent too long; closing"
                 );
-                stream
-                    .write_all(b"421 4.4.2 idle too long; closing\r\n")
-                    .await?;
+                write(stream, b"421 4.4.2 idle too long; closing\r\n", timeout).await?;
                 return Ok(None);
             }
         };
@@ -175,9 +227,8 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "the session failed; closing the connection");
-                let _ = stream
-                    .write_all(b"421 4.3.0 internal error; closing\r\n")
-                    .await;
+                let line = b"421 4.3.0 internal error; closing\r\n";
+                let _ = write(stream, line, timeout).await;
                 return Ok(None);
             }
         };
@@ -185,7 +236,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        stream.write_all(&out).await?;
+        write(stream, &out, timeout_of(&session, shared)).await?;
         match action {
             Action::Continue => {}
             Action::Close => return Ok(None),
@@ -217,4 +268,35 @@ where
     })
     .await
     .map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_write_the_client_does_not_read_times_out() {
+        // The client end is kept open but never read: the pipe fills up.
+        let (mut server, _client) = tokio::io::duplex(16);
+        let e = write(&mut server, &[b'x'; 64], Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        assert!(is_write_timeout(&e));
+        assert!(!is_write_timeout(&std::io::Error::other("other")));
+    }
+
+    #[tokio::test]
+    async fn a_write_the_client_reads_succeeds() {
+        let (mut server, mut client) = tokio::io::duplex(16);
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            client.read_to_end(&mut got).await.map(|_| got)
+        });
+        write(&mut server, &[b'x'; 64], Duration::from_secs(10))
+            .await
+            .unwrap();
+        drop(server);
+        assert_eq!(reader.await.unwrap().unwrap(), vec![b'x'; 64]);
+    }
 }

@@ -521,12 +521,34 @@ fn a_registered_client_certificate_is_logged_in_at_the_handshake() {
             "EHLO c.example\r\n",
             "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n",
             "From: alice@example.org\r\nSubject: from my phone\r\n\r\nhi\r\n.\r\n",
+            "AUTH EXTERNAL =\r\n",
+            "AUTH EXTERNAL =\r\n",
         ],
     );
     insta::assert_snapshot!(t);
     let stored = inbox(dir.path(), "bob");
     assert!(stored[0].contains("with ESMTPSA"), "{}", stored[0]);
     assert!(stored[0].contains("version=TLS1.3"), "{}", stored[0]);
+}
+
+#[test]
+fn without_starttls_auth_names_the_port_to_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        submission: true,
+        starttls: false,
+        ..settings(Leniencies::PEDANTIC)
+    };
+    let t = run(
+        dir.path(),
+        settings,
+        None,
+        &["EHLO c.example\r\n", "AUTH PLAIN =\r\n"],
+    );
+    assert!(
+        t.contains("S: 538 5.7.11 encryption required, and this port offers no STARTTLS"),
+        "{t}"
+    );
 }
 
 #[test]

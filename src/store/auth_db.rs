@@ -22,7 +22,9 @@ pub const LOGIN_RECORD_DAYS: i64 = 30;
 pub const LOGIN_RECORDS_PER_ACCOUNT: usize = 10_000;
 const PRUNE_EVERY: i64 = 100;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    // 1: credentials, TLS client keys, login records.
+    r#"
     CREATE TABLE credentials (
         account TEXT PRIMARY KEY,
         -- The sasl module's text form: password hash and SCRAM/CRAM-MD5 state,
@@ -59,7 +61,12 @@ const MIGRATIONS: &[&str] = &[r#"
     CREATE UNIQUE INDEX login_attempt_key ON login_attempt
         (account, login, protocol, mechanism, remote_ip, tls, user_agent, result);
     CREATE INDEX login_attempt_last ON login_attempt (account, last);
-    "#];
+    "#,
+    // 2: a random server secret, made once (see `AuthDb::secret`).
+    r#"
+    CREATE TABLE server_secret (id INTEGER PRIMARY KEY CHECK (id = 1), value BLOB NOT NULL);
+    "#,
+];
 
 /// A TLS client key registered on an account: a client presenting a certificate
 /// with this public key is logged in as `login_address`.
@@ -107,18 +114,19 @@ impl LoginResult {
         }
     }
 
+    /// The result a record names; text a newer gannet wrote shows as malformed.
     fn parse(s: &str) -> LoginResult {
         [
             LoginResult::Success,
             LoginResult::BadCredentials,
-            LoginResult::Malformed,
             LoginResult::ChannelBinding,
             LoginResult::Disabled,
             LoginResult::RateLimited,
+            LoginResult::Cancelled,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
-        .unwrap_or(LoginResult::Cancelled)
+        .unwrap_or(LoginResult::Malformed)
     }
 }
 
@@ -156,15 +164,47 @@ pub struct AuthDb {
 }
 
 impl AuthDb {
+    /// Opens (or creates) `DATA_DIR/auth.db`. The file holds what logs accounts in,
+    /// so it is created readable by its owner only (SQLite gives its WAL files the
+    /// same mode), in a data directory created likewise.
     pub fn open(data_dir: &Path) -> Result<AuthDb, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::io(data_dir, e))?;
-        let mut db = Connection::open(data_dir.join(AUTH_DB_FILE))?;
+        create_private_dir(data_dir).map_err(|e| StoreError::io(data_dir, e))?;
+        let path = data_dir.join(AUTH_DB_FILE);
+        create_private_file(&path).map_err(|e| StoreError::io(&path, e))?;
+        let mut db = Connection::open(&path)?;
         db.pragma_update(None, "journal_mode", "WAL")?;
-        db.pragma_update(None, "synchronous", "FULL")?;
+        // Login records are many and small: NORMAL keeps the database consistent
+        // and only risks the last records on power loss, where FULL would cost an
+        // fsync per login attempt.
+        db.pragma_update(None, "synchronous", "NORMAL")?;
         // The CLI and the server may write at the same time.
         db.busy_timeout(Duration::from_secs(10))?;
         schema::apply(&mut db, MIGRATIONS)?;
         Ok(AuthDb { db })
+    }
+
+    /// A random secret made at first use and kept: SCRAM derives the fake salts
+    /// of unknown users from it, so they stay the same across restarts.
+    pub fn secret(&mut self) -> Result<[u8; 32], StoreError> {
+        let tx = self.db.transaction()?;
+        let stored: Option<Vec<u8>> = tx
+            .query_row("SELECT value FROM server_secret WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let secret = match stored.and_then(|v| <[u8; 32]>::try_from(v).ok()) {
+            Some(secret) => secret,
+            None => {
+                let secret: [u8; 32] = rand::random();
+                tx.execute(
+                    "INSERT OR REPLACE INTO server_secret (id, value) VALUES (1, ?)",
+                    [&secret[..]],
+                )?;
+                secret
+            }
+        };
+        tx.commit()?;
+        Ok(secret)
     }
 
     /// The account's credentials in the sasl module's text form, if it has a password.
@@ -255,11 +295,12 @@ impl AuthDb {
     pub fn record_login(&mut self, a: &LoginAttempt, now: i64) -> Result<(), StoreError> {
         let tx = self.db.transaction()?;
         let account = a.account.as_deref().unwrap_or("");
-        tx.execute(
+        let (id, count): (i64, i64) = tx.query_row(
             "INSERT INTO login_attempt (protocol, mechanism, login, account, remote_ip, tls,
                  user_agent, result, first, last, count)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?9, ?9, 1)
-             ON CONFLICT DO UPDATE SET last = max(last, excluded.last), count = count + 1",
+             ON CONFLICT DO UPDATE SET last = max(last, excluded.last), count = count + 1
+             RETURNING id, count",
             params![
                 a.protocol,
                 a.mechanism,
@@ -271,10 +312,12 @@ impl AuthDb {
                 a.result.as_str(),
                 now
             ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         // Pruning walks the account's records, so it runs on every PRUNE_EVERY-th new
         // row only: between runs an account may briefly hold that many more.
-        if tx.last_insert_rowid() % PRUNE_EVERY == 0 {
+        let new_row = count == 1;
+        if new_row && id % PRUNE_EVERY == 0 {
             tx.execute(
                 "DELETE FROM login_attempt WHERE last < ?",
                 [now - LOGIN_RECORD_DAYS * 24 * 3600],
@@ -305,6 +348,22 @@ impl AuthDb {
         let rows = stmt.query_map(params![account, limit as i64], login_record_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
 }
 
 fn tls_pubkey_row(r: &Row<'_>) -> rusqlite::Result<TlsPubKey> {
@@ -355,6 +414,26 @@ mod tests {
             user_agent: None,
             result,
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_the_owner_can_read_the_database() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        AuthDb::open(&data).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join(AUTH_DB_FILE)), 0o600);
+    }
+
+    #[test]
+    fn the_secret_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = AuthDb::open(dir.path()).unwrap().secret().unwrap();
+        assert_ne!(first, [0; 32]);
+        assert_eq!(AuthDb::open(dir.path()).unwrap().secret().unwrap(), first);
     }
 
     #[test]

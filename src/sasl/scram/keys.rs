@@ -1,7 +1,6 @@
 //! The salted credentials a server keeps for one SCRAM hash: never the password.
 
 use std::num::NonZeroU32;
-use std::sync::OnceLock;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use base64::Engine;
@@ -13,6 +12,9 @@ use crate::sasl::nonce::random_bytes;
 /// The iteration count for new credentials: above RFC 7677's minimum of 4096,
 /// still quick for a client to compute at each login.
 const ITERATIONS: NonZeroU32 = NonZeroU32::new(10_000).unwrap();
+
+/// The salt length of new credentials, and so of the fake ones.
+const SALT_LEN: usize = 16;
 
 /// Salt, iteration count, StoredKey and ServerKey.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +28,7 @@ pub(crate) struct ScramCredentials {
 impl ScramCredentials {
     /// From a prepared password, with a new random salt.
     pub(crate) fn derive(hash: ScramHash, password: &str) -> ScramCredentials {
-        ScramCredentials::with_salt(hash, password, &random_bytes::<16>(), ITERATIONS)
+        ScramCredentials::with_salt(hash, password, &random_bytes::<SALT_LEN>(), ITERATIONS)
     }
 
     pub(crate) fn with_salt(
@@ -44,16 +46,25 @@ impl ScramCredentials {
         }
     }
 
-    /// Credentials for a user who does not exist. The salt is the same for the
-    /// same name for the life of the process, as a real one would be, and no
-    /// proof verifies against the keys; the caller still refuses the exchange.
-    pub(crate) fn fake(hash: ScramHash, username: &str) -> ScramCredentials {
-        static SECRET: OnceLock<[u8; 32]> = OnceLock::new();
-        let secret = SECRET.get_or_init(random_bytes::<32>);
-        let salt = ScramHash::Sha256.hmac(secret, username.as_bytes());
+    /// Credentials for a user who does not exist, shaped like new real ones
+    /// (salt length, iteration count) so that server-first-message tells
+    /// nothing about which accounts exist. The salt is
+    /// HMAC-SHA-256(secret, hash name || 0 || lowercase(username)) cut to the
+    /// real length: it differs per hash as real salts do, is the same for
+    /// every case variant of a name, and stays the same across restarts for
+    /// as long as the secret does. `username` should be the prepared name
+    /// where there is one. No proof verifies against the keys; the caller
+    /// still refuses the exchange.
+    pub(crate) fn fake(hash: ScramHash, secret: &[u8; 32], username: &str) -> ScramCredentials {
+        let hash_name: &[u8] = match hash {
+            ScramHash::Sha1 => b"SCRAM-SHA-1",
+            ScramHash::Sha256 => b"SCRAM-SHA-256",
+        };
+        let input = [hash_name, &[0], username.to_lowercase().as_bytes()].concat();
+        let salt = ScramHash::Sha256.hmac(secret, &input);
         ScramCredentials {
             iterations: ITERATIONS,
-            salt: salt[..16].to_vec(),
+            salt: salt[..SALT_LEN].to_vec(),
             stored_key: vec![0; hash.output_len()],
             server_key: vec![0; hash.output_len()],
         }
@@ -127,13 +138,42 @@ mod tests {
 
     #[test]
     fn fake_salts_are_stable_per_name() {
-        let a = ScramCredentials::fake(ScramHash::Sha256, "nobody");
-        assert_eq!(a, ScramCredentials::fake(ScramHash::Sha256, "nobody"));
+        let secret = [7; 32];
+        let a = ScramCredentials::fake(ScramHash::Sha256, &secret, "nobody");
+        assert_eq!(
+            a,
+            ScramCredentials::fake(ScramHash::Sha256, &secret, "nobody")
+        );
+        assert_eq!(
+            a,
+            ScramCredentials::fake(ScramHash::Sha256, &secret, "NoBody")
+        );
         assert_ne!(
             a.salt,
-            ScramCredentials::fake(ScramHash::Sha256, "somebody").salt
+            ScramCredentials::fake(ScramHash::Sha256, &secret, "somebody").salt
+        );
+        assert_ne!(
+            a.salt,
+            ScramCredentials::fake(ScramHash::Sha1, &secret, "nobody").salt
+        );
+        assert_ne!(
+            a.salt,
+            ScramCredentials::fake(ScramHash::Sha256, &[8; 32], "nobody").salt
         );
         assert_eq!(a.iterations, ITERATIONS);
+        assert_eq!(a.salt.len(), SALT_LEN);
         assert!(!a.verify_proof(ScramHash::Sha256, b"message", &[0; 32]));
+    }
+
+    /// The derivation is pinned: a change would change every unknown user's
+    /// salt at the upgrade, which a probe before and after would notice.
+    #[test]
+    fn fake_salt_derivation_is_pinned() {
+        let salt = |hash, name| STANDARD.encode(ScramCredentials::fake(hash, &[0; 32], name).salt);
+        assert_eq!(salt(ScramHash::Sha1, "Nobody"), "he2+GMLbUyEsvZkY2hGvMQ==");
+        assert_eq!(
+            salt(ScramHash::Sha256, "nobody"),
+            "N/Jx9XZs9SdhTpvrNwcaZQ=="
+        );
     }
 }

@@ -16,6 +16,8 @@ pub(crate) struct ScramServer {
     /// variants were offered, which makes a client's `y` a downgrade.
     channel_binding: Option<Vec<u8>>,
     nonce: String,
+    /// The server secret for the fake salts of unknown users.
+    secret: [u8; 32],
     pending: Option<Pending>,
 }
 
@@ -38,12 +40,14 @@ impl ScramServer {
         plus: bool,
         channel_binding: Option<Vec<u8>>,
         nonce: String,
+        secret: [u8; 32],
     ) -> ScramServer {
         ScramServer {
             hash,
             plus,
             channel_binding,
             nonce,
+            secret,
             pending: None,
         }
     }
@@ -59,7 +63,10 @@ impl ScramServer {
         let stored = user.as_deref().and_then(|u| credentials.lookup(u));
         let credentials = match &stored {
             Some(stored) => stored.scram(self.hash).clone(),
-            None => ScramCredentials::fake(self.hash, &first.username),
+            None => {
+                let name = user.as_deref().unwrap_or(&first.username);
+                ScramCredentials::fake(self.hash, &self.secret, name)
+            }
         };
         let nonce = format!("{}{}", first.nonce, self.nonce);
         let server_first = ServerFirst {

@@ -12,10 +12,11 @@ use crate::message::from_addresses;
 use crate::sasl::{
     Mechanism, Response, decode_initial_response, decode_response, encode_challenge,
 };
-use crate::smtp::{Reply, line_text};
+use crate::smtp::{LineError, Reply, line_text};
 use crate::store::LoginResult;
 
-/// RFC 4954 4: a server must accept AUTH lines (and answers) of 12,288 octets.
+/// RFC 4954 4: a server must accept answers to challenges of 12,288 octets (the
+/// AUTH command itself is a command line, at most 512).
 const MAX_AUTH_LINE: usize = 12_288 + 2;
 
 impl Session {
@@ -33,7 +34,7 @@ impl Session {
     fn auth_allowed<'b>(&self, backend: &'b dyn Backend) -> Result<&'b Authenticator, Reply> {
         if !self.settings.submission {
             return Err(reply(
-                503,
+                502,
                 (5, 5, 1),
                 "AUTH is for submission, not this port",
             ));
@@ -42,11 +43,13 @@ impl Session {
             return Err(reply(454, (4, 7, 0), "authentication is not available"));
         };
         if self.tls.is_none() && !self.settings.plaintext_auth {
-            return Err(reply(
-                538,
-                (5, 7, 11),
-                "encryption required: send STARTTLS first",
-            ));
+            let text = match self.settings.starttls {
+                true => "encryption required: send STARTTLS first",
+                false => {
+                    "encryption required, and this port offers no STARTTLS: use the submissions port"
+                }
+            };
+            return Err(reply(538, (5, 7, 11), text));
         }
         Ok(auth)
     }
@@ -74,7 +77,7 @@ impl Session {
         };
         let refusal = if self.helo.is_none() {
             Some("send EHLO first")
-        } else if self.login.is_some() {
+        } else if self.login.is_some() && !self.login_by_key {
             Some("already authenticated")
         } else if self.tx.is_some() {
             Some("AUTH is not allowed during a mail transaction")
@@ -111,9 +114,13 @@ impl Session {
                 if matches!(self.state, State::Auth(_) | State::AuthFinal(_)) {
                     self.state = State::Command;
                 }
+                let code = match e {
+                    LineError::TooLong(_) => (5, 5, 6),
+                    _ => (5, 5, 2),
+                };
                 self.send(reply(
                     500,
-                    (5, 5, 6),
+                    code,
                     format!("authentication exchange ended: {e}"),
                 ));
                 return true;
@@ -165,20 +172,20 @@ impl Session {
             (
                 Outcome::Success {
                     login,
-                    server_final: Some(v),
+                    server_final,
+                    delay,
                 },
                 _,
             ) => {
-                self.state = State::AuthFinal(login);
-                self.challenge(&v);
+                self.delay += delay;
+                match server_final {
+                    Some(v) => {
+                        self.state = State::AuthFinal(login);
+                        self.challenge(&v);
+                    }
+                    None => self.logged_in(login),
+                }
             }
-            (
-                Outcome::Success {
-                    login,
-                    server_final: None,
-                },
-                _,
-            ) => self.logged_in(login),
             (Outcome::Failure(f), _) => self.auth_failed(f),
         }
     }
@@ -189,9 +196,18 @@ impl Session {
         self.out.extend_from_slice(line.as_bytes());
     }
 
+    /// After a client-certificate login, AUTH may confirm the same account, not
+    /// switch to another.
     fn logged_in(&mut self, login: Login) {
+        if let Some(by_key) = self.login.as_ref().filter(|_| self.login_by_key)
+            && by_key.account != login.account
+        {
+            let text = "this login is for another account than the client certificate's";
+            return self.send(reply(535, (5, 7, 8), text));
+        }
         tracing::info!(account = login.account, login = login.name, "authenticated");
         self.login = Some(login);
+        self.login_by_key = false;
         self.send(reply(235, (2, 7, 0), "authentication succeeded"));
     }
 

@@ -117,6 +117,9 @@ pub struct Session {
     helo: Option<(String, bool)>,
     tls: Option<ConnectionInfo>,
     login: Option<Login>,
+    /// Whether `login` came from a registered client certificate (AUTH may then
+    /// still confirm the same account).
+    login_by_key: bool,
     tx: Option<Transaction>,
     pending: Vec<u8>,
     errors: u32,
@@ -140,6 +143,7 @@ impl Session {
             helo: None,
             tls: None,
             login: None,
+            login_by_key: false,
             tx: None,
             pending: Vec::new(),
             errors: 0,
@@ -163,12 +167,14 @@ impl Session {
         self.helo = None;
         self.tx = None;
         self.pending.clear();
+        self.login = None;
         if self.settings.submission
             && let Some(auth) = backend.authenticator()
         {
             self.login = auth
                 .client_key_login(&self.client())
                 .map(|(login, _)| login);
+            self.login_by_key = self.login.is_some();
         }
     }
 
@@ -472,7 +478,8 @@ impl Session {
             };
             return Some(reply(555, (5, 5, 4), text));
         }
-        // AUTH= is accepted and not trusted (RFC 4954 5): this port has no AUTH.
+        // AUTH= is accepted and not trusted (RFC 4954 5): the submitter is who
+        // logged in, and incoming mail has no AUTH.
         None
     }
 
