@@ -96,6 +96,10 @@ impl Backend for LocalDelivery<'_> {
     fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Reply> {
         let id = format!("{:016x}", rand::random::<u64>());
         // Each account gets the message once, with the first of its recipients.
+        // If storing fails for one account after others succeeded, the reply is a
+        // temporary failure and the client's retry gives those others a second
+        // copy: a duplicate, never a loss. (With the queue, the failed account's
+        // copy will be deferred instead.)
         let mut done: BTreeSet<String> = BTreeSet::new();
         for (to, rcpt_params) in &envelope.recipients {
             for account in self.accounts(to, envelope.login.as_ref())? {
