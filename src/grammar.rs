@@ -8,12 +8,31 @@ use std::sync::Once;
 
 use pest::RuleType;
 use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
 
 /// Turns on pest's tracking of parse attempts, so errors can list the literal tokens
-/// (`'<'`, `':'`) that would have been accepted. Every grammar's parse calls this.
-pub fn enable_error_detail() {
+/// (`'<'`, `':'`) that would have been accepted. [`parse_entry`] calls this.
+fn enable_error_detail() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| pest::set_error_detail(true));
+}
+
+/// Parses the whole of `input` with the entry rule `rule` of grammar `P` (a rule of
+/// the form `SOI ~ value ~ EOI`) and returns the value's pair, or what was wrong.
+pub fn parse_entry<'i, P: pest::Parser<R>, R: RuleType>(
+    rule: R,
+    input: &'i str,
+    describe: impl Fn(R) -> Option<&'static str>,
+    punctuation: &[&str],
+) -> Result<Pair<'i, R>, SyntaxError> {
+    enable_error_detail();
+    let mut pairs = P::parse(rule, input)
+        .map_err(|e| SyntaxError::from_pest(&e, input, describe, punctuation))?;
+    let entry = pairs.next().expect("an entry rule always yields one pair");
+    Ok(entry
+        .into_inner()
+        .next()
+        .expect("an entry rule wraps one value"))
 }
 
 /// A grammar rejected its input.

@@ -1,12 +1,11 @@
 //! The pest parser for `grammars/address.pest`, and the words used for its rules in
 //! error messages. Nothing outside `address` sees pest types.
 
-use pest::Parser;
 use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use super::AddressError;
-use crate::grammar::SyntaxError;
+use crate::grammar::parse_entry;
 
 #[derive(Parser)]
 #[grammar = "../grammars/address.pest"]
@@ -15,15 +14,8 @@ pub(super) struct AddressParser;
 /// Parses the whole of `input` with the entry rule `rule` and returns its one
 /// top-level pair (the part between SOI and EOI).
 pub(super) fn parse(rule: Rule, input: &str) -> Result<Pair<'_, Rule>, AddressError> {
-    crate::grammar::enable_error_detail();
-    let mut pairs = AddressParser::parse(rule, input).map_err(|e| {
-        AddressError::Syntax(SyntaxError::from_pest(&e, input, describe, PUNCTUATION))
-    })?;
-    let entry = pairs.next().expect("an entry rule always yields one pair");
-    Ok(entry
-        .into_inner()
-        .next()
-        .expect("an entry rule wraps one value"))
+    parse_entry::<AddressParser, _>(rule, input, describe, PUNCTUATION)
+        .map_err(AddressError::Syntax)
 }
 
 /// Literal tokens worth naming in an error; the many single characters that make up

@@ -3,14 +3,13 @@
 
 use std::fmt;
 
-use pest::Parser;
 use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use super::params::{MailParams, ParamError, RcptParams};
 use super::reply::{Enhanced, Reply};
 use crate::address::{AddressError, Domain, ForwardPath, Host, ReversePath};
-use crate::grammar::SyntaxError;
+use crate::grammar::{SyntaxError, parse_entry};
 use crate::leniency::Leniencies;
 
 #[derive(Parser)]
@@ -137,16 +136,11 @@ impl Command {
         let Some((_, name)) = VERBS.iter().find(|(v, _)| v.eq_ignore_ascii_case(verb)) else {
             return Err(CommandError::Unknown(verb.chars().take(20).collect()));
         };
-        crate::grammar::enable_error_detail();
-        let syntax = |e| CommandError::Syntax {
-            command: name,
-            error: SyntaxError::from_pest(&e, line, describe, PUNCTUATION),
-        };
-        let pair = SmtpParser::parse(Rule::command_only, line)
-            .map_err(syntax)?
-            .next()
-            .expect("an entry rule yields one pair");
-        let pair = pair.into_inner().next().expect("a command");
+        let pair = parse_entry::<SmtpParser, _>(Rule::command_only, line, describe, PUNCTUATION)
+            .map_err(|error| CommandError::Syntax {
+                command: name,
+                error,
+            })?;
         convert(pair, line, name, lenient)
     }
 }

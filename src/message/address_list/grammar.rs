@@ -2,12 +2,11 @@
 //! before it, and the words used for its rules in error messages. Nothing outside
 //! `address_list` sees pest types.
 
-use pest::Parser;
 use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use super::AddressListError;
-use crate::grammar::SyntaxError;
+use crate::grammar::{SyntaxError, parse_entry};
 
 #[derive(Parser)]
 #[grammar = "../grammars/message.pest"]
@@ -21,15 +20,8 @@ pub(super) const MAX_COMMENT_DEPTH: usize = 32;
 /// top-level pair (the part between SOI and EOI).
 pub(super) fn parse(rule: Rule, input: &str) -> Result<Pair<'_, Rule>, AddressListError> {
     check_comment_depth(input)?;
-    crate::grammar::enable_error_detail();
-    let mut pairs = MessageParser::parse(rule, input).map_err(|e| {
-        AddressListError::Syntax(SyntaxError::from_pest(&e, input, describe, PUNCTUATION))
-    })?;
-    let entry = pairs.next().expect("an entry rule always yields one pair");
-    Ok(entry
-        .into_inner()
-        .next()
-        .expect("an entry rule wraps one value"))
+    parse_entry::<MessageParser, _>(rule, input, describe, PUNCTUATION)
+        .map_err(AddressListError::Syntax)
 }
 
 /// Rejects comments nested deeper than [`MAX_COMMENT_DEPTH`], naming the column of the
