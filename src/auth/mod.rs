@@ -63,6 +63,22 @@ pub struct Failure {
     pub delay: Duration,
 }
 
+impl Failure {
+    fn new(result: LoginResult, message: impl Into<String>) -> Failure {
+        Failure {
+            result,
+            message: message.into(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// A mechanism the connection cannot use: refused before any exchange, so there
+/// is no attempt to record.
+fn refuse(message: String) -> Outcome {
+    Outcome::Failure(Failure::new(LoginResult::Malformed, message))
+}
+
 /// Where an exchange is after a client message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -173,11 +189,11 @@ impl Authenticator {
     ) -> (Option<Exchange>, Outcome) {
         let Some(mech) = Mechanism::from_name(mechanism) else {
             let message = format!("unknown mechanism {mechanism:?}");
-            return (None, self.refuse(LoginResult::Malformed, message));
+            return (None, refuse(message));
         };
         let sasl = match ServerExchange::new(mech, &self.context(client)) {
             Ok(s) => s,
-            Err(e) => return (None, self.refuse(LoginResult::Malformed, e.to_string())),
+            Err(e) => return (None, refuse(e.to_string())),
         };
         let mut exchange = Exchange { sasl, login: None };
         let outcome = self.run(client, &mut exchange, |sasl, lookup| {
@@ -386,19 +402,7 @@ impl Authenticator {
             }
             _ => "authentication failed",
         };
-        Failure {
-            result,
-            message: message.to_string(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    fn refuse(&self, result: LoginResult, message: String) -> Outcome {
-        Outcome::Failure(Failure {
-            result,
-            message,
-            delay: Duration::ZERO,
-        })
+        Failure::new(result, message)
     }
 
     fn record(
