@@ -40,6 +40,9 @@ pub struct Client {
     pub protocol: &'static str,
     pub remote_ip: IpAddr,
     pub tls: Option<ConnectionInfo>,
+    /// The registration of the client certificate's key, looked up once per
+    /// connection with [`Authenticator::registered_key`].
+    pub key: Option<TlsPubKey>,
     /// The client's name and version (IMAP ID, HTTP User-Agent), when known.
     pub user_agent: Option<String>,
 }
@@ -158,7 +161,7 @@ impl Authenticator {
     /// with the key's registration (for IMAP's "no PREAUTH" choice). Recorded as
     /// a login attempt.
     pub fn client_key_login(&self, client: &Client) -> Option<(Login, TlsPubKey)> {
-        let key = self.client_key(client)?;
+        let key = client.key.clone()?;
         let account = Some(key.account.as_str());
         let result = match self.login_disabled(&key.account) {
             Some(_) => LoginResult::Disabled,
@@ -231,15 +234,17 @@ impl Authenticator {
         let tls = client.tls.as_ref();
         ServerContext {
             channel_binding: tls.and_then(|t| t.channel_binding.map(|b| b.to_vec())),
-            external_identity: self.client_key(client).map(|k| k.login_address),
+            external_identity: client.key.as_ref().map(|k| k.login_address.clone()),
             hostname: self.hostname.clone(),
             nonces: self.nonces.clone(),
             secret: self.secret,
         }
     }
 
-    fn client_key(&self, client: &Client) -> Option<TlsPubKey> {
-        let fingerprint = client.tls.as_ref()?.client_key?;
+    /// The registration of the key a TLS client presented a certificate for, if any:
+    /// for [`Client::key`].
+    pub fn registered_key(&self, tls: &ConnectionInfo) -> Option<TlsPubKey> {
+        let fingerprint = tls.client_key?;
         let db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
         match db.tls_pubkey(fingerprint.as_bytes()) {
             Ok(key) => key,

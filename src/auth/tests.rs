@@ -43,6 +43,7 @@ fn client(ip: &str) -> Client {
         protocol: "submission",
         remote_ip: ip.parse().unwrap(),
         tls: None,
+        key: None,
         user_agent: None,
     }
 }
@@ -288,14 +289,22 @@ pub(crate) fn alices_phone(fingerprint: SpkiFingerprint) -> TlsPubKey {
     }
 }
 
-fn tls_client(key: Option<SpkiFingerprint>, binding: Option<[u8; 32]>) -> Client {
+/// A client on TLS 1.3, with the registration of its certificate's key looked up
+/// as protocols do.
+fn tls_client(
+    auth: &Authenticator,
+    key: Option<SpkiFingerprint>,
+    binding: Option<[u8; 32]>,
+) -> Client {
+    let info = ConnectionInfo {
+        version: ProtocolVersion::TLSv1_3,
+        cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
+        client_key: key,
+        channel_binding: binding,
+    };
     Client {
-        tls: Some(ConnectionInfo {
-            version: ProtocolVersion::TLSv1_3,
-            cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
-            client_key: key,
-            channel_binding: binding,
-        }),
+        key: auth.registered_key(&info),
+        tls: Some(info),
         ..client("192.0.2.1")
     }
 }
@@ -310,7 +319,7 @@ fn a_registered_client_key_logs_in_and_offers_external() {
         .unwrap()
         .add_tls_pubkey(&alices_phone(fingerprint))
         .unwrap();
-    let c = tls_client(Some(fingerprint), Some([1; 32]));
+    let c = tls_client(&f.auth, Some(fingerprint), Some([1; 32]));
     let offered = f.auth.offered(&c);
     assert_eq!(offered[0], Mechanism::External);
     assert!(offered.contains(&Mechanism::ScramSha256Plus));
@@ -327,7 +336,11 @@ fn a_registered_client_key_logs_in_and_offers_external() {
         "correct horse",
     ));
 
-    let stranger = tls_client(Some(SpkiFingerprint::of_spki(b"another key")), None);
+    let stranger = tls_client(
+        &f.auth,
+        Some(SpkiFingerprint::of_spki(b"another key")),
+        None,
+    );
     assert!(f.auth.client_key_login(&stranger).is_none());
     assert!(!f.auth.offered(&stranger).contains(&Mechanism::External));
 }

@@ -179,6 +179,7 @@ mod tests {
             protocol: "submission",
             remote_ip: opts.ip,
             tls: None,
+            key: None,
             user_agent: None,
         };
         let plain = format!("\0{LOGIN}\0{PASSWORD}");

@@ -26,6 +26,7 @@ impl Session {
             protocol: "submission",
             remote_ip: self.remote_ip,
             tls: self.tls.clone(),
+            key: self.client_key.clone(),
             user_agent: None,
         }
     }

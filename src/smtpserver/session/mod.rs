@@ -16,6 +16,7 @@ use crate::smtp::{
     Body, Command, DataDecoder, DataError, DataRules, Enhanced, LineError, MAX_COMMAND_LINE,
     MailParams, RcptParams, Reply, line_text, next_line,
 };
+use crate::store::TlsPubKey;
 use crate::tls::ConnectionInfo;
 
 /// What a session is for and what it allows.
@@ -120,6 +121,8 @@ pub struct Session {
     /// Whether `login` came from a registered client certificate (AUTH may then
     /// still confirm the same account).
     login_by_key: bool,
+    /// The registration of the client certificate's key, looked up at the handshake.
+    client_key: Option<TlsPubKey>,
     tx: Option<Transaction>,
     pending: Vec<u8>,
     errors: u32,
@@ -144,6 +147,7 @@ impl Session {
             tls: None,
             login: None,
             login_by_key: false,
+            client_key: None,
             tx: None,
             pending: Vec::new(),
             errors: 0,
@@ -171,6 +175,7 @@ impl Session {
         if self.settings.submission
             && let Some(auth) = backend.authenticator()
         {
+            self.client_key = self.tls.as_ref().and_then(|t| auth.registered_key(t));
             self.login = auth
                 .client_key_login(&self.client())
                 .map(|(login, _)| login);
