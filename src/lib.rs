@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod connlimit;
 pub mod grammar;
+pub mod imap;
 pub mod leniency;
 pub mod localserve;
 pub mod logging;

@@ -6,6 +6,7 @@
 mod address_list;
 mod date;
 mod header;
+pub mod mime;
 mod originator;
 mod trace;
 

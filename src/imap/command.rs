@@ -1,0 +1,434 @@
+//! IMAP commands as typed values (RFC 9051 section 6, with the IMAP4rev1 forms that
+//! rev1 clients still send and the extensions gannet announces). The parser
+//! (`parse.rs`) builds them from the grammar; the server never sees pest.
+//!
+//! Names and strings are kept as the client sent them: mailbox names are still in
+//! modified UTF-7 unless the client enabled UTF8=ACCEPT, which only the session knows.
+
+use std::fs::File;
+
+/// A tagged command line (with its literals), as parsed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request {
+    pub tag: String,
+    pub command: Command,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    // Any state (RFC 9051 6.1).
+    Capability,
+    Noop,
+    Logout,
+    /// ID (RFC 2971): the client's field/value pairs, `None` for `ID NIL`.
+    Id(Option<Vec<(String, Option<String>)>>),
+
+    // Not authenticated (6.2).
+    StartTls,
+    /// AUTHENTICATE with an optional SASL-IR initial response (RFC 4959), still
+    /// base64; `=` (an empty response) is kept as `"="`.
+    Authenticate {
+        mechanism: String,
+        initial: Option<String>,
+    },
+    Login {
+        user: String,
+        password: String,
+    },
+
+    // Authenticated (6.3).
+    /// ENABLE with the capability names, as sent (compare case-insensitively).
+    Enable(Vec<String>),
+    /// SELECT, or EXAMINE when `read_only`.
+    Select {
+        mailbox: String,
+        read_only: bool,
+    },
+    /// CREATE, with the RFC 6154 `(USE (...))` attributes if given.
+    Create {
+        mailbox: String,
+        special_use: Vec<String>,
+    },
+    Delete(String),
+    Rename {
+        from: String,
+        to: String,
+    },
+    Subscribe(String),
+    Unsubscribe(String),
+    List(List),
+    /// The IMAP4rev1 LSUB (reference, pattern).
+    Lsub {
+        reference: String,
+        pattern: String,
+    },
+    Namespace,
+    Status {
+        mailbox: String,
+        items: Vec<StatusItem>,
+    },
+    Append {
+        mailbox: String,
+        message: AppendMessage,
+    },
+    Idle,
+
+    // Selected (6.4).
+    Close,
+    Unselect,
+    /// EXPUNGE, or UID EXPUNGE with its UID set (RFC 4315).
+    Expunge {
+        uids: Option<SequenceSet>,
+    },
+    Search(Search),
+    Fetch(Fetch),
+    Store(Store),
+    Copy {
+        uid: bool,
+        set: SequenceSet,
+        mailbox: String,
+    },
+    Move {
+        uid: bool,
+        set: SequenceSet,
+        mailbox: String,
+    },
+}
+
+impl Command {
+    /// The command's name as a client writes it (UID variants included), for logs
+    /// and for replies such as `BAD FETCH not allowed now`.
+    pub fn name(&self) -> &'static str {
+        let uid = |u: bool, with, without| if u { with } else { without };
+        match self {
+            Command::Capability => "CAPABILITY",
+            Command::Noop => "NOOP",
+            Command::Logout => "LOGOUT",
+            Command::Id(_) => "ID",
+            Command::StartTls => "STARTTLS",
+            Command::Authenticate { .. } => "AUTHENTICATE",
+            Command::Login { .. } => "LOGIN",
+            Command::Enable(_) => "ENABLE",
+            Command::Select {
+                read_only: false, ..
+            } => "SELECT",
+            Command::Select { read_only: true, .. } => "EXAMINE",
+            Command::Create { .. } => "CREATE",
+            Command::Delete(_) => "DELETE",
+            Command::Rename { .. } => "RENAME",
+            Command::Subscribe(_) => "SUBSCRIBE",
+            Command::Unsubscribe(_) => "UNSUBSCRIBE",
+            Command::List(_) => "LIST",
+            Command::Lsub { .. } => "LSUB",
+            Command::Namespace => "NAMESPACE",
+            Command::Status { .. } => "STATUS",
+            Command::Append { .. } => "APPEND",
+            Command::Idle => "IDLE",
+            Command::Close => "CLOSE",
+            Command::Unselect => "UNSELECT",
+            Command::Expunge { uids } => uid(uids.is_some(), "UID EXPUNGE", "EXPUNGE"),
+            Command::Search(s) => uid(s.uid, "UID SEARCH", "SEARCH"),
+            Command::Fetch(f) => uid(f.uid, "UID FETCH", "FETCH"),
+            Command::Store(s) => uid(s.uid, "UID STORE", "STORE"),
+            Command::Copy { uid: u, .. } => uid(*u, "UID COPY", "COPY"),
+            Command::Move { uid: u, .. } => uid(*u, "UID MOVE", "MOVE"),
+        }
+    }
+}
+
+/// A message flag as a client names it. System flags compare case-insensitively;
+/// keywords are atoms.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Flag {
+    Seen,
+    Answered,
+    Flagged,
+    Deleted,
+    Draft,
+    /// `\Recent`: only in FETCH responses and rev1 SEARCH, never settable.
+    Recent,
+    Keyword(String),
+    /// Any other `\Name` (a flag-extension), which a server may refuse.
+    Extension(String),
+}
+
+/// One end of a range in a sequence set: a number or `*` (the largest in use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SeqNumber {
+    Number(u32),
+    Last,
+}
+
+/// A sequence set (RFC 9051 9: `1,3:5,7:*`), or `$` for the saved search result
+/// (RFC 5182, part of IMAP4rev2). Ranges are kept as written: `5:3` means `3:5`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SequenceSet {
+    Ranges(Vec<(SeqNumber, SeqNumber)>),
+    Saved,
+}
+
+/// A day, for the date search keys (`SINCE 1-Feb-2026`).
+pub type Date = time::Date;
+
+/// LIST with RFC 9051 / RFC 5258 selection and return options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct List {
+    pub reference: String,
+    /// One or more patterns (`LIST "" ("INBOX" "Sent*")` gives two).
+    pub patterns: Vec<String>,
+    pub selection: Vec<ListSelect>,
+    pub returns: Vec<ListReturn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListSelect {
+    Subscribed,
+    Remote,
+    RecursiveMatch,
+    SpecialUse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListReturn {
+    Subscribed,
+    Children,
+    SpecialUse,
+    /// LIST-STATUS (RFC 5819).
+    Status(Vec<StatusItem>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusItem {
+    Messages,
+    UidNext,
+    UidValidity,
+    Unseen,
+    Deleted,
+    /// RFC 8438, part of IMAP4rev2.
+    Size,
+    /// IMAP4rev1 only.
+    Recent,
+    /// CONDSTORE (RFC 7162).
+    HighestModSeq,
+}
+
+/// The message of an APPEND.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AppendMessage {
+    pub flags: Vec<Flag>,
+    /// The INTERNALDATE to set, if given.
+    pub date: Option<time::OffsetDateTime>,
+    pub data: Literal,
+}
+
+/// A literal's bytes. Small ones stay in memory; larger ones (APPEND messages) are
+/// spooled by the framer to an unlinked temporary file, so a big upload costs no
+/// memory while it arrives.
+#[derive(Debug)]
+pub enum Literal {
+    Memory(Vec<u8>),
+    File { file: File, len: u64 },
+}
+
+impl PartialEq for Literal {
+    /// Literals compare by their bytes, so a spooled literal equals the same bytes in
+    /// memory (tests of the parser compare commands).
+    fn eq(&self, other: &Self) -> bool {
+        match (self.bytes(), other.bytes()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Literal {}
+
+impl Literal {
+    pub fn len(&self) -> u64 {
+        match self {
+            Literal::Memory(v) => v.len() as u64,
+            Literal::File { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All of the bytes (read back from the file for a spooled literal).
+    pub fn bytes(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        use std::io::{Read, Seek, SeekFrom};
+        match self {
+            Literal::Memory(v) => Ok(v.into()),
+            Literal::File { file, len } => {
+                let mut file = file;
+                file.seek(SeekFrom::Start(0))?;
+                let mut out = Vec::with_capacity(*len as usize);
+                file.take(*len).read_to_end(&mut out)?;
+                Ok(out.into())
+            }
+        }
+    }
+}
+
+/// SEARCH, UID SEARCH, with RFC 9051's ESEARCH return options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    pub uid: bool,
+    /// `RETURN (...)`: `None` when absent (a rev1 `* SEARCH` answer, or ESEARCH ALL
+    /// for rev2), `Some(vec![])` for `RETURN ()` (same as `RETURN (ALL)`).
+    pub returns: Option<Vec<SearchReturn>>,
+    pub charset: Option<String>,
+    /// The keys, ANDed.
+    pub key: SearchKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchReturn {
+    Min,
+    Max,
+    All,
+    Count,
+    Save,
+}
+
+/// A search key (RFC 9051 6.4.4). Several keys in a row are one `And`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchKey {
+    All,
+    Answered,
+    Bcc(String),
+    Before(Date),
+    Body(String),
+    Cc(String),
+    Deleted,
+    Draft,
+    Flagged,
+    From(String),
+    Header(String, String),
+    Keyword(String),
+    Larger(u64),
+    /// IMAP4rev1: `\Recent` and not `\Seen`.
+    New,
+    Not(Box<SearchKey>),
+    /// IMAP4rev1: not `\Recent`.
+    Old,
+    On(Date),
+    Or(Box<SearchKey>, Box<SearchKey>),
+    /// IMAP4rev1.
+    Recent,
+    Seen,
+    SentBefore(Date),
+    SentOn(Date),
+    SentSince(Date),
+    Since(Date),
+    Smaller(u64),
+    Subject(String),
+    Text(String),
+    To(String),
+    Uid(SequenceSet),
+    Unanswered,
+    Undeleted,
+    Undraft,
+    Unflagged,
+    Unkeyword(String),
+    Unseen,
+    /// Message sequence numbers.
+    Sequence(SequenceSet),
+    /// A parenthesized list, or the top-level keys.
+    And(Vec<SearchKey>),
+}
+
+/// FETCH and UID FETCH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetch {
+    pub uid: bool,
+    pub set: SequenceSet,
+    /// The items, with the macros ALL, FAST and FULL expanded.
+    pub items: Vec<FetchItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchItem {
+    Envelope,
+    Flags,
+    InternalDate,
+    Uid,
+    /// RFC822 (the whole message; sets \Seen).
+    Rfc822,
+    Rfc822Header,
+    Rfc822Size,
+    /// RFC822.TEXT (sets \Seen).
+    Rfc822Text,
+    /// BODY without a section: the non-extensible BODYSTRUCTURE.
+    Body,
+    BodyStructure,
+    /// BODY[section]<partial> and BODY.PEEK[...].
+    BodySection {
+        peek: bool,
+        section: Section,
+        partial: Option<Partial>,
+    },
+    /// BINARY[part]<partial> and BINARY.PEEK[...] (RFC 3516, in IMAP4rev2).
+    Binary {
+        peek: bool,
+        part: Vec<u32>,
+        partial: Option<Partial>,
+    },
+    BinarySize(Vec<u32>),
+    /// PREVIEW (RFC 8970), with LAZY.
+    Preview {
+        lazy: bool,
+    },
+    /// MODSEQ (CONDSTORE).
+    ModSeq,
+}
+
+/// `<offset.length>` of a partial fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partial {
+    pub offset: u32,
+    pub length: u32,
+}
+
+/// A body section: a part path (`1.2`, empty for the whole message) and which text
+/// of it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Section {
+    pub part: Vec<u32>,
+    pub text: Option<SectionText>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SectionText {
+    Header,
+    /// HEADER.FIELDS (`not` = false) or HEADER.FIELDS.NOT, with the field names as
+    /// sent.
+    HeaderFields {
+        not: bool,
+        fields: Vec<String>,
+    },
+    Text,
+    /// MIME: the header of a part (only with a part number).
+    Mime,
+}
+
+/// STORE and UID STORE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    pub uid: bool,
+    pub set: SequenceSet,
+    /// CONDSTORE's `(UNCHANGEDSINCE n)`.
+    pub unchanged_since: Option<u64>,
+    pub action: StoreAction,
+    pub silent: bool,
+    pub flags: Vec<Flag>,
+}
+
+/// `FLAGS`, `+FLAGS` or `-FLAGS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreAction {
+    Replace,
+    Add,
+    Remove,
+}
