@@ -4,9 +4,11 @@
 pub mod address;
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod connlimit;
 pub mod grammar;
 pub mod imap;
+pub mod imapserver;
 pub mod leniency;
 pub mod localserve;
 pub mod logging;

@@ -14,6 +14,7 @@ use crate::config::{Config, Listener, ServiceKind};
 use crate::connlimit::ConnectionLimiter;
 use crate::leniency::Leniencies;
 use crate::recipients::Recipients;
+use crate::imapserver;
 use crate::smtpserver::{self, Settings, Shared, Tls};
 use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError};
@@ -48,6 +49,7 @@ struct Common {
     recipients: Recipients,
     authenticator: Arc<Authenticator>,
     limiter: Arc<ConnectionLimiter>,
+    recent: Arc<imapserver::RecentClaims>,
 }
 
 /// Binds and starts the listeners of `config` on the current tokio runtime.
@@ -68,6 +70,7 @@ pub async fn start(config: &Config) -> Result<Started, ServeError> {
         recipients: Recipients::new(&config.domains),
         authenticator: Arc::new(authenticator),
         limiter: ConnectionLimiter::new(&sc.limits),
+        recent: Arc::default(),
     };
     let mut started = Started::default();
     for (name, listener) in &sc.listeners {
@@ -82,8 +85,8 @@ pub async fn start(config: &Config) -> Result<Started, ServeError> {
                 None => None,
             };
         for (kind, port) in listener.services() {
-            let shared = match smtp_shared(config, listener, kind, tls.clone(), &common) {
-                Some(shared) => Arc::new(shared),
+            let serve = match service(config, listener, kind, tls.clone(), &common) {
+                Some(serve) => serve,
                 None => {
                     for ip in &listener.ips {
                         started
@@ -103,7 +106,10 @@ pub async fn start(config: &Config) -> Result<Started, ServeError> {
                 tracing::info!(%address, service = kind.name(), "listening");
                 let bound = socket.local_addr().unwrap_or(address);
                 started.serving.push((kind.name(), bound));
-                tokio::spawn(smtpserver::serve(socket, Arc::clone(&shared)));
+                match &serve {
+                    Serve::Smtp(shared) => tokio::spawn(smtpserver::serve(socket, Arc::clone(shared))),
+                    Serve::Imap(shared) => tokio::spawn(imapserver::serve(socket, Arc::clone(shared))),
+                };
             }
         }
     }
@@ -131,6 +137,68 @@ fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.bind(&address.into())?;
     socket.listen(1024)?;
     TcpListener::from_std(socket.into())
+}
+
+/// A service of a listener, with what its connections share.
+enum Serve {
+    Smtp(Arc<Shared>),
+    Imap(Arc<imapserver::Shared>),
+}
+
+/// The service `kind` of a listener; `None` for services not available yet.
+fn service(
+    config: &Config,
+    listener: &Listener,
+    kind: ServiceKind,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    common: &Common,
+) -> Option<Serve> {
+    match kind {
+        ServiceKind::Imap | ServiceKind::Imaps => {
+            imap_shared(config, listener, kind, tls, common).map(|s| Serve::Imap(Arc::new(s)))
+        }
+        _ => smtp_shared(config, listener, kind, tls, common).map(|s| Serve::Smtp(Arc::new(s))),
+    }
+}
+
+/// The shared state of an IMAP service of a listener.
+fn imap_shared(
+    config: &Config,
+    listener: &Listener,
+    kind: ServiceKind,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    common: &Common,
+) -> Option<imapserver::Shared> {
+    let limits = &config.static_config.limits;
+    let tls = match (kind, tls) {
+        (ServiceKind::Imap, Some(t)) => imapserver::Tls::StartTls(t),
+        (ServiceKind::Imap, None) => imapserver::Tls::None,
+        // The config check makes sure implicit-TLS services have a certificate.
+        (ServiceKind::Imaps, Some(t)) => imapserver::Tls::Implicit(t),
+        _ => return None,
+    };
+    let hostname = listener
+        .hostname
+        .clone()
+        .unwrap_or_else(|| common.hostname.ascii().to_string());
+    let settings = imapserver::Settings {
+        hostname,
+        starttls: matches!(tls, imapserver::Tls::StartTls(_)),
+        plaintext_auth: listener.allow_plaintext_auth,
+        limits: crate::imap::Limits::new(config.data_dir().join("tmp"), limits.max_message_size),
+        max_errors: limits.max_errors,
+    };
+    Some(imapserver::Shared {
+        settings,
+        tls,
+        services: imapserver::Services {
+            store: Arc::clone(&common.store),
+            authenticator: Arc::clone(&common.authenticator),
+            recent: Arc::clone(&common.recent),
+        },
+        limiter: Arc::clone(&common.limiter),
+        command_timeout: Duration::from_secs(limits.command_timeout.into()),
+    })
 }
 
 /// The shared state of an SMTP service of a listener; `None` for the services

@@ -1,10 +1,12 @@
 //! The conformance harness: runs the vectors in `rfc-vectors/` against gannet's
-//! modules (and, as later issues add them, scripted sessions against a live server),
-//! and reports a table of suite, cases, passed and failed.
+//! modules, and scripted sessions against a live server (`imaptest`: Dovecot's
+//! imaptest scripts over IMAP), and reports a table of suite, cases, passed and
+//! failed.
 //!
 //! `cargo test --workspace` runs every suite through `tests/vectors.rs`; the binary
 //! (`cargo xtask conformance`) prints the table.
 
+pub mod imaptest;
 pub mod parse_vectors;
 pub mod report;
 pub mod uts46;

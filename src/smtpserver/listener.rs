@@ -14,22 +14,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::ServerConfig;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
-use tracing::Instrument;
 
 use super::delivery::LocalDelivery;
 use super::session::{Action, Session, Settings};
 use crate::auth::Authenticator;
+use crate::connection::{self, write};
 use crate::connlimit::ConnectionLimiter;
 use crate::recipients::Recipients;
 use crate::store::Store;
-use crate::tls::ConnectionInfo;
 
 const READ_BUFFER: usize = 64 * 1024;
-/// A TLS handshake that takes longer is abandoned.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a listener's connections start.
 #[derive(Clone)]
@@ -55,59 +51,12 @@ pub struct Shared {
 
 /// Accepts connections until the task is dropped.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                // Out of file descriptors and the like: wait a little, go on.
-                tracing::warn!(error = %e, "accepting a connection failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
+    let limiter = Arc::clone(&shared.limiter);
+    connection::accept_loop(listener, limiter, "smtp", |why| format!("421 4.7.0 {why}\r\n"), move |stream, peer| {
         let shared = Arc::clone(&shared);
-        let cid = format!("{:08x}", rand::random::<u32>());
-        let span = tracing::info_span!("smtp", cid, remote = %peer);
-        tokio::spawn(
-            async move {
-                let _admitted = match shared.limiter.admit(peer.ip()) {
-                    Ok(a) => a,
-                    Err(refusal) => {
-                        tracing::info!(%refusal, "connection refused");
-                        let _ = refuse(stream, &refusal.to_string(), &shared).await;
-                        return;
-                    }
-                };
-                match connection(stream, peer, &shared).await {
-                    Ok(()) => tracing::debug!("connection closed"),
-                    Err(e) => tracing::info!(error = %e, "connection ended"),
-                }
-            }
-            .instrument(span),
-        );
-    }
-}
-
-async fn refuse(mut stream: TcpStream, why: &str, shared: &Shared) -> std::io::Result<()> {
-    let line = format!("421 4.7.0 {why}\r\n");
-    write(&mut stream, line.as_bytes(), shared.command_timeout).await
-}
-
-/// Writes all of `bytes` to the client within `timeout`. A client that does not
-/// take them in time (it pipelines commands and never reads the replies) gets an
-/// error of kind `TimedOut`, which ends the connection (and is logged there).
-async fn write<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    bytes: &[u8],
-    timeout: Duration,
-) -> std::io::Result<()> {
-    match tokio::time::timeout(timeout, stream.write_all(bytes)).await {
-        Ok(written) => written,
-        Err(_) => Err(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!("client not reading replies for {timeout:?}; closing"),
-        )),
-    }
+        async move { connection(stream, peer, &shared).await }
+    })
+    .await
 }
 
 /// How long the client may take to send its next bytes, or to read ours.
@@ -163,13 +112,7 @@ async fn handshake(
     session: Session,
     shared: &Arc<Shared>,
 ) -> std::io::Result<(tokio_rustls::server::TlsStream<TcpStream>, Session)> {
-    let accept = TlsAcceptor::from(Arc::clone(config)).accept(stream);
-    let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept)
-        .await
-        .map_err(|_| std::io::Error::other("TLS handshake timed out"))??;
-    let info = ConnectionInfo::from_connection(tls.get_ref().1, config)
-        .ok_or_else(|| std::io::Error::other("TLS handshake did not finish"))?;
-    tracing::debug!(tls = info.summary(), "TLS started");
+    let (tls, info) = connection::tls_accept(stream, config).await?;
     let (session, ()) = blocking(shared, session, move |session, backend| {
         session.tls_started(info, backend);
     })
@@ -251,37 +194,4 @@ where
     })
     .await
     .map_err(std::io::Error::other)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_write_the_client_does_not_read_times_out() {
-        // The client end is kept open but never read: the pipe fills up.
-        let (mut server, _client) = tokio::io::duplex(16);
-        let e = write(&mut server, &[b'x'; 64], Duration::from_millis(50))
-            .await
-            .unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-        assert_eq!(
-            e.to_string(),
-            "client not reading replies for 50ms; closing"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_write_the_client_reads_succeeds() {
-        let (mut server, mut client) = tokio::io::duplex(16);
-        let reader = tokio::spawn(async move {
-            let mut got = Vec::new();
-            client.read_to_end(&mut got).await.map(|_| got)
-        });
-        write(&mut server, &[b'x'; 64], Duration::from_secs(10))
-            .await
-            .unwrap();
-        drop(server);
-        assert_eq!(reader.await.unwrap().unwrap(), vec![b'x'; 64]);
-    }
 }

@@ -1,0 +1,194 @@
+//! The IMAP listener: accepts connections and moves bytes between the socket (plain,
+//! after STARTTLS, or TLS from the first byte) and a [`Session`]. Session steps run
+//! on the blocking pool, as they use the store (SQLite, files). While a session
+//! idles, the listener also waits on the account's change feed and lets the session
+//! push what changed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ServerConfig;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast;
+
+use super::session::{Action, Services, Session, Settings};
+use crate::connection::{self, tls_accept, write};
+use crate::connlimit::ConnectionLimiter;
+use crate::store::ChangeSet;
+
+const READ_BUFFER: usize = 64 * 1024;
+/// RFC 9051 5.4: a logged-in client may stay silent for 30 minutes (IDLE clients
+/// renew their IDLE within that).
+const AUTOLOGOUT: Duration = Duration::from_secs(30 * 60);
+
+/// How a listener's connections start.
+#[derive(Clone)]
+pub enum Tls {
+    None,
+    /// STARTTLS is offered with this config.
+    StartTls(Arc<ServerConfig>),
+    /// TLS from the first byte (RFC 8314: IMAPS, port 993).
+    Implicit(Arc<ServerConfig>),
+}
+
+/// What every connection of a listener shares.
+pub struct Shared {
+    pub settings: Settings,
+    pub tls: Tls,
+    pub services: Services,
+    pub limiter: Arc<ConnectionLimiter>,
+    /// How long a client that has not logged in may stay silent, and how long any
+    /// client may take to read what is sent.
+    pub command_timeout: Duration,
+}
+
+/// Accepts connections until the task is dropped.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let limiter = Arc::clone(&shared.limiter);
+    let refusal = |why: &str| format!("* BYE {why}\r\n");
+    connection::accept_loop(listener, limiter, "imap", refusal, move |stream, peer| {
+        let shared = Arc::clone(&shared);
+        async move { connection(stream, peer, &shared).await }
+    })
+    .await
+}
+
+/// Runs a session over the connection, with TLS as the listener says.
+async fn connection(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> std::io::Result<()> {
+    let mut settings = shared.settings.clone();
+    match &shared.tls {
+        Tls::Implicit(config) => {
+            settings.starttls = false;
+            let (tls, info) = tls_accept(stream, config).await?;
+            let session = Session::new(settings, shared.services.clone(), peer.ip(), Some(info));
+            start(tls, session, shared).await
+        }
+        Tls::StartTls(config) => {
+            settings.starttls = true;
+            let mut stream = stream;
+            let session = Session::new(settings, shared.services.clone(), peer.ip(), None);
+            let Some(mut session) = greet_and_run(&mut stream, session, shared).await? else {
+                return Ok(());
+            };
+            let (mut tls, info) = tls_accept(stream, config).await?;
+            session.tls_started(info);
+            run(&mut tls, session, shared).await.map(drop)
+        }
+        Tls::None => {
+            settings.starttls = false;
+            let session = Session::new(settings, shared.services.clone(), peer.ip(), None);
+            start(stream, session, shared).await
+        }
+    }
+}
+
+/// Greets and serves a connection that will not change to TLS.
+async fn start<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, session: Session, shared: &Arc<Shared>) -> std::io::Result<()> {
+    greet_and_run(&mut stream, session, shared).await.map(drop)
+}
+
+async fn greet_and_run<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    session: Session,
+    shared: &Arc<Shared>,
+) -> std::io::Result<Option<Session>> {
+    // The greeting may log in by client certificate, which reads the auth database.
+    let (session, greeting) = blocking(session, |s| s.greeting()).await?;
+    write(stream, &greeting, shared.command_timeout).await?;
+    run(stream, session, shared).await
+}
+
+/// Moves bytes until the session ends; returns the session when it asks for
+/// STARTTLS (the caller does the handshake on the plain stream).
+async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    mut session: Session,
+    shared: &Arc<Shared>,
+) -> std::io::Result<Option<Session>> {
+    let mut buf = vec![0u8; READ_BUFFER];
+    let mut wake: Option<broadcast::Receiver<Arc<ChangeSet>>> = None;
+    let mut idling = false;
+    loop {
+        if wake.is_none() {
+            wake = session.subscribe();
+        }
+        let timeout = match wake.is_some() {
+            true => AUTOLOGOUT,
+            false => shared.command_timeout,
+        };
+        let event = tokio::select! {
+            read = tokio::time::timeout(timeout, stream.read(&mut buf)) => Event::Read(read),
+            () = changed(&mut wake), if idling => Event::Changed,
+        };
+        let (out, action) = match event {
+            Event::Read(Err(_)) => {
+                tracing::info!(seconds = timeout.as_secs(), "client silent too long; closing");
+                write(stream, b"* BYE silent too long; closing\r\n", shared.command_timeout).await?;
+                return Ok(None);
+            }
+            Event::Read(Ok(read)) => {
+                let n = read?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                let input = buf[..n].to_vec();
+                let result;
+                (session, result) = blocking(session, move |s| s.feed(&input)).await?;
+                result
+            }
+            Event::Changed => {
+                let out;
+                (session, out) = blocking(session, |s| s.changes_arrived()).await?;
+                (out, Action::Idle)
+            }
+        };
+        let delay = session.take_delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        write(stream, &out, shared.command_timeout).await?;
+        idling = action == Action::Idle;
+        match action {
+            Action::Continue | Action::Idle => {}
+            Action::Close => return Ok(None),
+            Action::StartTls => return Ok(Some(session)),
+        }
+    }
+}
+
+enum Event {
+    Read(Result<std::io::Result<usize>, tokio::time::error::Elapsed>),
+    Changed,
+}
+
+/// Waits for news on the account's feed, then takes all that is there (the
+/// session reads the changes from its own subscription).
+async fn changed(wake: &mut Option<broadcast::Receiver<Arc<ChangeSet>>>) {
+    let Some(rx) = wake else {
+        return std::future::pending().await;
+    };
+    match rx.recv().await {
+        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+        Err(broadcast::error::RecvError::Closed) => return std::future::pending().await,
+    }
+    while !matches!(
+        rx.try_recv(),
+        Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed)
+    ) {}
+}
+
+/// Runs `step` on the session on the blocking pool. A panic in the step ends only
+/// this connection, with an error that is logged.
+async fn blocking<T: Send + 'static>(
+    mut session: Session,
+    step: impl FnOnce(&mut Session) -> T + Send + 'static,
+) -> std::io::Result<(Session, T)> {
+    tokio::task::spawn_blocking(move || {
+        let result = step(&mut session);
+        (session, result)
+    })
+    .await
+    .map_err(|e| std::io::Error::other(format!("the session failed: {e}")))
+}

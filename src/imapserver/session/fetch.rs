@@ -1,0 +1,258 @@
+//! FETCH and UID FETCH. Metadata comes from the store's rows; ENVELOPE,
+//! BODYSTRUCTURE and body sections are computed from the raw message (sizes and
+//! offsets exactly as stored). Fetching a body without .PEEK sets `\Seen`, and the
+//! new flags are part of the answer.
+
+use std::borrow::Cow;
+
+use super::view::flag_list;
+use super::{Done, Outcome, Session, lock};
+use crate::imap::encode::{literal, literal8, nstring, string};
+use crate::imap::{Fetch, FetchItem, Partial, Section, SectionText, binary, bodystructure, envelope, partial, section};
+use crate::store::{FlagOp, Flags, MessageMeta, Uid};
+
+/// Characters of PREVIEW text at most (RFC 8970 3: at most 256 octets; 200
+/// characters of UTF-8 may need more, so the octet limit is applied as well).
+const PREVIEW_CHARS: usize = 200;
+const PREVIEW_OCTETS: usize = 256;
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// INTERNALDATE as RFC 9051 writes it: `"22-Nov-2026 21:17:00 +0000"`.
+fn internal_date(unix: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "\"{:02}-{}-{:04} {:02}:{:02}:{:02} +0000\"",
+        t.day(),
+        MONTHS[t.month() as usize - 1],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Whether fetching `item` reads the message file.
+fn needs_body(item: &FetchItem) -> bool {
+    !matches!(
+        item,
+        FetchItem::Flags | FetchItem::InternalDate | FetchItem::Uid | FetchItem::Rfc822Size | FetchItem::ModSeq
+    )
+}
+
+/// Whether fetching `item` marks the message `\Seen` (RFC 9051 6.4.5).
+fn sets_seen(item: &FetchItem) -> bool {
+    match item {
+        FetchItem::Rfc822 | FetchItem::Rfc822Text => true,
+        FetchItem::BodySection { peek, .. } | FetchItem::Binary { peek, .. } => !peek,
+        _ => false,
+    }
+}
+
+/// The name of a section in a response: `1.2.HEADER.FIELDS (From To)`.
+fn section_name(s: &Section) -> String {
+    let mut parts: Vec<String> = s.part.iter().map(u32::to_string).collect();
+    match &s.text {
+        None => {}
+        Some(SectionText::Header) => parts.push("HEADER".into()),
+        Some(SectionText::Text) => parts.push("TEXT".into()),
+        Some(SectionText::Mime) => parts.push("MIME".into()),
+        Some(SectionText::HeaderFields { not, fields }) => {
+            let kind = if *not { "HEADER.FIELDS.NOT" } else { "HEADER.FIELDS" };
+            parts.push(format!("{kind} ({})", fields.join(" ")));
+        }
+    }
+    parts.join(".")
+}
+
+fn part_name(part: &[u32]) -> String {
+    part.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+}
+
+/// `<offset>` after a partial section's name; the bytes of the range.
+fn apply_partial<'a>(bytes: &'a [u8], p: Option<Partial>) -> (String, &'a [u8]) {
+    match p {
+        None => (String::new(), bytes),
+        Some(p) => (format!("<{}>", p.offset), partial(bytes, p)),
+    }
+}
+
+/// PREVIEW (RFC 8970): the start of the message's text, whitespace collapsed.
+fn preview(raw: &[u8]) -> String {
+    let text = crate::store::parse_owned(raw)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .unwrap_or_default();
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        let extra = word.chars().count() + usize::from(!out.is_empty());
+        if out.chars().count() + extra > PREVIEW_CHARS || out.len() + word.len() + 1 > PREVIEW_OCTETS {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+impl Session {
+    pub(super) fn fetch(&mut self, fetch: &Fetch) -> Outcome {
+        let view = self.view()?;
+        let (mailbox, read_only) = (view.mailbox, view.read_only);
+        let uids = view.resolve(&fetch.set, fetch.uid)?;
+        let mut items = fetch.items.clone();
+        if fetch.uid && !items.contains(&FetchItem::Uid) {
+            items.insert(0, FetchItem::Uid);
+        }
+        let mark_seen = !read_only && items.iter().any(sets_seen);
+        let mut metas = self.with_account(|a| a.messages_by_uid(mailbox, &uids))?;
+        if mark_seen {
+            self.mark_seen(&mut metas, &mut items)?;
+        }
+        let auth = self.authenticated()?;
+        let account = std::sync::Arc::clone(&auth.account);
+        let mut failed = None;
+        for meta in &metas {
+            let raw = match items.iter().any(needs_body) {
+                true => match lock(&account).read(meta.id) {
+                    Ok(raw) => Some(raw),
+                    Err(e) => {
+                        // Expunged meanwhile by another session, or a lost file:
+                        // this message is skipped and the command says so.
+                        tracing::warn!(error = %e, uid = meta.uid, "reading a message for FETCH failed");
+                        failed = Some(meta.uid);
+                        continue;
+                    }
+                },
+                false => None,
+            };
+            if let Err(done) = self.fetch_one(meta, raw.as_deref(), &items) {
+                return Err(done);
+            }
+        }
+        match failed {
+            Some(uid) => Err(Done::no(format!("message UID {uid} could not be read")).code("EXPUNGEISSUED")),
+            None => Ok(Done::ok("FETCH done")),
+        }
+    }
+
+    /// Sets `\Seen` on the messages that lack it, and makes sure their FLAGS are in
+    /// the answer.
+    fn mark_seen(&mut self, metas: &mut [MessageMeta], items: &mut Vec<FetchItem>) -> Result<(), Done> {
+        let unseen: Vec<Uid> = metas.iter().filter(|m| !m.flags.contains(Flags::SEEN)).map(|m| m.uid).collect();
+        if unseen.is_empty() {
+            return Ok(());
+        }
+        let mailbox = self.view()?.mailbox;
+        let result = self.with_account(|a| a.set_flags(mailbox, &unseen, FlagOp::Add, Flags::SEEN, &[], None))?;
+        if let Some(m) = result.changed.first() {
+            self.selected.as_mut().expect("checked above").own_change(m.modseq);
+        }
+        for changed in result.changed {
+            if let Some(m) = metas.iter_mut().find(|m| m.uid == changed.uid) {
+                *m = changed;
+            }
+        }
+        if !items.contains(&FetchItem::Flags) {
+            items.push(FetchItem::Flags);
+        }
+        Ok(())
+    }
+
+    /// Writes the FETCH response of one message.
+    fn fetch_one(&mut self, meta: &MessageMeta, raw: Option<&[u8]>, items: &[FetchItem]) -> Result<(), Done> {
+        let view = self.view()?;
+        let Some(seq) = view.seq_of(meta.uid) else {
+            return Ok(());
+        };
+        let recent = view.is_recent(meta.uid);
+        let raw = raw.unwrap_or_default();
+        let mut out = format!("* {seq} FETCH (").into_bytes();
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            self.fetch_item(&mut out, item, meta, raw, recent)?;
+        }
+        out.extend_from_slice(b")\r\n");
+        self.out.extend_from_slice(&out);
+        Ok(())
+    }
+
+    fn fetch_item(&self, out: &mut Vec<u8>, item: &FetchItem, meta: &MessageMeta, raw: &[u8], recent: bool) -> Result<(), Done> {
+        let mut put = |s: &str| out.extend_from_slice(s.as_bytes());
+        match item {
+            FetchItem::Uid => put(&format!("UID {}", meta.uid)),
+            FetchItem::Flags => {
+                let recent = recent && !self.enabled.rev2;
+                put(&format!("FLAGS {}", flag_list(meta.flags, &meta.keywords, recent)));
+            }
+            FetchItem::InternalDate => put(&format!("INTERNALDATE {}", internal_date(meta.internal_date))),
+            FetchItem::Rfc822Size => put(&format!("RFC822.SIZE {}", meta.size)),
+            FetchItem::ModSeq => put(&format!("MODSEQ ({})", meta.modseq)),
+            FetchItem::Envelope => {
+                put("ENVELOPE ");
+                envelope(raw, out);
+            }
+            FetchItem::Body => {
+                put("BODY ");
+                bodystructure(raw, false, out);
+            }
+            FetchItem::BodyStructure => {
+                put("BODYSTRUCTURE ");
+                bodystructure(raw, true, out);
+            }
+            FetchItem::Rfc822 => {
+                put("RFC822 ");
+                literal(out, raw);
+            }
+            FetchItem::Rfc822Header | FetchItem::Rfc822Text => {
+                let (name, text) = match item {
+                    FetchItem::Rfc822Header => ("RFC822.HEADER ", SectionText::Header),
+                    _ => ("RFC822.TEXT ", SectionText::Text),
+                };
+                put(name);
+                let s = Section { part: Vec::new(), text: Some(text) };
+                let bytes = section(raw, &s).unwrap_or_default();
+                literal(out, &bytes);
+            }
+            FetchItem::BodySection { section: s, partial: p, .. } => {
+                let bytes = section(raw, s);
+                let (origin, _) = apply_partial(&[], *p);
+                put(&format!("BODY[{}]{origin} ", section_name(s)));
+                match &bytes {
+                    Some(b) => literal(out, apply_partial(b, *p).1),
+                    None => nstring(out, None),
+                }
+            }
+            FetchItem::Binary { part, partial: p, .. } => {
+                let bytes = binary(raw, part).map_err(|e| Done::no(e.to_string()).code("UNKNOWN-CTE"))?;
+                let (origin, _) = apply_partial(&[], *p);
+                put(&format!("BINARY[{}]{origin} ", part_name(part)));
+                match &bytes {
+                    Some(b) => {
+                        let b = apply_partial(b, *p).1;
+                        match b.contains(&0) {
+                            true => literal8(out, b),
+                            false => literal(out, b),
+                        }
+                    }
+                    None => nstring(out, None),
+                }
+            }
+            FetchItem::BinarySize(part) => {
+                let bytes = binary(raw, part).map_err(|e| Done::no(e.to_string()).code("UNKNOWN-CTE"))?;
+                let size = bytes.map_or(Cow::Borrowed("NIL"), |b| Cow::Owned(b.len().to_string()));
+                put(&format!("BINARY.SIZE[{}] {size}", part_name(part)));
+            }
+            FetchItem::Preview { .. } => {
+                put("PREVIEW ");
+                string(out, preview(raw).as_bytes());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,206 @@
+//! SEARCH and UID SEARCH: IMAP search keys become the store's search primitives
+//! (evaluated in SQLite, text through the full-text index); what only the session
+//! knows (sequence numbers, `\Recent`) becomes UID sets first. Answers are
+//! `* SEARCH` for IMAP4rev1 clients, and ESEARCH (RFC 4731, part of IMAP4rev2) when
+//! RETURN was given or IMAP4rev2 enabled; RETURN (SAVE) keeps the result for `$`
+//! (RFC 5182).
+
+use std::ops::RangeInclusive;
+
+use time::{Date, Duration, OffsetDateTime, Time};
+
+use super::messages::uid_set;
+use super::view::View;
+use super::{Done, Outcome, Session};
+use crate::imap::{Search, SearchKey as Key, SearchReturn, SeqNumber, SequenceSet};
+use crate::store::{Flags, SearchKey, Uid};
+
+/// Charsets a search string may be in; RFC 9051 requires UTF-8 and US-ASCII.
+const CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
+
+/// Seconds since the epoch at the start of `day`, UTC.
+fn day_start(day: Date) -> i64 {
+    OffsetDateTime::new_utc(day, Time::MIDNIGHT).unix_timestamp()
+}
+
+/// The half-open range of one day.
+fn day(day: Date) -> (Option<i64>, Option<i64>) {
+    let start = day_start(day);
+    (Some(start), Some(start + Duration::DAY.whole_seconds()))
+}
+
+/// UIDs as the store's UID ranges.
+fn uid_ranges(uids: &[Uid]) -> SearchKey {
+    let mut ranges: Vec<RangeInclusive<Uid>> = Vec::new();
+    for &u in uids {
+        match ranges.last_mut() {
+            Some(r) if *r.end() + 1 == u => *r = *r.start()..=u,
+            _ => ranges.push(u..=u),
+        }
+    }
+    SearchKey::Uids(ranges)
+}
+
+/// A sequence set in a search: numbers past the end match nothing (rather than
+/// being an error, as in FETCH), so `SEARCH 1:*` works on an empty mailbox.
+fn search_set(view: &View, set: &SequenceSet, uid: bool) -> Vec<Uid> {
+    let SequenceSet::Ranges(ranges) = set else {
+        return view.resolve(set, uid).unwrap_or_default();
+    };
+    let count = view.len();
+    let clamp = |n: SeqNumber| match n {
+        SeqNumber::Number(n) if uid || n <= count => Some(n),
+        SeqNumber::Number(_) => None,
+        SeqNumber::Last if uid => view.uids().last().copied(),
+        SeqNumber::Last => (count > 0).then_some(count),
+    };
+    let mut kept = Vec::new();
+    for &(a, b) in ranges {
+        let (a, b) = match (clamp(a), clamp(b)) {
+            (Some(a), Some(b)) => (a, b),
+            (Some(a), None) | (None, Some(a)) if !uid => (a, count),
+            _ => continue,
+        };
+        kept.push((SeqNumber::Number(a.min(b)), SeqNumber::Number(a.max(b))));
+    }
+    view.resolve(&SequenceSet::Ranges(kept), uid)
+        .unwrap_or_default()
+}
+
+/// The store's key for an IMAP key.
+fn convert(key: &Key, view: &View) -> SearchKey {
+    let flag = |f, set| SearchKey::Flags(f, set);
+    let header = |name: &str, text: &str| SearchKey::Header(name.to_string(), text.to_string());
+    let recent: Vec<Uid> = view.uids().iter().copied().filter(|u| view.is_recent(*u)).collect();
+    match key {
+        Key::All => SearchKey::All,
+        Key::Answered => flag(Flags::ANSWERED, true),
+        Key::Unanswered => flag(Flags::ANSWERED, false),
+        Key::Deleted => flag(Flags::DELETED, true),
+        Key::Undeleted => flag(Flags::DELETED, false),
+        Key::Draft => flag(Flags::DRAFT, true),
+        Key::Undraft => flag(Flags::DRAFT, false),
+        Key::Flagged => flag(Flags::FLAGGED, true),
+        Key::Unflagged => flag(Flags::FLAGGED, false),
+        Key::Seen => flag(Flags::SEEN, true),
+        Key::Unseen => flag(Flags::SEEN, false),
+        Key::Keyword(k) => SearchKey::Keyword(k.clone(), true),
+        Key::Unkeyword(k) => SearchKey::Keyword(k.clone(), false),
+        Key::Recent => uid_ranges(&recent),
+        Key::New => SearchKey::And(vec![uid_ranges(&recent), flag(Flags::SEEN, false)]),
+        Key::Old => SearchKey::Not(Box::new(uid_ranges(&recent))),
+        Key::Bcc(s) => header("Bcc", s),
+        Key::Cc(s) => header("Cc", s),
+        Key::From(s) => header("From", s),
+        Key::To(s) => header("To", s),
+        Key::Subject(s) => header("Subject", s),
+        Key::Header(name, s) => header(name, s),
+        Key::Body(s) => SearchKey::Body(s.clone()),
+        Key::Text(s) => SearchKey::Text(s.clone()),
+        Key::Larger(n) => SearchKey::Larger(*n),
+        Key::Smaller(n) => SearchKey::Smaller(*n),
+        Key::Before(d) => SearchKey::Arrived {
+            from: None,
+            until: Some(day_start(*d)),
+        },
+        Key::On(d) => {
+            let (from, until) = day(*d);
+            SearchKey::Arrived { from, until }
+        }
+        Key::Since(d) => SearchKey::Arrived {
+            from: Some(day_start(*d)),
+            until: None,
+        },
+        Key::SentBefore(d) => SearchKey::Sent {
+            from: None,
+            until: Some(day_start(*d)),
+        },
+        Key::SentOn(d) => {
+            let (from, until) = day(*d);
+            SearchKey::Sent { from, until }
+        }
+        Key::SentSince(d) => SearchKey::Sent {
+            from: Some(day_start(*d)),
+            until: None,
+        },
+        Key::Uid(set) => uid_ranges(&search_set(view, set, true)),
+        Key::Sequence(set) => uid_ranges(&search_set(view, set, false)),
+        Key::Not(k) => SearchKey::Not(Box::new(convert(k, view))),
+        Key::Or(a, b) => SearchKey::Or(Box::new(convert(a, view)), Box::new(convert(b, view))),
+        Key::And(keys) => SearchKey::And(keys.iter().map(|k| convert(k, view)).collect()),
+    }
+}
+
+impl Session {
+    pub(super) fn search(&mut self, tag: &str, search: &Search) -> Outcome {
+        if let Some(charset) = &search.charset
+            && !CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset))
+        {
+            return Err(Done::no(format!("charset {charset} is not supported"))
+                .code(format!("BADCHARSET ({})", CHARSETS.join(" "))));
+        }
+        let view = self.view()?;
+        let key = convert(&search.key, view);
+        let mailbox = view.mailbox;
+        let found = self.with_account(|a| a.search(mailbox, &key))?;
+        let view = self.selected.as_mut().expect("checked above");
+        // Messages not yet announced (EXISTS) are not the client's to see.
+        let found: Vec<Uid> = found.into_iter().filter(|u| view.seq_of(*u).is_some()).collect();
+        let numbers: Vec<u32> = match search.uid {
+            true => found.clone(),
+            false => found.iter().filter_map(|u| view.seq_of(*u)).collect(),
+        };
+        let returns = match (&search.returns, self.enabled.rev2) {
+            (Some(r), _) if r.is_empty() => Some(vec![SearchReturn::All]),
+            (Some(r), _) => Some(r.clone()),
+            (None, true) => Some(vec![SearchReturn::All]),
+            (None, false) => None,
+        };
+        let Some(returns) = returns else {
+            let list: Vec<String> = numbers.iter().map(u32::to_string).collect();
+            let line = match list.is_empty() {
+                true => "* SEARCH".to_string(),
+                false => format!("* SEARCH {}", list.join(" ")),
+            };
+            self.line(&line);
+            return Ok(Done::ok("SEARCH done"));
+        };
+        let has = |r| returns.contains(&r);
+        if has(SearchReturn::Save) {
+            // RFC 5182 2.1: with MIN or MAX but neither ALL nor COUNT, only those
+            // are saved.
+            view.saved = match (has(SearchReturn::All) || has(SearchReturn::Count), has(SearchReturn::Min), has(SearchReturn::Max)) {
+                (false, min, max) if min || max => [
+                    found.first().filter(|_| min),
+                    found.last().filter(|_| max),
+                ]
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect(),
+                _ => found.clone(),
+            };
+            if returns.iter().all(|r| *r == SearchReturn::Save) {
+                return Ok(Done::ok("SEARCH done, result saved"));
+            }
+        }
+        let mut line = format!("* ESEARCH (TAG \"{tag}\")");
+        if search.uid {
+            line.push_str(" UID");
+        }
+        if let (true, Some(n)) = (has(SearchReturn::Min), numbers.first()) {
+            line.push_str(&format!(" MIN {n}"));
+        }
+        if let (true, Some(n)) = (has(SearchReturn::Max), numbers.last()) {
+            line.push_str(&format!(" MAX {n}"));
+        }
+        if has(SearchReturn::All) && !numbers.is_empty() {
+            line.push_str(&format!(" ALL {}", uid_set(&numbers)));
+        }
+        if has(SearchReturn::Count) {
+            line.push_str(&format!(" COUNT {}", numbers.len()));
+        }
+        self.line(&line);
+        Ok(Done::ok("SEARCH done"))
+    }
+}

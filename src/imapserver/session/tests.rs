@@ -1,0 +1,330 @@
+//! Transcripts of whole sessions against a real store and authenticator: what the
+//! clients sent, what the server answered (insta snapshots), and what was stored.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::*;
+use crate::imap::Limits;
+use crate::store::{Flags, Store};
+
+const DOMAINS: &str = r#"
+    [domains."example.org"]
+    [accounts.alice]
+    domain = "example.org"
+    destinations = ["alice"]
+    [accounts.bob]
+    domain = "example.org"
+    destinations = ["bob"]
+"#;
+
+const MESSAGE: &str = "From: Bob <bob@example.org>\r\nTo: alice@example.org\r\nSubject: lunch\r\nDate: Sun, 22 Nov 2026 12:00:00 +0000\r\nMessage-ID: <1@example.org>\r\n\r\nShall we meet at noon?\r\n";
+
+/// A server's worth of shared services over a data directory.
+struct Server {
+    services: Services,
+    data: std::path::PathBuf,
+}
+
+impl Server {
+    fn new(data: &Path) -> Server {
+        let domains = toml::from_str(DOMAINS).unwrap();
+        let auth = crate::auth::Authenticator::new(data, &domains, [10, 50, 250], "mail.example.org").unwrap();
+        auth.set_password("alice", "secret").unwrap();
+        auth.set_password("bob", "secret").unwrap();
+        Server {
+            services: Services {
+                store: Arc::new(Store::new(data.to_path_buf())),
+                authenticator: Arc::new(auth),
+                recent: Arc::default(),
+            },
+            data: data.to_path_buf(),
+        }
+    }
+
+    fn settings(&self, plaintext_auth: bool) -> Settings {
+        Settings {
+            hostname: "mail.example.org".into(),
+            starttls: true,
+            plaintext_auth,
+            limits: Limits::new(self.data.join("tmp"), 1 << 20),
+            max_errors: 10,
+        }
+    }
+
+    /// A client connection, greeted.
+    fn connect(&self, log: &mut String) -> Client {
+        let mut session = Session::new(self.settings(true), self.services.clone(), "192.0.2.7".parse().unwrap(), None);
+        show("S: ", &session.greeting(), log);
+        Client { session, name: String::new() }
+    }
+
+    /// A connection that is logged in as `user` (its login not in the transcript).
+    fn logged_in(&self, user: &str, name: &str) -> Client {
+        let mut client = self.connect(&mut String::new());
+        client.send(&format!("L LOGIN {user} secret\r\n"), &mut String::new());
+        client.name = name.to_string();
+        client
+    }
+}
+
+struct Client {
+    session: Session,
+    /// Shown before C:/S: when a transcript has several clients.
+    name: String,
+}
+
+impl Client {
+    /// Sends one write and records it and the answer.
+    fn send(&mut self, write: &str, log: &mut String) -> Action {
+        show(&format!("{}C: ", self.name), write.as_bytes(), log);
+        let (out, action) = self.session.feed(write.as_bytes());
+        show(&format!("{}S: ", self.name), &out, log);
+        if !matches!(action, Action::Continue | Action::Idle) {
+            log.push_str(&format!("-- {action:?}\n"));
+        }
+        action
+    }
+
+    /// What an idling session pushes after changes by others.
+    fn pushed(&mut self, log: &mut String) {
+        let out = self.session.changes_arrived();
+        show(&format!("{}S: ", self.name), &out, log);
+    }
+}
+
+fn show(prefix: &str, bytes: &[u8], out: &mut String) {
+    for line in String::from_utf8_lossy(bytes).split_inclusive('\n') {
+        out.push_str(prefix);
+        out.push_str(&line.escape_debug().to_string());
+        out.push('\n');
+    }
+}
+
+/// Runs one client's script (one entry per write) and returns the transcript.
+fn transcript(server: &Server, script: &[&str]) -> String {
+    let mut log = String::new();
+    let mut client = server.connect(&mut log);
+    for write in script {
+        if client.send(write, &mut log) == Action::Close {
+            break;
+        }
+    }
+    log
+}
+
+fn append_message(server: &Server, account: &str, mailbox: &str, text: &str) {
+    server
+        .services
+        .store
+        .deliver(account, mailbox, text.as_bytes(), Default::default())
+        .unwrap();
+}
+
+#[test]
+fn login_logout_and_capabilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a CAPABILITY\r\n",
+            "b LOGIN alice wrong\r\n",
+            "c LOGIN alice secret\r\n",
+            "d CAPABILITY\r\n",
+            "e LOGIN alice secret\r\n",
+            "f ID (\"name\" \"test\" \"version\" \"1\")\r\n",
+            "g LOGOUT\r\n",
+        ]
+    ));
+}
+
+#[test]
+fn logins_need_tls_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    let mut session = Session::new(server.settings(false), server.services.clone(), "192.0.2.7".parse().unwrap(), None);
+    let mut log = String::new();
+    show("S: ", &session.greeting(), &mut log);
+    for write in ["a LOGIN alice secret\r\n", "b AUTHENTICATE PLAIN\r\n", "c STARTTLS\r\n"] {
+        show("C: ", write.as_bytes(), &mut log);
+        let (out, action) = session.feed(write.as_bytes());
+        show("S: ", &out, &mut log);
+        log.push_str(&format!("-- {action:?}\n"));
+    }
+    insta::assert_snapshot!(log);
+}
+
+#[test]
+fn authenticate_with_and_without_initial_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    // "\0alice\0secret" and "\0alice\0wrong".
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a AUTHENTICATE PLAIN AGFsaWNlAHdyb25n\r\n",
+            "b AUTHENTICATE PLAIN\r\n",
+            "*\r\n",
+            "c AUTHENTICATE PLAIN\r\n",
+            "AGFsaWNlAHNlY3JldA==\r\n",
+            "d SELECT INBOX\r\n",
+        ]
+    ));
+}
+
+#[test]
+fn append_fetch_store_search_expunge() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    let size = MESSAGE.len();
+    let append = format!("b APPEND INBOX (\\Flagged) \"22-Nov-2026 12:00:00 +0000\" {{{size}}}\r\n");
+    let append_plus = format!("c APPEND INBOX {{{size}+}}\r\n{MESSAGE}\r\n");
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a LOGIN alice secret\r\n",
+            &append,
+            &format!("{MESSAGE}\r\n"),
+            &append_plus,
+            "d SELECT INBOX\r\n",
+            "e FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)\r\n",
+            "f FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject)]\r\n",
+            "g UID FETCH 2 BODY[TEXT]\r\n",
+            "h STORE 1 +FLAGS (\\Deleted $Label)\r\n",
+            "i SEARCH DELETED\r\n",
+            "j UID SEARCH RETURN (MIN COUNT) SUBJECT lunch\r\n",
+            "k SEARCH UNSEEN\r\n",
+            "l EXPUNGE\r\n",
+            "m FETCH 1 (UID FLAGS)\r\n",
+            "n FETCH 2 FLAGS\r\n",
+            "o CLOSE\r\n",
+        ]
+    ));
+    let account = server.services.store.account("alice").unwrap();
+    let account = account.lock().unwrap();
+    let inbox = account.mailbox("INBOX").unwrap();
+    let messages = account.messages(inbox.id).unwrap();
+    assert_eq!(messages.len(), 1, "one message expunged");
+    assert_eq!(messages[0].uid, 2);
+    assert!(messages[0].flags.contains(Flags::SEEN), "BODY[TEXT] set \\Seen");
+}
+
+#[test]
+fn copy_move_and_mailboxes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a LOGIN alice secret\r\n",
+            "b CREATE Projects/Gannet\r\n",
+            "c CREATE Projects\r\n",
+            "d CREATE Caf&AOk-\r\n",
+            "e LIST \"\" *\r\n",
+            "f LIST \"\" %\r\n",
+            "g SELECT INBOX\r\n",
+            "h COPY 1 Projects/Gannet\r\n",
+            "i MOVE 2 Projects\r\n",
+            "j COPY 1 Nowhere\r\n",
+            "k STATUS Projects/Gannet (MESSAGES UIDNEXT UNSEEN SIZE)\r\n",
+            "l RENAME Projects Work\r\n",
+            "m SUBSCRIBE Work/Gannet\r\n",
+            "n LSUB \"\" *\r\n",
+            "o LIST (SUBSCRIBED) \"\" * RETURN (STATUS (MESSAGES))\r\n",
+            "p DELETE Work\r\n",
+            "q DELETE Work/Gannet\r\n",
+            "r NAMESPACE\r\n",
+            "s LIST \"\" \"\"\r\n",
+        ]
+    ));
+}
+
+#[test]
+fn errors_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a SELECT INBOX\r\n",
+            "b LOGIN alice secret\r\n",
+            "c FETCH 1 FLAGS\r\n",
+            "d SELECT Nowhere\r\n",
+            "e SELECT INBOX\r\n",
+            "f FETCH 2 FLAGS\r\n",
+            "g FETCH 1 (FLAGS\r\n",
+            "h FROB\r\n",
+            "i STORE 1 +FLAGS (\\Recent)\r\n",
+            "j SEARCH CHARSET KOI8-R TEXT x\r\n",
+            "k EXAMINE INBOX\r\n",
+            "l STORE 1 +FLAGS (\\Seen)\r\n",
+        ]
+    ));
+}
+
+#[test]
+fn rev2_answers_with_esearch_and_no_recent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a LOGIN alice secret\r\n",
+            "b ENABLE IMAP4rev2\r\n",
+            "c SELECT INBOX\r\n",
+            "d SEARCH ALL\r\n",
+            "e SEARCH RETURN (SAVE) ALL\r\n",
+            "f FETCH $ (FLAGS)\r\n",
+            "g SEARCH NOTHINGHERE\r\n",
+        ]
+    ));
+}
+
+#[test]
+fn idle_pushes_changes_by_other_sessions_and_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    let mut log = String::new();
+    let mut a = server.logged_in("alice", "A");
+    let mut b = server.logged_in("alice", "B");
+    a.send("a1 SELECT INBOX\r\n", &mut log);
+    b.send("b1 SELECT INBOX\r\n", &mut log);
+    b.send("b2 IDLE\r\n", &mut log);
+    log.push_str("-- a message is delivered by SMTP\n");
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    b.pushed(&mut log);
+    a.send("a2 STORE 1 +FLAGS.SILENT (\\Seen)\r\n", &mut log);
+    b.pushed(&mut log);
+    a.send("a3 STORE 2 +FLAGS.SILENT (\\Deleted)\r\n", &mut log);
+    a.send("a4 EXPUNGE\r\n", &mut log);
+    b.pushed(&mut log);
+    b.send("DONE\r\n", &mut log);
+    b.send("b3 FETCH 1:* (UID FLAGS)\r\n", &mut log);
+    insta::assert_snapshot!(log);
+}
+
+#[test]
+fn expunges_wait_outside_fetch_store_and_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    let mut log = String::new();
+    let mut a = server.logged_in("alice", "A");
+    let mut b = server.logged_in("alice", "B");
+    a.send("a1 SELECT INBOX\r\n", &mut log);
+    b.send("b1 SELECT INBOX\r\n", &mut log);
+    a.send("a2 STORE 1 +FLAGS.SILENT (\\Deleted)\r\n", &mut log);
+    a.send("a3 EXPUNGE\r\n", &mut log);
+    b.send("b2 FETCH 2 (UID)\r\n", &mut log);
+    b.send("b3 SEARCH ALL\r\n", &mut log);
+    b.send("b4 NOOP\r\n", &mut log);
+    b.send("b5 FETCH 1 (UID)\r\n", &mut log);
+    insta::assert_snapshot!(log);
+}

@@ -1,0 +1,406 @@
+//! The selected mailbox as this session shows it: message sequence numbers mapped to
+//! UIDs, kept in step with the account's change feed.
+//!
+//! Changes by other sessions, SMTP delivery or the web interfaces arrive on the
+//! feed as they commit. They are collected here and told to the client when IMAP
+//! allows (RFC 9051 7.5.1): new messages and flag changes after any command,
+//! expunges only outside FETCH, STORE and SEARCH (sequence numbers must not shift
+//! under those), and at once while idling.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::broadcast::error::TryRecvError;
+
+use super::{Done, Session};
+use crate::imap::{SeqNumber, SequenceSet};
+use crate::store::{Account, Change, ChangeSet, Flags, MailboxId, MessageMeta, ModSeq, StoreError, Uid};
+
+/// Which messages each mailbox has shown as `\Recent` (IMAP4rev1): a message is
+/// recent in exactly one session, the first to see it. Kept in memory, so after a
+/// restart a mailbox's messages are recent once more.
+#[derive(Default)]
+pub struct RecentClaims {
+    highest: Mutex<HashMap<(String, MailboxId), Uid>>,
+}
+
+impl RecentClaims {
+    /// Claims the UIDs above the last claim, up to `last`; returns the first
+    /// claimed UID (those from it up to `last` are recent for the caller).
+    fn claim(&self, account: &str, mailbox: MailboxId, last: Uid) -> Uid {
+        let mut map = self.highest.lock().unwrap_or_else(PoisonError::into_inner);
+        let claimed = map.entry((account.to_string(), mailbox)).or_insert(0);
+        let first = *claimed + 1;
+        *claimed = (*claimed).max(last);
+        first
+    }
+
+    /// The first UID no session has claimed yet.
+    pub fn first_unclaimed(&self, account: &str, mailbox: MailboxId) -> Uid {
+        let map = self.highest.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(&(account.to_string(), mailbox)).map_or(1, |h| h + 1)
+    }
+}
+
+/// Changes seen on the feed and not yet told to the client.
+#[derive(Debug, Default)]
+struct Pending {
+    expunged: BTreeSet<Uid>,
+    added: BTreeSet<Uid>,
+    flags: BTreeMap<Uid, (Flags, Vec<String>)>,
+    /// The feed dropped changes: reload the mailbox and compare.
+    lagged: bool,
+    deleted: bool,
+}
+
+pub struct View {
+    pub mailbox: MailboxId,
+    pub read_only: bool,
+    /// Sequence number - 1 -> UID, ascending.
+    uids: Vec<Uid>,
+    /// UIDs that are `\Recent` in this session.
+    recent: BTreeSet<Uid>,
+    /// Keywords in use in the mailbox, as last announced in FLAGS.
+    keywords: BTreeSet<String>,
+    /// The modseq of the last change set taken in: the feed's order.
+    modseq: ModSeq,
+    /// Modseqs of this session's own flag changes: it has answered them.
+    own: Vec<ModSeq>,
+    /// The last SEARCH ... RETURN (SAVE) result (RFC 5182), as UIDs.
+    pub saved: Vec<Uid>,
+    pending: Pending,
+}
+
+impl View {
+    /// The view of `messages`, the mailbox's current content, read with the
+    /// account locked at `modseq`.
+    pub(super) fn new(
+        mailbox: MailboxId,
+        read_only: bool,
+        messages: &[MessageMeta],
+    ) -> View {
+        let keywords = messages.iter().flat_map(|m| m.keywords.iter().cloned()).collect();
+        View {
+            mailbox,
+            read_only,
+            uids: messages.iter().map(|m| m.uid).collect(),
+            recent: BTreeSet::new(),
+            keywords,
+            modseq: 0,
+            own: Vec::new(),
+            saved: Vec::new(),
+            pending: Pending::default(),
+        }
+    }
+
+    pub fn len(&self) -> u32 {
+        self.uids.len() as u32
+    }
+
+    pub fn uids(&self) -> &[Uid] {
+        &self.uids
+    }
+
+    pub fn is_recent(&self, uid: Uid) -> bool {
+        self.recent.contains(&uid)
+    }
+
+    pub fn recent_count(&self) -> usize {
+        self.recent.len()
+    }
+
+    /// The sequence number of `uid`, if it is in the view.
+    pub fn seq_of(&self, uid: Uid) -> Option<u32> {
+        self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
+    }
+
+    pub fn keywords(&self) -> &BTreeSet<String> {
+        &self.keywords
+    }
+
+    /// Keywords announced in a new FLAGS response.
+    pub fn add_keywords(&mut self, keywords: impl IntoIterator<Item = String>) {
+        self.keywords.extend(keywords);
+    }
+
+    /// Claims recent messages among the UIDs from `from` on (not in EXAMINE).
+    fn claim_recent(&mut self, claims: &RecentClaims, account: &str, from: usize) {
+        if self.read_only || from >= self.uids.len() {
+            return;
+        }
+        let last = *self.uids.last().expect("checked non-empty");
+        let first = claims.claim(account, self.mailbox, last);
+        self.recent
+            .extend(self.uids[from..].iter().copied().filter(|&u| u >= first));
+    }
+
+    /// Remembers that this session made the flag changes of `modseq` (and has
+    /// answered them with FETCH responses already).
+    pub fn own_change(&mut self, modseq: ModSeq) {
+        self.own.push(modseq);
+    }
+
+    /// Takes in a committed change set.
+    fn apply(&mut self, set: &ChangeSet) {
+        if set.modseq <= self.modseq {
+            return;
+        }
+        let own = self.own.contains(&set.modseq);
+        for change in &set.changes {
+            match change {
+                Change::Added { mailbox, uid, .. } if *mailbox == self.mailbox => {
+                    self.pending.added.insert(*uid);
+                }
+                Change::Expunged { mailbox, uids } if *mailbox == self.mailbox => {
+                    for uid in uids {
+                        self.pending.added.remove(uid);
+                        self.pending.flags.remove(uid);
+                        self.pending.expunged.insert(*uid);
+                    }
+                }
+                Change::FlagsChanged {
+                    mailbox,
+                    uid,
+                    flags,
+                    keywords,
+                } if *mailbox == self.mailbox && !own => {
+                    self.pending.flags.insert(*uid, (*flags, keywords.clone()));
+                }
+                Change::MailboxDeleted { mailbox, .. } if *mailbox == self.mailbox => {
+                    self.pending.deleted = true;
+                }
+                _ => {}
+            }
+        }
+        self.modseq = set.modseq;
+    }
+
+    /// Resolves a sequence set (of sequence numbers, or of UIDs when `uid`) to the
+    /// UIDs in the view, ascending. Sequence numbers beyond the mailbox are an
+    /// error (RFC 9051 9: a BAD); UIDs that do not exist are simply not there.
+    pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Result<Vec<Uid>, Done> {
+        let ranges = match set {
+            SequenceSet::Saved => {
+                let mut out: Vec<Uid> = self
+                    .saved
+                    .iter()
+                    .copied()
+                    .filter(|u| self.seq_of(*u).is_some())
+                    .collect();
+                out.sort_unstable();
+                return Ok(out);
+            }
+            SequenceSet::Ranges(r) => r,
+        };
+        let mut out = Vec::new();
+        for &(a, b) in ranges {
+            let (lo, hi) = if uid {
+                let last = self.uids.last().copied().unwrap_or(0);
+                let n = |s| match s {
+                    SeqNumber::Number(n) => n,
+                    SeqNumber::Last => last,
+                };
+                let (a, b) = (n(a), n(b));
+                (a.min(b), a.max(b))
+            } else {
+                let (a, b) = (self.seq(a)?, self.seq(b)?);
+                let (lo, hi) = (a.min(b), a.max(b));
+                (self.uids[lo as usize - 1], self.uids[hi as usize - 1])
+            };
+            let start = self.uids.partition_point(|&u| u < lo);
+            let end = self.uids.partition_point(|&u| u <= hi);
+            out.extend_from_slice(&self.uids[start..end]);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// A sequence number that must exist.
+    fn seq(&self, n: SeqNumber) -> Result<u32, Done> {
+        let count = self.len();
+        match n {
+            SeqNumber::Last if count > 0 => Ok(count),
+            SeqNumber::Number(n) if n >= 1 && n <= count => Ok(n),
+            SeqNumber::Last => Err(Done::bad("the mailbox is empty: there is no message *")),
+            SeqNumber::Number(n) => Err(Done::bad(format!(
+                "message sequence number {n} does not exist (the mailbox has {count} messages)"
+            ))),
+        }
+    }
+
+    /// Removes expunged UIDs this session expunged itself (EXPUNGE, MOVE), and
+    /// returns their sequence numbers in the order to report them.
+    pub fn remove(&mut self, uids: &[Uid]) -> Vec<u32> {
+        let mut seqs = Vec::new();
+        for uid in uids {
+            if let Ok(i) = self.uids.binary_search(uid) {
+                seqs.push(i as u32 + 1);
+                self.uids.remove(i);
+                self.recent.remove(uid);
+            }
+            self.pending.expunged.remove(uid);
+            self.pending.flags.remove(uid);
+        }
+        seqs
+    }
+}
+
+/// The FLAGS list of a message: system flags, keywords, and `\Recent` where the
+/// session shows it.
+pub fn flag_list(flags: Flags, keywords: &[String], recent: bool) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let system = flags.to_string();
+    if !system.is_empty() {
+        parts.push(system);
+    }
+    parts.extend(keywords.iter().cloned());
+    if recent {
+        parts.push("\\Recent".into());
+    }
+    format!("({})", parts.join(" "))
+}
+
+impl Session {
+    /// Reads the changes that arrived and tells the client what it may be told
+    /// after `command` (the name of the command being completed, or "IDLE").
+    pub(super) fn sync_view(&mut self, command: &str) {
+        let (Some(auth), Some(view)) = (self.auth.as_mut(), self.selected.as_mut()) else {
+            return;
+        };
+        loop {
+            match auth.changes.try_recv() {
+                Ok(set) => view.apply(&set),
+                Err(TryRecvError::Lagged(_)) => view.pending.lagged = true,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        if view.pending.deleted {
+            self.selected = None;
+            self.line("* BYE the selected mailbox was deleted by another session; closing");
+            self.action = super::Action::Close;
+            return;
+        }
+        if view.pending.lagged {
+            view.pending.lagged = false;
+            let account = Arc::clone(&auth.account);
+            let current = super::lock(&account).messages(view.mailbox);
+            match current {
+                Ok(messages) => view.compare(&messages),
+                Err(e) => tracing::error!(error = %e, "reloading the selected mailbox failed"),
+            }
+        }
+        let expunges_allowed = !matches!(command, "FETCH" | "STORE" | "SEARCH");
+        self.flush_pending(expunges_allowed);
+    }
+
+    /// Writes the untagged responses for the pending changes.
+    fn flush_pending(&mut self, expunges_allowed: bool) {
+        let Some(view) = self.selected.as_mut() else {
+            return;
+        };
+        let mut out = String::new();
+        if expunges_allowed {
+            let expunged: Vec<Uid> = std::mem::take(&mut view.pending.expunged).into_iter().collect();
+            for seq in view.remove(&expunged) {
+                out.push_str(&format!("* {seq} EXPUNGE\r\n"));
+            }
+        }
+        let last = view.uids.last().copied().unwrap_or(0);
+        let added: Vec<Uid> = std::mem::take(&mut view.pending.added)
+            .into_iter()
+            .filter(|&u| u > last && !view.pending.expunged.contains(&u))
+            .collect();
+        if !added.is_empty() {
+            let from = view.uids.len();
+            view.uids.extend(added);
+            let account = self.auth.as_ref().map(|a| a.login.account.clone()).unwrap_or_default();
+            view.claim_recent(&self.services.recent, &account, from);
+            out.push_str(&format!("* {} EXISTS\r\n", view.len()));
+            if !self.enabled.rev2 {
+                out.push_str(&format!("* {} RECENT\r\n", view.recent_count()));
+            }
+        }
+        let flags = std::mem::take(&mut view.pending.flags);
+        let new_keywords: BTreeSet<String> = flags
+            .values()
+            .flat_map(|(_, k)| k.iter())
+            .filter(|k| !view.keywords.contains(*k))
+            .cloned()
+            .collect();
+        if !new_keywords.is_empty() {
+            view.keywords.extend(new_keywords);
+            out.push_str(&format!("* FLAGS {}\r\n", mailbox_flags(&view.keywords)));
+        }
+        for (uid, (f, k)) in flags {
+            if let Some(seq) = view.seq_of(uid) {
+                let list = flag_list(f, &k, view.is_recent(uid));
+                out.push_str(&format!("* {seq} FETCH (UID {uid} FLAGS {list})\r\n"));
+            }
+        }
+        self.out.extend_from_slice(out.as_bytes());
+    }
+
+    /// Opens the view of a mailbox for SELECT/EXAMINE: reads its messages with the
+    /// account locked, dropping feed changes up to then (they are in what was read).
+    pub(super) fn open_view(
+        &mut self,
+        name: &str,
+        read_only: bool,
+    ) -> Result<(crate::store::Mailbox, Vec<MessageMeta>), Done> {
+        let auth = self
+            .auth
+            .as_mut()
+            .ok_or_else(|| Done::bad("log in first (LOGIN or AUTHENTICATE)"))?;
+        let account = Arc::clone(&auth.account);
+        let guard = super::lock(&account);
+        while !matches!(
+            auth.changes.try_recv(),
+            Err(TryRecvError::Empty | TryRecvError::Closed)
+        ) {}
+        let (mailbox, messages) = read_mailbox(&guard, name).map_err(Done::from)?;
+        drop(guard);
+        let mut view = View::new(mailbox.id, read_only, &messages);
+        view.claim_recent(&self.services.recent, &auth.login.account, 0);
+        self.selected = Some(view);
+        Ok((mailbox, messages))
+    }
+}
+
+fn read_mailbox(
+    account: &Account,
+    name: &str,
+) -> Result<(crate::store::Mailbox, Vec<MessageMeta>), StoreError> {
+    let mailbox = account.mailbox(name)?;
+    let messages = account.messages(mailbox.id)?;
+    Ok((mailbox, messages))
+}
+
+/// The FLAGS response list: system flags and the keywords in use.
+pub fn mailbox_flags(keywords: &BTreeSet<String>) -> String {
+    let mut parts = vec!["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
+    parts.extend(keywords.iter().map(String::as_str));
+    format!("({})", parts.join(" "))
+}
+
+impl View {
+    /// After the feed lagged: compares the view with the mailbox as it is now and
+    /// makes the differences pending.
+    fn compare(&mut self, messages: &[MessageMeta]) {
+        let now: BTreeSet<Uid> = messages.iter().map(|m| m.uid).collect();
+        for uid in &self.uids {
+            if !now.contains(uid) {
+                self.pending.expunged.insert(*uid);
+            }
+        }
+        let last = self.uids.last().copied().unwrap_or(0);
+        for m in messages {
+            if m.uid > last {
+                self.pending.added.insert(m.uid);
+            } else {
+                // Flags may have changed; telling them again is harmless.
+                self.pending.flags.insert(m.uid, (m.flags, m.keywords.clone()));
+            }
+        }
+    }
+}
