@@ -1,12 +1,13 @@
 //! Parser vectors: TOML files described in `rfc-vectors/README.md`, one folder per
 //! RFC, each case naming the parser it goes through (addresses, SMTP commands, header
-//! address fields).
+//! address fields, IMAP commands).
 
 use std::fmt::Display;
 use std::fs;
 use std::path::Path;
 
 use gannet::address::{Address, Domain, ForwardPath, Localpart, ReversePath};
+use gannet::imap;
 use gannet::leniency::{Leniencies, Leniency};
 use gannet::message;
 use gannet::smtp::Command;
@@ -25,6 +26,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc3461", "RFC 3461 DSN parameters"),
     ("rfc4865", "RFC 4865 FUTURERELEASE"),
     ("rfc4954", "RFC 4954 AUTH"),
+    ("rfc9051", "RFC 9051 IMAP commands"),
 ];
 
 #[derive(Deserialize)]
@@ -40,6 +42,9 @@ struct File {
 struct Case {
     entry: Option<String>,
     input: String,
+    /// For `imap-command`: the literals' octets, in order, whose markers `input` has.
+    #[serde(default)]
+    literals: Vec<String>,
     #[serde(default)]
     lenient: Vec<Leniency>,
     display: Option<String>,
@@ -120,7 +125,27 @@ fn header_value<T: Display>(
     .map_err(|e| e.to_string())
 }
 
-fn parse(entry: &str, input: &str, lenient: Leniencies) -> Result<Result<Parsed, String>, String> {
+/// An IMAP request as the vectors show it: the tag and the command's Debug form, with
+/// an APPEND's message shown by its length.
+fn imap_request(r: &imap::Request) -> String {
+    match &r.command {
+        imap::Command::Append { mailbox, message } => format!(
+            "{} Append {{ mailbox: {mailbox:?}, flags: {:?}, date: {:?}, data: {} octets }}",
+            r.tag,
+            message.flags,
+            message.date,
+            message.data.len()
+        ),
+        command => format!("{} {command:?}", r.tag),
+    }
+}
+
+fn parse(
+    entry: &str,
+    input: &str,
+    literals: &[String],
+    lenient: Leniencies,
+) -> Result<Result<Parsed, String>, String> {
     let plain = |r: Result<String, gannet::address::AddressError>| {
         r.map(|display| Parsed {
             display,
@@ -141,6 +166,22 @@ fn parse(entry: &str, input: &str, lenient: Leniencies) -> Result<Result<Parsed,
                 ..Parsed::default()
             })
             .map_err(|e| e.reply().to_string().trim_end().to_string()),
+        // Errors are compared as the reply a client would get.
+        "imap-command" => {
+            let literals = literals
+                .iter()
+                .map(|l| imap::Literal::Memory(l.as_bytes().to_vec()))
+                .collect();
+            imap::parse_command(input, literals)
+                .map(|r| Parsed {
+                    display: imap_request(&r),
+                    ..Parsed::default()
+                })
+                .map_err(|e| {
+                    let tag = e.tag.as_deref().unwrap_or("*");
+                    format!("{tag} BAD [PARSE] {}", e.message)
+                })
+        }
         "domain" => Domain::parse(input, lenient)
             .map(|d| Parsed {
                 display: d.to_string(),
@@ -171,7 +212,10 @@ fn check(case: &Case, default_entry: Option<&str>) -> Result<(), String> {
         .or(default_entry)
         .ok_or("no entry given")?;
     let lenient: Leniencies = case.lenient.iter().copied().collect();
-    match (parse(entry, &case.input, lenient)?, &case.error) {
+    match (
+        parse(entry, &case.input, &case.literals, lenient)?,
+        &case.error,
+    ) {
         (Ok(p), None) => {
             let want = case.display.as_deref().unwrap_or(&case.input);
             if p.display != want {

@@ -1,6 +1,6 @@
 //! The imaptest runner against Dovecot 2.3, the server imaptest was written
-//! for: its scripts must pass there, and a wrong expectation must fail with a
-//! message that shows both sides. Skipped (passing, with a note) when the
+//! for: its scripts must pass there (but for Dovecot's own bugs, listed), and
+//! a wrong expectation must fail with a message that shows both sides. Skipped (passing, with a note) when the
 //! `dovecot` binary is not installed; Dovecot runs as root here, as in the
 //! project's peer setup (PEERS.md).
 
@@ -29,7 +29,11 @@ fn dovecot() -> Option<(launch::Dovecot, Server)> {
         addr: d.imap,
         user: "imaptest-user".into(),
         password: launch::Dovecot::PASSWORD.into(),
-        user2: Some("imaptest-user2".into()),
+        // No second user: `urlauth2` is then skipped. With one it fails on
+        // Dovecot 2.3.19, whose imap-urlauth-login panics (an assertion in
+        // sasl_server_auth_begin), so URLFETCH across users answers NO, each
+        // after seconds of retries.
+        user2: None,
     };
     Some((d, server))
 }
@@ -65,8 +69,17 @@ fn core_scripts_pass_against_dovecot() {
     }
 }
 
-/// Every script Dovecot 2.3 has the capabilities for passes (CONTEXT=SORT and
-/// URLAUTH are not configured, so those scripts are skipped).
+/// Dovecot bugs the scripts find: the script, and the command it fails at.
+/// Dovecot 2.3.19's imap process dies (assertion `!cmd->executing` in
+/// client_command_free) on this URLFETCH of a sub-part with BINARY and
+/// BODYPARTSTRUCTURE; a fixed Dovecot passes it.
+const DOVECOT_BUGS: &[(&str, &str)] = &[(
+    "urlauth-binary",
+    "URLFETCH ($mail_url2sub binary bodypartstructure)",
+)];
+
+/// Every script Dovecot 2.3 has the capabilities for passes, but for its known
+/// bugs (it lacks CONTEXT=SORT, so `sort-partial` is skipped).
 #[test]
 fn every_script_that_runs_passes_against_dovecot() {
     let Some((d, server)) = dovecot() else { return };
@@ -74,13 +87,19 @@ fn every_script_that_runs_passes_against_dovecot() {
     let table = imaptest::table(&results);
     eprintln!("{table}");
     assert!(results.len() >= 70, "{table}");
-    assert!(
-        results.iter().all(imaptest::ScriptResult::ok),
-        "{table}\ndovecot log:\n{}",
-        d.log()
-    );
+    for r in &results {
+        let known_bug = DOVECOT_BUGS.iter().any(|(name, command)| {
+            r.name == *name && r.failure.as_deref().is_some_and(|f| f.contains(command))
+        });
+        assert!(
+            r.ok() || known_bug,
+            "{} failed:\n{table}\ndovecot log:\n{}",
+            r.name,
+            d.log()
+        );
+    }
     let ran = results.iter().filter(|r| r.skipped.is_none()).count();
-    assert!(ran >= 60, "only {ran} scripts ran:\n{table}");
+    assert!(ran >= 65, "only {ran} scripts ran:\n{table}");
 }
 
 #[test]

@@ -1,4 +1,41 @@
-//! The interop suite: real clients and MTAs (swaks, curl, neomutt, mbsync, Postfix,
-//! Exim, Dovecot's tools, ...) driven against a live gannet, as local processes and
-//! in containers. It arrives with the localserve work, once gannet serves SMTP and
-//! IMAP; until then `cargo xtask interop` says it is not available yet.
+//! The interop suite: real clients (Python's imaplib, curl, mbsync, neomutt,
+//! fetchmail) driven against a live `gannet localserve`, as local processes on
+//! loopback. Each test gets its own directory and ports, bounds every client run with
+//! a timeout, and checks the result twice: through the client's own output and
+//! files, and through the server (a raw IMAP session or the store export).
+//!
+//! Clients come from Debian packages that `.ci/run` installs; a missing one fails the
+//! test with the package to install rather than skipping it, so CI cannot pass by
+//! testing nothing.
+
+pub mod imap;
+pub mod process;
+pub mod server;
+pub mod smtp;
+pub mod store;
+pub mod tempdir;
+
+pub use process::{Output, require, run};
+pub use server::Gannet;
+pub use tempdir::TempDir;
+
+/// A small RFC 5322 message with CRLF line endings, unique by `subject`.
+pub fn message(subject: &str, body: &str) -> String {
+    format!(
+        "From: Sender <sender@example.org>\r\n\
+         To: gannet@localhost\r\n\
+         Subject: {subject}\r\n\
+         Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <{}@interop.example>\r\n\
+         \r\n\
+         {body}\r\n",
+        subject.replace(' ', "-")
+    )
+}
+
+/// Where the `scripts/` directory of this crate is (Python helpers).
+pub fn script(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}

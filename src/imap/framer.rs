@@ -60,9 +60,9 @@ impl Limits {
     /// message APPEND takes), spooled to `spool_dir`.
     pub fn new(spool_dir: PathBuf, max_literal: u64) -> Limits {
         Limits {
-            // RFC 9051 asks servers to take at least 8000 octets and RFC 7162 asks
-            // clients to keep to about 8192; twice that leaves room for long UID sets.
-            max_line: 16 * 1024,
+            // RFC 9051 asks servers to take at least 8000 octets; an ID command with
+            // RFC 2971's 30 pairs of 1024-octet strings needs about 62 KiB on one line.
+            max_line: 64 * 1024,
             // What Dovecot allows a whole command (imap_max_line_length).
             max_text: 64 * 1024,
             max_literal,
@@ -483,13 +483,11 @@ impl Framer {
                 len: command.literal_bytes.saturating_add(len),
                 limit: limits.max_command,
             })
-        } else if let Some(limit) = limits
-            .max_non_sync_literal
-            .filter(|&l| marker.non_sync && len > l)
-        {
-            Some(Problem::NonSyncTooBig { len, limit })
         } else {
-            None
+            limits
+                .max_non_sync_literal
+                .filter(|&limit| marker.non_sync && len > limit)
+                .map(|limit| Problem::NonSyncTooBig { len, limit })
         };
         let sink = match refusal {
             Some(kind) => Err(kind),

@@ -105,6 +105,9 @@ impl Failure {
 
 type Converted<T> = Result<T, Failure>;
 
+/// ID's field-value pairs, as `Command::Id` holds them.
+type IdPairs = Vec<(String, Option<String>)>;
+
 /// The state of one conversion: the literals not yet taken.
 struct Conversion {
     literals: std::vec::IntoIter<Literal>,
@@ -521,7 +524,7 @@ impl Conversion {
         unreachable!("the grammar guarantees APPEND's literal")
     }
 
-    fn id(&mut self, inner: Pairs<'_, Rule>) -> Converted<Option<Vec<(String, Option<String>)>>> {
+    fn id(&mut self, inner: Pairs<'_, Rule>) -> Converted<Option<IdPairs>> {
         let mut pairs = Vec::new();
         for p in inner {
             if p.as_rule() == Rule::nil {
@@ -601,7 +604,7 @@ impl Conversion {
 
     /// The next literal from the side table, checked against its marker.
     fn literal(&mut self, pair: &Pair<'_, Rule>) -> Converted<Literal> {
-        let size = number64(&next(&mut pair.clone().into_inner()), "a literal's size")?;
+        let size = number64(&next(&mut pair.clone().into_inner()), "literal size")?;
         let literal = self
             .literals
             .next()
@@ -630,9 +633,9 @@ fn initial_resp(pair: &Pair<'_, Rule>) -> Converted<String> {
     let padding = text.len() - data.len();
     let problem = if data.contains('=') {
         Some("'=' is only padding at the end")
-    } else if text.len() % 4 != 0 {
+    } else if !text.len().is_multiple_of(4) {
         Some("its length is not a multiple of 4")
-    } else if padding > 2 || (padding > 0 && data.len() % 4 == 1) {
+    } else if padding > 2 {
         Some("too much padding")
     } else {
         None
@@ -1029,6 +1032,10 @@ const COVERED: &[(&str, &[&str])] = &[
     ("a search key", &["'('"]),
     ("a flag list", &["'('"]),
     ("a fetch item", &["'('"]),
+    ("a string", &["a literal", "a literal8"]),
+    ("a literal", &["a literal8"]),
+    ("a charset", &["a string"]),
+    ("a flag action (FLAGS, +FLAGS or -FLAGS)", &["'-'"]),
 ];
 
 fn describe(rule: Rule) -> Option<&'static str> {
@@ -1037,8 +1044,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::sequence_set | Rule::seq_range | Rule::seq_number => "a sequence set",
         Rule::mailbox => "a mailbox name",
         Rule::list_mailbox | Rule::list_chars => "a mailbox name or pattern",
-        Rule::quoted | Rule::literal | Rule::literal8 | Rule::astring_chars => "a string",
-        Rule::atom => "an atom",
+        Rule::quoted | Rule::astring_chars => "a string",
+        Rule::literal => "a literal",
+        Rule::literal8 => "a literal8",
         Rule::search_key => "a search key",
         Rule::search_return_opt => "a search return option (MIN, MAX, ALL, COUNT or SAVE)",
         Rule::charset => "a charset",
@@ -1073,7 +1081,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::flag => "a flag",
         Rule::flag_list => "a flag list",
         Rule::flag_keyword => "a keyword",
-        Rule::store_action => "FLAGS, +FLAGS or -FLAGS",
+        Rule::store_action => "a flag action (FLAGS, +FLAGS or -FLAGS)",
         Rule::store_silent => ".SILENT",
         Rule::date_text | Rule::date_day | Rule::date_year => "a date (d-Mon-yyyy)",
         Rule::date_month => "a month (Jan, Feb, ...)",
@@ -1095,8 +1103,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::use_attr => "a special-use attribute (\\Sent, \\Drafts, ...)",
         Rule::capability => "a capability",
         Rule::auth_type => "a SASL mechanism name",
-        Rule::initial_resp => "a base64 initial response or '='",
-        Rule::id_param => "a field name string",
+        Rule::initial_resp => "a SASL initial response (base64 or '=')",
         Rule::nil => "NIL",
         Rule::EOI => "end of line",
         _ => return None,
@@ -1177,7 +1184,7 @@ fn syntax_error(text: &str, error: &SyntaxError) -> ParseError {
     } else {
         name
     };
-    let expected = expected(&error.expected);
+    let expected = expected(&after_word(text, column, &error.expected));
     let found = found_token(text, column);
     let detail = if expected.is_empty() {
         format!("unexpected {found}")
@@ -1191,8 +1198,27 @@ fn syntax_error(text: &str, error: &SyntaxError) -> ParseError {
     }
 }
 
+/// What was expected, without the things that would start a new token when the error
+/// is right after a letter or digit: no token starts in the middle of a word, so there
+/// they only say that the word could have gone on ("SELECT a b": "a string" could
+/// continue "a"), while SP or ')' say what must come next. If nothing else is left,
+/// all are kept ("1-Jan-26" needs more of a date).
+fn after_word<'e>(text: &str, column: usize, expected: &'e [String]) -> Vec<&'e String> {
+    let after_word = column > 1
+        && text
+            .chars()
+            .nth(column - 2)
+            .is_some_and(char::is_alphanumeric);
+    let token = |e: &&String| e.starts_with('\'') || e.as_str() == "end of line";
+    if after_word && expected.iter().any(|e| token(&e)) {
+        expected.iter().filter(token).collect()
+    } else {
+        expected.iter().collect()
+    }
+}
+
 /// The expected things as a phrase: `'('`, `SP` and keywords read as they are written.
-fn expected(list: &[String]) -> String {
+fn expected(list: &[&String]) -> String {
     let words: Vec<String> = list
         .iter()
         .map(|e| match e.as_str() {

@@ -593,7 +593,21 @@ impl<'a> Parser<'a> {
             }
             _ => self.next_delimiter(),
         };
-        let (body_end, end_lines) = self.content_end(body_start, end);
+        let (mut body_end, mut end_lines) = self.content_end(body_start, end);
+        // A last child with an empty body right before the delimiter has the line
+        // break the delimiter owns at the end of its header; the body here covers it
+        // too, so that every part lies within its parent's body.
+        let last_child_end = match &part.children {
+            Children::Multipart(parts) => parts.last().map(|p| p.body.end),
+            Children::Message(message) => Some(message.body.end),
+            Children::None => None,
+        };
+        if let (Some(child_end), Some(d)) = (last_child_end, end)
+            && child_end > body_end
+        {
+            body_end = child_end;
+            end_lines = d.lines;
+        }
         part.body = body_start..body_end;
         part.body_lines = end_lines - body_lines;
         (part, end)
@@ -703,31 +717,27 @@ impl<'a> Parser<'a> {
         self.pos = next;
     }
 
-    /// Whether `line` (at `pos`) is `--boundary` or `--boundary--` of an open
-    /// multipart, with only white space after it (RFC 2046 transport padding). The
-    /// innermost multipart is asked first.
+    /// Whether `line` (at `pos`) is a delimiter line of an open multipart: `--` and
+    /// the boundary at its start, `--` after that for a close delimiter. RFC 2046
+    /// 5.1.1 asks for a match at the start of the line, not of the whole line (what
+    /// follows is padding, or junk some mailers add). When boundaries of several open
+    /// multiparts match, the longest wins (an inner `foobar` inside an outer `foo`),
+    /// and among equal ones the innermost (a boundary reused inside).
     fn delimiter(&self, line: &[u8]) -> Option<Delimiter> {
         let rest = line.strip_prefix(b"--")?;
-        self.boundaries
-            .iter()
-            .enumerate()
-            .rev()
-            .find_map(|(level, boundary)| {
-                let after = rest.strip_prefix(&boundary[..])?;
-                let (close, padding) = match after.strip_prefix(b"--") {
-                    Some(padding) => (true, padding),
-                    None => (false, after),
-                };
-                padding
-                    .iter()
-                    .all(|&b| matches!(b, b' ' | b'\t' | b'\r'))
-                    .then_some(Delimiter {
-                        level,
-                        close,
-                        start: self.pos,
-                        lines: self.lines,
-                    })
-            })
+        let mut best: Option<(usize, usize)> = None;
+        for (level, boundary) in self.boundaries.iter().enumerate().rev() {
+            if rest.starts_with(boundary) && best.is_none_or(|(_, len)| boundary.len() > len) {
+                best = Some((level, boundary.len()));
+            }
+        }
+        let (level, len) = best?;
+        Some(Delimiter {
+            level,
+            close: rest[len..].starts_with(b"--"),
+            start: self.pos,
+            lines: self.lines,
+        })
     }
 }
 
@@ -1292,17 +1302,32 @@ mod tests {
     }
 
     #[test]
-    fn delimiters_are_whole_lines_with_only_padding_after_them() {
+    fn delimiters_are_matched_at_the_start_of_lines() {
         let raw = "Content-Type: multipart/mixed; boundary=foo\r\n\r\n\
-            --foo \t\r\n\r\n\
-            --foobar\r\n\
+            --foo \t\r\n\r\none\r\n\
             -- foo\r\n\
+            --fo\r\n\
+            --foo junk\r\n\r\ntwo\r\n\
             --foo--x\r\n\
-            --foo-- \r\n\
             epilogue\r\n";
         let m = parse(raw.as_bytes());
-        let [only] = m.parts() else { panic!("{m:?}") };
-        assert_eq!(at(raw, &only.body), "--foobar\r\n-- foo\r\n--foo--x");
+        let [one, two] = m.parts() else {
+            panic!("{m:?}")
+        };
+        assert_eq!(at(raw, &one.body), "one\r\n-- foo\r\n--fo");
+        assert_eq!(at(raw, &two.body), "two");
+        assert!(at(raw, &m.body).ends_with("--foo--x\r\nepilogue\r\n"));
+        // The longest boundary wins: `--foobar` is the inner multipart's.
+        let raw = "Content-Type: multipart/mixed; boundary=foo\r\n\r\n\
+            --foo\r\nContent-Type: multipart/mixed; boundary=foobar\r\n\r\n\
+            --foobar\r\n\r\ninner one\r\n\
+            --foobar\r\n\r\ninner two\r\n\
+            --foobar--\r\n\
+            --foo--\r\n";
+        let m = parse(raw.as_bytes());
+        let [inner] = m.parts() else { panic!("{m:?}") };
+        let bodies: Vec<&str> = inner.parts().iter().map(|p| at(raw, &p.body)).collect();
+        assert_eq!(bodies, ["inner one", "inner two"]);
     }
 
     #[test]
@@ -1517,11 +1542,12 @@ mod tests {
 
     #[test]
     fn nesting_and_part_counts_are_bounded() {
-        // Ten thousand multiparts, each inside the last.
+        // Ten thousand multiparts, each inside the last. (No boundary is the start of
+        // another: `b1` would be a delimiter of `b10` lines.)
         let mut raw = String::new();
         for i in 0..10_000 {
             raw.push_str(&format!(
-                "Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"
+                "Content-Type: multipart/mixed; boundary={i}b\r\n\r\n--{i}b\r\n"
             ));
         }
         raw.push_str("\r\ndeepest\r\n");

@@ -15,7 +15,10 @@ pub struct Fields {
     pub in_reply_to: String,
     /// Message-IDs of the References and In-Reply-To headers, for threading.
     pub references: Vec<String>,
-    /// Date header, seconds since the epoch.
+    /// Date header as the sender's wall clock showed it: its date and time read as
+    /// if they were UTC, in seconds since the epoch. IMAP's SENTBEFORE, SENTON and
+    /// SENTSINCE compare the day in the sender's zone (RFC 9051 6.4.4: "disregarding
+    /// time and timezone"), so the zone is left out here.
     pub sent_date: Option<i64>,
 }
 
@@ -71,7 +74,10 @@ fn fields_unguarded(raw: &[u8]) -> Fields {
         message_id: msg.message_id().unwrap_or_default().to_string(),
         in_reply_to: in_reply_to.into_iter().next().unwrap_or_default(),
         references,
-        sent_date: msg.date().map(|d| d.to_timestamp()),
+        sent_date: msg.date().map(|d| {
+            let offset = i64::from(d.tz_hour) * 3600 + i64::from(d.tz_minute) * 60;
+            d.to_timestamp() + if d.tz_before_gmt { -offset } else { offset }
+        }),
     }
 }
 
@@ -155,6 +161,11 @@ mod tests {
         assert_eq!(f.in_reply_to, "b@x");
         assert_eq!(f.references, ["c@x", "b@x", "b@x"]);
         assert_eq!(f.sent_date, Some(1795341600));
+        // 23:00 on the 24th in +0200 is the 24th, though UTC says 21:00.
+        let f = fields(b"Date: Sat, 24 Mar 2007 23:00:00 +0200\r\n\r\n");
+        assert_eq!(f.sent_date, Some(1174777200));
+        let f = fields(b"Date: Sat, 24 Mar 2007 23:00:00 -0500\r\n\r\n");
+        assert_eq!(f.sent_date, Some(1174777200));
         let t = text(raw);
         assert!(t.headers.contains("Subject: héllo\n"), "{}", t.headers);
         assert!(t.headers.contains("Message-ID: a@x\n"), "{}", t.headers);

@@ -27,7 +27,8 @@ enum Task {
     /// Run every CI check, stopping at the first failure.
     ///
     /// The steps, in order: rustfmt, clippy (warnings are errors), the tests, the
-    /// conformance harness, then each fuzz target for a short time. Prints a summary
+    /// conformance harness, Dovecot's imaptest scripts against a live gannet, then
+    /// each fuzz target for a short time. Prints a summary
     /// of the steps and their durations at the end.
     Ci {
         /// How long to run each fuzz target, in seconds.
@@ -194,11 +195,12 @@ fn ci(root: &Path, fuzz_seconds: u64) -> Result<()> {
         "-D",
         "warnings",
     ];
-    let steps: [(&str, Step); 5] = [
+    let steps: [(&str, Step); 6] = [
         ("fmt", cargo_step(root, &["fmt", "--all", "--", "--check"])),
         ("clippy", cargo_step(root, clippy)),
         ("test", cargo_step(root, &["test", "--workspace"])),
         ("conformance", Box::new(|| conformance(root, &[]))),
+        ("imaptest", Box::new(|| imaptest(root))),
         ("fuzz", Box::new(|| fuzz(root, fuzz_seconds, &[]))),
     ];
     // Per step: how long it took and whether it passed; None once an earlier one failed.
@@ -241,6 +243,16 @@ fn conformance(root: &Path, args: &[String]) -> Result<()> {
         "the conformance harness printed no results table (is it still a stub?)"
     );
     Ok(())
+}
+
+/// Runs Dovecot's imaptest scripts (rfc-vectors/imaptest) against a gannet
+/// localserve started from the debug build.
+fn imaptest(root: &Path) -> Result<()> {
+    run(&mut cargo(root, &["build", "--quiet", "-p", "gannet", "--bin", "gannet"]))?;
+    let gannet = root.join("target/debug/gannet");
+    let gannet = gannet.to_str().context("the target path is not UTF-8")?;
+    let args = ["imaptest".to_string(), "--gannet".to_string(), gannet.to_string()];
+    conformance(root, &args)
 }
 
 /// `cargo bench` builds with the bench profile (release settings) and passes `--bench`

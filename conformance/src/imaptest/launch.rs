@@ -179,18 +179,18 @@ impl Dovecot {
             std::fs::create_dir_all(dir.path().join(sub)).map_err(|e| e.to_string())?;
         }
         // The mail processes run as nobody and create the users' folders.
-        let _ = Command::new("chmod")
-            .args(["0777", &dir.path().join("mail").display().to_string()])
-            .status();
-        let _ = Command::new("chmod")
-            .args(["0755", &d.to_string()])
-            .status();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: PathBuf, mode| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| format!("{}: {e}", path.display()))
+        };
+        mode(dir.path().to_path_buf(), 0o755)?;
+        mode(dir.path().join("mail"), 0o777)?;
         let conf = format!(
             "listen = 127.0.0.1
 protocols = imap
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
 base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log

@@ -230,8 +230,8 @@ impl Run<'_> {
         if script.state == StartupState::NonAuth {
             return self.check_capabilities();
         }
-        for i in 0..self.conns.len() {
-            if preauth[i] {
+        for (i, &pre) in preauth.iter().enumerate() {
+            if pre {
                 continue;
             }
             let user = self.user(i);
@@ -750,12 +750,30 @@ impl Run<'_> {
             Some(c) => (c.line.to_string(), c.text_lossy()),
             None => ("-".to_string(), "(greeting)".to_string()),
         };
+        let why: Vec<String> = why.lines().map(clip).collect();
         self.failures.push(format!(
-            "command {}/{} (line {line}): {why}\n - command: {cmd}",
+            "command {}/{} (line {line}): {}\n - command: {}",
             gi + 1,
-            self.script.groups.len()
+            self.script.groups.len(),
+            why.join("\n"),
+            clip(&cmd)
         ));
     }
+}
+
+/// The most of one line of a failure message that is shown: commands and
+/// replies can hold whole messages.
+const MAX_SHOWN: usize = 600;
+
+fn clip(line: &str) -> String {
+    if line.len() <= MAX_SHOWN {
+        return line.to_string();
+    }
+    let mut end = MAX_SHOWN;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} more bytes)", &line[..end], line.len() - end)
 }
 
 fn text(s: &str) -> Piece {
@@ -1047,5 +1065,10 @@ mod tests {
         );
         assert!(t.contains("store:\n  command 2/2 (line 5): boom"), "{t}");
         assert_eq!(url_path("a b;c"), "a%20b%3Bc");
+        let long = "x".repeat(MAX_SHOWN + 5);
+        assert_eq!(
+            clip(&long),
+            format!("{}... (5 more bytes)", &long[..MAX_SHOWN])
+        );
     }
 }

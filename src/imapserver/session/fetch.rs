@@ -79,6 +79,23 @@ fn apply_partial<'a>(bytes: &'a [u8], p: Option<Partial>) -> (String, &'a [u8]) 
     }
 }
 
+/// BODY[] must not carry NUL (RFC 3516 4.3: binary content is to be sent in a
+/// content transfer encoding; BINARY[] is how a client asks for it decoded), so
+/// such content goes out in base64.
+fn without_nul(bytes: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    use base64::Engine;
+    if !bytes.contains(&0) {
+        return bytes;
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let mut out = Vec::with_capacity(encoded.len() + encoded.len() / 38 + 2);
+    for line in encoded.as_bytes().chunks(76) {
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    Cow::Owned(out)
+}
+
 /// PREVIEW (RFC 8970): the start of the message's text, whitespace collapsed.
 fn preview(raw: &[u8]) -> String {
     let text = crate::store::parse_owned(raw)
@@ -220,7 +237,7 @@ impl Session {
                 literal(out, &bytes);
             }
             FetchItem::BodySection { section: s, partial: p, .. } => {
-                let bytes = section(raw, s);
+                let bytes = section(raw, s).map(without_nul);
                 let (origin, _) = apply_partial(&[], *p);
                 put(&format!("BODY[{}]{origin} ", section_name(s)));
                 match &bytes {

@@ -32,8 +32,9 @@ impl Session {
     pub(super) fn store_name(&self, name: &str) -> Result<String, Done> {
         let decoded = match self.enabled.utf8 {
             true => name.to_string(),
+            // A name that is not valid modified UTF-7 names no mailbox that can exist.
             false => decode_mutf7(name)
-                .map_err(|e| Done::bad(format!("mailbox name {name:?}: {e}")))?,
+                .map_err(|e| Done::no(format!("mailbox name {name:?}: {e}")).code("CANNOT"))?,
         };
         let trimmed = decoded.strip_suffix(SEPARATOR).unwrap_or(&decoded);
         Ok(match trimmed.split_once(SEPARATOR) {
@@ -178,13 +179,17 @@ impl Session {
         let patterns = list
             .patterns
             .iter()
-            .map(|p| self.pattern(&list.reference, p))
-            .collect::<Result<Vec<_>, _>>()?;
+            .filter_map(|p| self.pattern(&list.reference, p))
+            .collect::<Vec<_>>();
         let subscribed_only = list.selection.contains(&ListSelect::Subscribed);
         let special_only = list.selection.contains(&ListSelect::SpecialUse);
         let recursive = list.selection.contains(&ListSelect::RecursiveMatch);
         let show_subscribed =
             subscribed_only || list.returns.contains(&ListReturn::Subscribed);
+        // A basic LIST tells about children (as clients expect); an extended one
+        // only when asked with RETURN (CHILDREN) (RFC 5258 4).
+        let extended = !list.selection.is_empty() || !list.returns.is_empty();
+        let show_children = !extended || list.returns.contains(&ListReturn::Children);
         let status = list.returns.iter().find_map(|r| match r {
             ListReturn::Status(items) => Some(items.clone()),
             _ => None,
@@ -201,10 +206,12 @@ impl Session {
                 None => attrs.push("\\Noselect"),
                 Some(_) => {}
             }
-            attrs.push(match l.has_children {
-                true => "\\HasChildren",
-                false => "\\HasNoChildren",
-            });
+            if show_children {
+                attrs.push(match l.has_children {
+                    true => "\\HasChildren",
+                    false => "\\HasNoChildren",
+                });
+            }
             if show_subscribed && l.subscribed {
                 attrs.push("\\Subscribed");
             }
@@ -233,11 +240,13 @@ impl Session {
     /// The IMAP4rev1 LSUB: the subscribed mailboxes that match.
     pub(super) fn lsub(&mut self, reference: &str, pattern: &str) -> Outcome {
         self.authenticated()?;
-        let pattern = self.pattern(reference, pattern)?;
-        for l in self.listed(&[pattern], true, false)? {
-            let attrs = match l.mailbox {
-                None => "\\Noselect",
-                Some(_) => "",
+        let patterns: Vec<String> = self.pattern(reference, pattern).into_iter().collect();
+        // A level that `%` stops at is listed when something below it is
+        // subscribed, as \Noselect when it is not subscribed itself (RFC 3501 6.3.9).
+        for l in self.listed(&patterns, true, true)? {
+            let attrs = match l.mailbox.is_some() && l.subscribed {
+                true => "",
+                false => "\\Noselect",
             };
             let line = format!("* LSUB ({attrs}) \"/\" {}", self.name_value(&l.name));
             self.line(&line);
@@ -245,8 +254,9 @@ impl Session {
         Ok(Done::ok("LSUB done"))
     }
 
-    /// A LIST pattern in store form: the reference and the pattern joined.
-    fn pattern(&self, reference: &str, pattern: &str) -> Result<String, Done> {
+    /// A LIST pattern in store form: the reference and the pattern joined. `None`
+    /// when it is not valid modified UTF-7: it can match no mailbox's name.
+    fn pattern(&self, reference: &str, pattern: &str) -> Option<String> {
         let joined = match (reference.is_empty(), pattern.starts_with(SEPARATOR)) {
             (true, _) | (false, true) => pattern.to_string(),
             (false, false) if reference.ends_with(SEPARATOR) => format!("{reference}{pattern}"),
@@ -254,11 +264,10 @@ impl Session {
         };
         let decoded = match self.enabled.utf8 {
             true => joined,
-            false => decode_mutf7(&joined)
-                .map_err(|e| Done::bad(format!("pattern {joined:?}: {e}")))?,
+            false => decode_mutf7(&joined).ok()?,
         };
         // INBOX matches in any case.
-        Ok(match decoded.get(..5) {
+        Some(match decoded.get(..5) {
             Some(first) if first.eq_ignore_ascii_case("INBOX")
                 && matches!(decoded.as_bytes().get(5), None | Some(b'/')) =>
             {
@@ -290,9 +299,13 @@ impl Session {
             }
             let is_subscribed = subscribed.contains(name);
             let prefix = format!("{name}{SEPARATOR}");
+            // CHILDINFO tells of a subscribed child the patterns do not list
+            // themselves (RFC 5258 3.5).
             let child_subscribed = recursive
                 && !is_subscribed
-                && subscribed.iter().any(|s| s.starts_with(&prefix));
+                && subscribed
+                    .iter()
+                    .any(|s| s.starts_with(&prefix) && !matches(s));
             if subscribed_only && !is_subscribed && !child_subscribed {
                 continue;
             }

@@ -299,8 +299,12 @@ impl Session {
             Frame::Error { tag, kind, message } => {
                 let tag = tag.unwrap_or_else(|| "*".into());
                 match kind {
-                    FrameErrorKind::TooBig => {
-                        self.tagged(&tag, &Done::no(message).code("TOOBIG"));
+                    FrameErrorKind::TooBig => self.tagged(&tag, &Done::no(message).code("TOOBIG")),
+                    // RFC 7888 5: a non-synchronizing literal past the LITERAL- limit.
+                    FrameErrorKind::NonSyncTooBig => self.bad(&tag, &format!("[TOOBIG] {message}")),
+                    FrameErrorKind::Spool => {
+                        tracing::error!(error = message, "spooling a literal failed");
+                        self.tagged(&tag, &Done::no(message).code("SERVERBUG"));
                     }
                     _ => self.bad(&tag, &message),
                 }

@@ -124,12 +124,17 @@ impl View {
     }
 
     /// Claims recent messages among the UIDs from `from` on (not in EXAMINE).
+    /// EXAMINE shows them without claiming them (RFC 3501 6.3.2: a read-only
+    /// session does not take \Recent away from others).
     fn claim_recent(&mut self, claims: &RecentClaims, account: &str, from: usize) {
-        if self.read_only || from >= self.uids.len() {
+        if from >= self.uids.len() {
             return;
         }
         let last = *self.uids.last().expect("checked non-empty");
-        let first = claims.claim(account, self.mailbox, last);
+        let first = match self.read_only {
+            true => claims.first_unclaimed(account, self.mailbox),
+            false => claims.claim(account, self.mailbox, last),
+        };
         self.recent
             .extend(self.uids[from..].iter().copied().filter(|&u| u >= first));
     }

@@ -1,0 +1,127 @@
+//! neomutt reading the gannet INBOX over IMAP and IMAPS, driven without a person:
+//! neomutt needs a terminal, so it runs under script(1), which gives it a pseudo-tty,
+//! and the keys it would get from a user come from `push` in its muttrc. It copies
+//! every message to a local mbox, flags one, copies one to another IMAP mailbox,
+//! deletes one, and quits, which expunges.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use interop::imap::Imap;
+use interop::server::{LOGIN, PASSWORD};
+use interop::smtp::deliver;
+use interop::{Gannet, TempDir, message, require, run};
+
+#[derive(Clone, Copy)]
+enum Transport {
+    Plain,
+    Imaps,
+}
+
+fn muttrc(server: &Gannet, saved: &Path, transport: Transport) -> String {
+    let folder = match transport {
+        Transport::Plain => format!(
+            "set folder=\"imap://127.0.0.1:{}/\"\nset ssl_starttls=no\nset ssl_force_tls=no\n",
+            server.imap_port()
+        ),
+        // neomutt in Debian uses GnuTLS, which takes the trust anchors from here.
+        Transport::Imaps => format!(
+            "set folder=\"imaps://localhost:{}/\"\nset ssl_ca_certificates_file=\"{}\"\n",
+            server.imaps_port(),
+            server.cert().display()
+        ),
+    };
+    let saved = saved.display();
+    // Every setting that would otherwise ask a question is answered here: a prompt
+    // nobody answers would hang until the timeout.
+    format!(
+        "{folder}\
+         set imap_user=\"{LOGIN}\"\nset imap_pass=\"{PASSWORD}\"\n\
+         set spoolfile=\"+INBOX\"\nset record=\"\"\nset postponed=\"\"\n\
+         set header_cache=\"\"\nset message_cachedir=\"\"\n\
+         set mbox_type=mbox\nset confirmappend=no\nset confirmcreate=no\n\
+         set delete=yes\nset move=no\nset mark_old=no\nset quit=yes\nset wait_key=no\n\
+         set imap_check_subscribed=no\n\
+         push \"<tag-pattern>~A<enter><tag-prefix><copy-message>{saved}<enter>\
+         <untag-pattern>~A<enter>\
+         <tag-pattern>~s 'mutt one'<enter><tag-prefix><flag-message><untag-pattern>~A<enter>\
+         <tag-pattern>~s 'mutt two'<enter><tag-prefix><copy-message>=Archive<enter>\
+         <untag-pattern>~A<enter>\
+         <tag-pattern>~s 'mutt three'<enter><tag-prefix><delete-message>\
+         <sync-mailbox><quit>\"\n"
+    )
+}
+
+fn read_with_neomutt(name: &str, transport: Transport) {
+    let tmp = TempDir::new(name);
+    let server = Gannet::start(&tmp);
+    for subject in ["mutt one", "mutt two", "mutt three"] {
+        deliver(
+            server.smtp_port(),
+            "sender@example.org",
+            &["gannet@localhost"],
+            &message(subject, &format!("body of {subject}")),
+        );
+    }
+    let saved = tmp.path().join("saved.mbox");
+    let rc = tmp.path().join("muttrc");
+    std::fs::write(&rc, muttrc(&server, &saved, transport)).expect("write muttrc");
+
+    let neomutt = require("neomutt", "neomutt");
+    let script = require("script", "bsdutils");
+    let screen = run(
+        Command::new(script)
+            .env("HOME", tmp.path())
+            .env("TERM", "dumb")
+            .args(["--quiet", "--return", "--command"])
+            .arg(format!("{} -n -F {}", neomutt.display(), rc.display()))
+            .arg("/dev/null"),
+        Duration::from_secs(30),
+    );
+    screen.assert_success();
+
+    // The local copy: three messages in mbox format, bodies intact.
+    let mbox = std::fs::read_to_string(&saved)
+        .unwrap_or_else(|e| panic!("neomutt saved nothing ({e}):\n{screen}"));
+    let froms = mbox.lines().filter(|l| l.starts_with("From ")).count();
+    assert_eq!(froms, 3, "{mbox}");
+    for subject in ["mutt one", "mutt two", "mutt three"] {
+        assert!(mbox.contains(&format!("Subject: {subject}\n")), "{mbox}");
+        assert!(mbox.contains(&format!("\nbody of {subject}\n")), "{mbox}");
+    }
+
+    // The server: one flagged, three expunged, two copied to Archive.
+    let mut imap = Imap::login(server.imap_port());
+    let inbox = imap.uid_flags("INBOX");
+    let archive = imap.uid_flags("Archive");
+    imap.logout();
+    assert_eq!(inbox.len(), 2, "{inbox:?}\n{screen}");
+    assert!(inbox[0].1.contains("\\Flagged"), "{inbox:?}");
+    assert!(!inbox[1].1.contains("\\Flagged"), "{inbox:?}");
+    assert_eq!(archive.len(), 1, "{archive:?}");
+    let stored: Vec<(String, String)> = server
+        .stored()
+        .iter()
+        .map(|m| (m.mailbox.clone(), m.subject().to_string()))
+        .collect();
+    let expected = |mailbox: &str, subject: &str| (mailbox.to_string(), subject.to_string());
+    assert_eq!(
+        stored,
+        [
+            expected("INBOX", "mutt one"),
+            expected("INBOX", "mutt two"),
+            expected("Archive", "mutt two"),
+        ]
+    );
+}
+
+#[test]
+fn neomutt_copies_flags_deletes_and_expunges_over_plain_imap() {
+    read_with_neomutt("neomutt-plain", Transport::Plain);
+}
+
+#[test]
+fn neomutt_copies_flags_deletes_and_expunges_over_imaps() {
+    read_with_neomutt("neomutt-imaps", Transport::Imaps);
+}
