@@ -179,7 +179,7 @@ fn append_fetch_store_search_expunge() {
     let server = Server::new(dir.path());
     let size = MESSAGE.len();
     let append = format!("b APPEND INBOX (\\Flagged) \"22-Nov-2026 12:00:00 +0000\" {{{size}}}\r\n");
-    let append_plus = format!("c APPEND INBOX {{{size}+}}\r\n{MESSAGE}\r\n");
+    let append_plus = format!("c APPEND INBOX \"22-Nov-2026 13:00:00 +0100\" {{{size}+}}\r\n{MESSAGE}\r\n");
     insta::assert_snapshot!(transcript(
         &server,
         &[
