@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 /// Fails the test unless `program` is on PATH. Skipping instead would let CI pass
 /// without having run the client at all.
+#[track_caller]
 pub fn require(program: &str, apt_package: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
@@ -33,6 +34,7 @@ fn is_executable(path: &std::path::Path) -> bool {
 }
 
 /// What a finished program left behind.
+#[derive(Debug)]
 pub struct Output {
     pub command: String,
     pub status: ExitStatus,
@@ -112,4 +114,53 @@ fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
         let _ = pipe.read_to_end(&mut bytes);
         String::from_utf8_lossy(&bytes).into_owned()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_and_status_are_captured() {
+        let out = run(
+            Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
+            Duration::from_secs(10),
+        );
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str()),
+            ("out\n", "err\n")
+        );
+        assert_eq!(out.code(), Some(3));
+    }
+
+    #[test]
+    fn a_hung_program_and_what_it_started_are_killed_and_fail_the_test() {
+        let started = Instant::now();
+        // The background sleep keeps stdout open: without killing the whole group
+        // the reader threads would wait for it.
+        let result = std::panic::catch_unwind(|| {
+            run(
+                Command::new("sh").args(["-c", "sleep 60 & echo waiting; sleep 60"]),
+                Duration::from_millis(300),
+            )
+        });
+        let message = *result
+            .expect_err("a timeout fails")
+            .downcast::<String>()
+            .expect("a formatted panic message");
+        assert!(message.starts_with("timed out after 300ms"), "{message}");
+        assert!(message.contains("waiting"), "{message}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_missing_program_names_its_package() {
+        let result = std::panic::catch_unwind(|| require("no-such-client-xyz", "xyz-client"));
+        let message = *result.unwrap_err().downcast::<String>().unwrap();
+        assert!(
+            message.contains("`no-such-client-xyz` is not installed")
+                && message.contains("apt-get install xyz-client"),
+            "{message}"
+        );
+    }
 }

@@ -120,6 +120,7 @@ impl Gannet {
         for _attempt in 0..20 {
             let offset = next_offset();
             if !ports_free(offset) {
+                last_error = format!("a port of offset {offset} is in use");
                 continue;
             }
             // The config written on a failed attempt has that attempt's ports.

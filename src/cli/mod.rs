@@ -25,8 +25,8 @@ const PLANNED: &[(&str, &str)] = &[
 
 const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, spf, dmarc.\n\n\
 A first try: `gannet localserve` writes a local configuration and serves SMTP on port 1025 and \
-submission on 1587 (STARTTLS) and 1465 (TLS), login gannet@localhost, password gannetgannet; \
-IMAP (1143) and HTTP (1080) follow.";
+submission on 1587 (STARTTLS) and 1465 (TLS), IMAP on 1143 (STARTTLS) and 1993 (TLS), login \
+gannet@localhost, password gannetgannet; HTTP (1080) follows.";
 
 #[derive(Parser)]
 #[command(
@@ -54,11 +54,12 @@ enum Command {
     /// Run the mail server with the configuration in --config.
     ///
     /// Loads and checks gannet.toml and domains.toml, sets up logging, and serves
-    /// every listener's SMTP services until Ctrl-C or SIGTERM: incoming mail for the
-    /// configured domains (smtp, with STARTTLS when the listener has a certificate),
-    /// delivered to the accounts' Inboxes, and submission with AUTH (submission with
-    /// STARTTLS, submissions with TLS from the first byte). IMAP and HTTP are listed
-    /// as not available yet: they arrive with later work. Exits 1 when the
+    /// every listener's SMTP and IMAP services until Ctrl-C or SIGTERM: incoming mail
+    /// for the configured domains (smtp, with STARTTLS when the listener has a
+    /// certificate), delivered to the accounts' Inboxes, submission with AUTH
+    /// (submission with STARTTLS, submissions with TLS from the first byte), and IMAP
+    /// (imap with STARTTLS, imaps with TLS from the first byte). HTTP is listed as
+    /// not available yet: it arrives with later work. Exits 1 when the
     /// configuration is invalid or a port cannot be had.
     Serve,
     /// Run a local mail server for testing mail clients and applications.
@@ -70,10 +71,10 @@ enum Command {
     /// account gannet, which also catches mail to every other address. Later runs use
     /// that configuration as it is; delete gannet.toml there to regenerate it.
     ///
-    /// SMTP and submission are served now: mail to any address @localhost is stored
-    /// in the account gannet. Submission logs in as gannet@localhost with password
-    /// gannetgannet, with or without TLS. IMAP and HTTP are listed as not available
-    /// yet; they arrive with later work. Stops on Ctrl-C or SIGTERM. With --initonly
+    /// SMTP, submission and IMAP are served now: mail to any address @localhost is
+    /// stored in the account gannet. Submission and IMAP log in as gannet@localhost
+    /// with password gannetgannet, with or without TLS. HTTP is listed as not
+    /// available yet; it arrives with later work. Stops on Ctrl-C or SIGTERM. With --initonly
     /// it only writes (or checks) the configuration.
     Localserve(serve_cmd::LocalserveArgs),
     /// Set up a new server for a first email address, with DNS records to add.

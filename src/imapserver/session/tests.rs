@@ -328,3 +328,45 @@ fn expunges_wait_outside_fetch_store_and_search() {
     b.send("b5 FETCH 1 (UID)\r\n", &mut log);
     insta::assert_snapshot!(log);
 }
+
+#[test]
+fn remaining_commands_and_their_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a ID NIL\r\n",
+            "b AUTHENTICATE X-UNKNOWN\r\n",
+            "c LOGIN alice secret\r\n",
+            "d STARTTLS\r\n",
+            "e APPEND Nowhere {3}\r\n",
+            "abc\r\n",
+            "f APPEND INBOX {2000000}\r\n",
+            "g DELETE INBOX\r\n",
+            "h SUBSCRIBE Nowhere\r\n",
+            "i STATUS Nowhere (MESSAGES)\r\n",
+            "j CREATE Important (USE (\\Flagged))\r\n",
+            "k CREATE Old (USE (\\Archive))\r\n",
+            "l LIST (SPECIAL-USE) \"\" *\r\n",
+            "m ENABLE UTF8=ACCEPT\r\n",
+            "n CREATE \"Grüße\"\r\n",
+            "o LIST \"\" Gr*\r\n",
+            "p SELECT INBOX\r\n",
+            "q STORE 1:2 +FLAGS.SILENT (\\Deleted)\r\n",
+            "r UID EXPUNGE 2\r\n",
+            "s EXAMINE INBOX\r\n",
+            "t MOVE 1 Old\r\n",
+            "u EXPUNGE\r\n",
+            "v UNSELECT\r\n",
+            "w IDLE\r\n",
+            "nonsense\r\n",
+            "x RENAME INBOX Saved\r\n",
+            "y STATUS Saved (MESSAGES UIDVALIDITY)\r\n",
+            "z STATUS INBOX (MESSAGES)\r\n",
+        ]
+    ));
+}
