@@ -118,4 +118,60 @@ mod tests {
         assert_eq!(enc(|o| list(o, ["a", "b c"], |o, s| astring(o, s))), "(a \"b c\")");
         assert_eq!(enc(|o| list(o, Vec::<&str>::new(), |o, s| astring(o, s))), "()");
     }
+
+    /// Reads back one string value as RFC 9051 defines it: a quoted string or a
+    /// literal; the rest of the input must be empty.
+    fn read_string(input: &[u8]) -> Option<Vec<u8>> {
+        match input.first()? {
+            b'"' => {
+                let mut out = Vec::new();
+                let mut i = 1;
+                while i < input.len() {
+                    match input[i] {
+                        b'\\' => {
+                            out.push(*input.get(i + 1).filter(|c| matches!(c, b'"' | b'\\'))?);
+                            i += 2;
+                        }
+                        b'"' => return (i + 1 == input.len()).then_some(out),
+                        b'\r' | b'\n' | 0 => return None,
+                        c => {
+                            out.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+                None
+            }
+            b'{' | b'~' => {
+                let start = input.iter().position(|&c| c == b'{')? + 1;
+                let end = input.iter().position(|&c| c == b'}')?;
+                let len: usize = std::str::from_utf8(&input[start..end]).ok()?.parse().ok()?;
+                let data = input.get(end + 3..)?;
+                (input.get(end + 1..end + 3)? == b"\r\n" && data.len() == len).then(|| data.to_vec())
+            }
+            _ => None,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_read_back(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2000)) {
+            let mut out = Vec::new();
+            string(&mut out, &bytes);
+            proptest::prop_assert_eq!(read_string(&out), Some(bytes));
+        }
+
+        #[test]
+        fn astrings_are_atoms_or_read_back(s in "\\PC{0,40}") {
+            let mut out = Vec::new();
+            astring(&mut out, &s);
+            match read_string(&out) {
+                Some(back) => proptest::prop_assert_eq!(back, s.into_bytes()),
+                None => {
+                    proptest::prop_assert!(is_atom(&s));
+                    proptest::prop_assert_eq!(out, s.into_bytes());
+                }
+            }
+        }
+    }
 }
