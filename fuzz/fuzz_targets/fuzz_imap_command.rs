@@ -1,5 +1,6 @@
 //! IMAP command lines with their literals through `imap::parse_command`: no input may
-//! panic, and a refusal is a message that fits in a `BAD` line and points inside it.
+//! panic, and a refusal is a message that fits in a `BAD` line (printable ASCII, not
+//! ending like a literal's marker) and points inside the line.
 //!
 //! The input is the command text, then (after the first LF) the octets its literals
 //! draw from: each marker `{n}`, `{n+}` or `~{n}` outside a quoted string takes the
@@ -72,12 +73,15 @@ fuzz_target!(|data: &[u8]| {
             assert!(text.starts_with(&request.tag));
         }
         Err(e) => {
+            // It goes into a response line: printable ASCII, and not ending like a
+            // literal's marker.
             assert!(!e.message.is_empty());
             assert!(
-                !e.message.contains(['\r', '\n']),
+                e.message.bytes().all(|b| b == b' ' || b.is_ascii_graphic()),
                 "{text:?}: {:?}",
                 e.message
             );
+            assert!(!e.message.ends_with('}'), "{text:?}: {:?}", e.message);
             assert!(
                 e.column >= 1 && e.column <= text.chars().count() + 1,
                 "{text:?}: column {} in {:?}",

@@ -10,6 +10,7 @@ import imaplib
 import json
 import re
 import sys
+import time
 
 port = int(sys.argv[1])
 
@@ -73,7 +74,9 @@ appenduid = re.search(rb"APPENDUID (\d+) (\d+)", data[0])
 if not appenduid:
     raise AssertionError(f"APPEND without APPENDUID: {data!r}")
 appended_uid = appenduid.group(2).decode()
-expect(ok(M.noop(), "NOOP") is not None, True, "NOOP")
+# The session that appended learns of the new message by the next NOOP at the latest.
+ok(M.noop(), "NOOP")
+expect(M.untagged_responses.get("EXISTS", [None])[-1], b"3", "EXISTS after APPEND")
 expect(ok(M.select("INBOX"), "SELECT again"), [b"3"], "messages after APPEND")
 
 expect(ok(M.search(None, "ALL"), "SEARCH ALL"), [b"1 2 3"], "SEARCH ALL")
@@ -87,6 +90,15 @@ expect(
     [appended_uid.encode()],
     "UID SEARCH",
 )
+
+internaldate = fetch_item(ok(M.fetch("3", "(INTERNALDATE)"), "INTERNALDATE"), "INTERNALDATE")
+# The same instant; gannet answers it in UTC ("03-Nov-2026 10:00:00 +0000"), not
+# in the zone the client gave.
+parsed = imaplib.Internaldate2tuple(internaldate)
+if parsed is None or time.mktime(parsed) != time.mktime(
+    imaplib.Internaldate2tuple(b'INTERNALDATE "03-Nov-2026 11:00:00 +0100"')
+):
+    raise AssertionError(f"APPEND's date not kept: {internaldate!r}")
 
 # BODY[] returns the message byte for byte, and marks it \Seen.
 body = ok(M.fetch("3", "(BODY[])"), "FETCH BODY[]")

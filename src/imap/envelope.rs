@@ -31,8 +31,8 @@ pub fn envelope(raw_header_or_message: &[u8], out: &mut Vec<u8>) {
         "in-reply-to",
         "message-id",
     ];
-    // The first of each field counts, as in the rest of gannet's readers; RFC 5322
-    // allows each at most once.
+    // RFC 5322 allows each of these fields once; of a repeated one the first counts,
+    // the one a reader of the header meets first.
     let mut found: [Option<&[u8]>; 10] = [None; 10];
     for field in mime::fields(raw_header_or_message) {
         if let Some(k) = NAMES
@@ -429,6 +429,10 @@ impl AddressParser<'_> {
             self.out.push(address);
         } else {
             let spec = self.addr_spec();
+            if spec.mailbox.is_none() && spec.host.is_none() {
+                // Nothing of an address here (a stray `)`): junk, not an address.
+                return;
+            }
             // No display name: a comment in or after the address is the name, as in
             // the old `user@host (Real Name)` form.
             let name = spec.comment.clone().filter(|c| !c.is_empty());
@@ -827,6 +831,8 @@ mod tests {
         );
         // Nothing but junk or separators: no addresses.
         assert_eq!(to(" , ,"), "NIL");
+        assert_eq!(to(" ) , ] ,"), "NIL");
+        assert_eq!(to(" <>"), "((NIL NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\"))");
         assert_eq!(to(" (just a comment)"), "NIL");
         // A group without its `;`.
         assert_eq!(

@@ -273,7 +273,8 @@ impl Conversion {
                     lazy: att.into_inner().next().is_some(),
                 },
                 Rule::fetch_macro => {
-                    // RFC 9051 6.4.5: the macros and what they stand for.
+                    // RFC 9051 6.4.5: ALL, FAST and FULL are short for these lists, so
+                    // the session only ever sees items.
                     let name = att.as_str();
                     items.extend_from_slice(&[
                         FetchItem::Flags,
@@ -394,25 +395,19 @@ impl Conversion {
         }
         let key = next(&mut pair.into_inner());
         let rule = key.as_rule();
-        let mut inner = key.clone().into_inner();
-        let mut arg = |cx: &mut Self| cx.string(next(&mut inner));
+        let mut inner = key.into_inner();
+        let args = &mut inner;
         Ok(match rule {
-            Rule::key_uid => SearchKey::Uid(sequence_set(next(&mut key.into_inner()), "UID")?),
-            Rule::key_sequence => {
-                SearchKey::Sequence(sequence_set(next(&mut key.into_inner()), "message number")?)
-            }
-            Rule::key_not => SearchKey::Not(Box::new(
-                self.search_key(next(&mut key.into_inner()), depth + 1)?,
-            )),
+            Rule::key_uid => SearchKey::Uid(sequence_set(next(args), "UID")?),
+            Rule::key_sequence => SearchKey::Sequence(sequence_set(next(args), "message number")?),
+            Rule::key_not => SearchKey::Not(Box::new(self.search_key(next(args), depth + 1)?)),
             Rule::key_or => {
-                let mut both = key.into_inner();
-                let a = self.search_key(next(&mut both), depth + 1)?;
-                let b = self.search_key(next(&mut both), depth + 1)?;
+                let a = self.search_key(next(args), depth + 1)?;
+                let b = self.search_key(next(args), depth + 1)?;
                 SearchKey::Or(Box::new(a), Box::new(b))
             }
             Rule::key_list => SearchKey::And(
-                key.into_inner()
-                    .map(|k| self.search_key(k, depth + 1))
+                args.map(|k| self.search_key(k, depth + 1))
                     .collect::<Converted<_>>()?,
             ),
             Rule::key_all => SearchKey::All,
@@ -429,32 +424,27 @@ impl Conversion {
             Rule::key_new => SearchKey::New,
             Rule::key_old => SearchKey::Old,
             Rule::key_recent => SearchKey::Recent,
-            Rule::key_bcc => SearchKey::Bcc(arg(self)?),
-            Rule::key_body => SearchKey::Body(arg(self)?),
-            Rule::key_cc => SearchKey::Cc(arg(self)?),
-            Rule::key_from => SearchKey::From(arg(self)?),
-            Rule::key_subject => SearchKey::Subject(arg(self)?),
-            Rule::key_text => SearchKey::Text(arg(self)?),
-            Rule::key_to => SearchKey::To(arg(self)?),
+            Rule::key_bcc => SearchKey::Bcc(self.string(next(args))?),
+            Rule::key_body => SearchKey::Body(self.string(next(args))?),
+            Rule::key_cc => SearchKey::Cc(self.string(next(args))?),
+            Rule::key_from => SearchKey::From(self.string(next(args))?),
+            Rule::key_subject => SearchKey::Subject(self.string(next(args))?),
+            Rule::key_text => SearchKey::Text(self.string(next(args))?),
+            Rule::key_to => SearchKey::To(self.string(next(args))?),
             Rule::key_header => {
-                let mut parts = key.into_inner();
-                let name = self.string(next(&mut next(&mut parts).into_inner()))?;
-                SearchKey::Header(name, self.string(next(&mut parts))?)
+                let name = self.string(next(&mut next(args).into_inner()))?;
+                SearchKey::Header(name, self.string(next(args))?)
             }
-            Rule::key_keyword => SearchKey::Keyword(first_str(key)),
-            Rule::key_unkeyword => SearchKey::Unkeyword(first_str(key)),
-            Rule::key_before => SearchKey::Before(date(next(&mut key.into_inner()))?),
-            Rule::key_on => SearchKey::On(date(next(&mut key.into_inner()))?),
-            Rule::key_since => SearchKey::Since(date(next(&mut key.into_inner()))?),
-            Rule::key_sentbefore => SearchKey::SentBefore(date(next(&mut key.into_inner()))?),
-            Rule::key_senton => SearchKey::SentOn(date(next(&mut key.into_inner()))?),
-            Rule::key_sentsince => SearchKey::SentSince(date(next(&mut key.into_inner()))?),
-            Rule::key_larger => {
-                SearchKey::Larger(number64(&next(&mut key.into_inner()), "LARGER")?)
-            }
-            Rule::key_smaller => {
-                SearchKey::Smaller(number64(&next(&mut key.into_inner()), "SMALLER")?)
-            }
+            Rule::key_keyword => SearchKey::Keyword(next(args).as_str().to_owned()),
+            Rule::key_unkeyword => SearchKey::Unkeyword(next(args).as_str().to_owned()),
+            Rule::key_before => SearchKey::Before(date(next(args))?),
+            Rule::key_on => SearchKey::On(date(next(args))?),
+            Rule::key_since => SearchKey::Since(date(next(args))?),
+            Rule::key_sentbefore => SearchKey::SentBefore(date(next(args))?),
+            Rule::key_senton => SearchKey::SentOn(date(next(args))?),
+            Rule::key_sentsince => SearchKey::SentSince(date(next(args))?),
+            Rule::key_larger => SearchKey::Larger(number64(&next(args), "LARGER")?),
+            Rule::key_smaller => SearchKey::Smaller(number64(&next(args), "SMALLER")?),
             r => unreachable!("search-key rule {r:?}"),
         })
     }
@@ -596,7 +586,7 @@ impl Conversion {
             }
             Rule::literal8 => Err(Failure::at(
                 &pair,
-                "a literal8 (~{n}) is allowed only for APPEND's message; send {n}",
+                "a literal8 (~{n}) is allowed only for APPEND's message; use {n} here",
             )),
             _ => Ok(pair.as_str().to_owned()),
         }
@@ -647,11 +637,6 @@ fn initial_resp(pair: &Pair<'_, Rule>) -> Converted<String> {
         )),
         None => Ok(text.to_owned()),
     }
-}
-
-/// The text of a pair's first inner pair.
-fn first_str(pair: Pair<'_, Rule>) -> String {
-    next(&mut pair.into_inner()).as_str().to_owned()
 }
 
 /// The contents of a quoted string, without its quotes and escapes.
@@ -730,23 +715,23 @@ fn number64(pair: &Pair<'_, Rule>, what: &str) -> Converted<u64> {
     }
 }
 
-/// `<offset.length>`; the typed value holds 32 bits of each.
+/// `<offset.length>`. RFC 9051 allows 63 bits for each, `Partial` holds 32: no message
+/// gannet stores is 4 GiB, so a larger number is refused rather than cut.
 fn partial(pair: &Pair<'_, Rule>) -> Converted<Partial> {
     let mut inner = pair.clone().into_inner();
     let offset = next(&mut inner);
-    let offset_value = number64(&offset, "partial offset")?;
-    let offset_value = u32::try_from(offset_value).map_err(|_| {
+    let digits = offset.as_str();
+    let offset = digits.parse().map_err(|_| {
         Failure::at(
             &offset,
             format!(
-                "partial offset {} is too large (at most {})",
-                offset.as_str(),
+                "partial offset {digits} is too large (at most {})",
                 u32::MAX
             ),
         )
     })?;
     Ok(Partial {
-        offset: offset_value,
+        offset,
         length: nz_number(&next(&mut inner), "partial length")?,
     })
 }
@@ -876,9 +861,7 @@ fn date_time(pair: Pair<'_, Rule>) -> Converted<OffsetDateTime> {
         sign * digits(&z[3..5]) as i8,
         0,
     )
-    .ok()
-    .filter(|_| digits(&z[3..5]) < 60)
-    .ok_or_else(|| Failure::at(&zone, format!("{z} is not a time zone")))?;
+    .map_err(|_| Failure::at(&zone, format!("{z} is not a time zone")))?;
     Ok(PrimitiveDateTime::new(date, time).assume_offset(offset))
 }
 
@@ -919,7 +902,8 @@ fn list_select_opts(pair: Pair<'_, Rule>) -> Converted<Vec<ListSelect>> {
         .into_inner()
         .map(|p| keyword(p.as_str(), &OPTIONS))
         .collect();
-    // RFC 9051 6.3.9.1: RECURSIVEMATCH modifies a base option; alone it is an error.
+    // RFC 9051 9 list-select-opts: RECURSIVEMATCH modifies a base option and is an
+    // error without one.
     let base = |o: &ListSelect| matches!(o, ListSelect::Subscribed | ListSelect::SpecialUse);
     if options.contains(&ListSelect::RecursiveMatch) && !options.iter().any(base) {
         return Err(Failure::at(
@@ -1009,9 +993,10 @@ fn command_name(command: &str) -> &'static str {
 
 /// Literal tokens worth naming when the grammar expects them: punctuation between
 /// values, and the keywords that can be the only thing expected. Tokens inside values
-/// (quotes, '*', '$', '+') are left to the described rules.
+/// (quotes, '*', '$', '+') are left to the described rules. `" .. "` is how pest shows
+/// the grammar's SP, a range (see SP in the grammar); [`expected`] calls it SP.
 const PUNCTUATION: &[&str] = &[
-    " ",
+    " .. ",
     "(",
     ")",
     "[",
@@ -1029,7 +1014,7 @@ const PUNCTUATION: &[&str] = &[
 /// Tokens that a described rule already covers, so that `expected a search key or
 /// '('` says just `expected a search key`.
 const COVERED: &[(&str, &[&str])] = &[
-    ("a search key", &["'('"]),
+    ("a search key", &["'('", "a sequence set"]),
     ("a flag list", &["'('"]),
     ("a fetch item", &["'('"]),
     ("a string", &["a literal", "a literal8"]),
@@ -1166,7 +1151,7 @@ fn syntax_error(text: &str, error: &SyntaxError) -> ParseError {
         column: end_column + 1,
     };
     let Some(name) = COMMANDS.iter().find(|c| c.eq_ignore_ascii_case(word)) else {
-        return unknown(shown(word));
+        return unknown(command_word(word));
     };
     let name = if *name == "UID" {
         match words.next() {
@@ -1176,7 +1161,7 @@ fn syntax_error(text: &str, error: &SyntaxError) -> ParseError {
                     .find(|(c, _)| c.eq_ignore_ascii_case(sub))
                 {
                     Some((_, name)) => name,
-                    None => return unknown(format!("UID {}", shown(sub))),
+                    None => return unknown(format!("UID {}", command_word(sub))),
                 }
             }
             _ => "UID",
@@ -1222,7 +1207,7 @@ fn expected(list: &[&String]) -> String {
     let words: Vec<String> = list
         .iter()
         .map(|e| match e.as_str() {
-            "' '" => "SP".to_owned(),
+            "' .. '" => "SP".to_owned(),
             quoted
                 if quoted.len() > 3
                     && quoted.starts_with('\'')
@@ -1245,7 +1230,15 @@ fn expected(list: &[&String]) -> String {
             .iter()
             .any(|(rule, tokens)| tokens.contains(&w.as_str()) && words.iter().any(|x| x == rule))
     };
-    let words: Vec<&String> = words.iter().filter(|w| !covered(w)).collect();
+    let mut words: Vec<&String> = words.iter().filter(|w| !covered(w)).collect();
+    // One order whatever order pest tried them in: what was named, then SP, then
+    // punctuation, then the end of the line.
+    words.sort_by_key(|w| match w.as_str() {
+        "SP" => 1,
+        "end of line" => 3,
+        w if w.starts_with('\'') => 2,
+        _ => 0,
+    });
     match words.as_slice() {
         [] => String::new(),
         [one] => one.to_string(),
@@ -1277,30 +1270,40 @@ fn found(c: Option<char>) -> String {
     match c {
         None => "end of line".to_owned(),
         Some(' ') => "SP".to_owned(),
-        Some(c) if c.is_control() || c.is_whitespace() => c.escape_unicode().to_string(),
-        Some(c) => format!("'{c}'"),
+        Some(c) => format!("'{}'", shown(&c.to_string())),
     }
 }
 
-/// A client's word in a message: at most 20 characters, control characters escaped.
-fn shown(word: &str) -> String {
-    let mut out: String = word
-        .chars()
-        .take(20)
-        .flat_map(|c| {
-            let escape = c.is_control() || (c.is_whitespace() && c != ' ');
-            let text = if escape {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            };
-            text.chars().collect::<Vec<_>>()
-        })
-        .collect();
-    if word.chars().count() > 20 {
+/// A client's text in a message: at most 20 characters, anything but printable ASCII
+/// escaped (`\u{e9}`), since the message goes into a response line that an IMAP4rev1
+/// client reads as 7-bit text.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(24));
+    for c in text.chars().take(20) {
+        if c == ' ' || c.is_ascii_graphic() {
+            out.push(c);
+        } else {
+            out.extend(c.escape_unicode());
+        }
+    }
+    if text.chars().nth(20).is_some() {
         out.push_str("...");
     }
     out
+}
+
+/// A command word the client sent, as "unknown command" shows it: bare if it looks
+/// like a command name, else quoted, so that the response line never ends in
+/// something like `{5}`, which a client would take for a literal.
+fn command_word(word: &str) -> String {
+    let plain = word
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='));
+    if plain && word.len() <= 20 {
+        word.to_owned()
+    } else {
+        format!("'{}'", shown(word))
+    }
 }
 
 #[cfg(test)]
@@ -1404,8 +1407,15 @@ mod tests {
             (
                 "A1\tNOOP",
                 None,
-                "invalid character \\u{9} in tag at column 3",
+                "invalid character '\\u{9}' in tag at column 3",
                 3,
+            ),
+            ("A1 {5}", Some("A1"), "unknown command '{5}'", 4),
+            (
+                "A1 sélect INBOX",
+                Some("A1"),
+                "unknown command 's\\u{e9}lect'",
+                4,
             ),
         ] {
             assert_eq!(
@@ -1513,7 +1523,7 @@ mod tests {
             (
                 "A1 SELECT ~{5}",
                 &[b"INBOX".as_slice()][..],
-                "SELECT at column 11: a literal8 (~{n}) is allowed only for APPEND's message; send {n}",
+                "SELECT at column 11: a literal8 (~{n}) is allowed only for APPEND's message; use {n} here",
             ),
         ] {
             let e = with(text, literals).expect_err(text);

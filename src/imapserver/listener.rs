@@ -18,7 +18,11 @@ use crate::connection::{self, tls_accept, write};
 use crate::connlimit::ConnectionLimiter;
 use crate::store::ChangeSet;
 
+/// Reads while bytes stream in (an APPEND) take up to this much at a time.
 const READ_BUFFER: usize = 64 * 1024;
+/// A connection that waits for its next command holds only this much: with
+/// thousands of idle clients the read buffers would be most of their memory.
+const IDLE_READ_BUFFER: usize = 1024;
 /// RFC 9051 5.4: a logged-in client may stay silent for 30 minutes (IDLE clients
 /// renew their IDLE within that).
 const AUTOLOGOUT: Duration = Duration::from_secs(30 * 60);
@@ -107,7 +111,8 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     mut session: Session,
     shared: &Arc<Shared>,
 ) -> std::io::Result<Option<Session>> {
-    let mut buf = vec![0u8; READ_BUFFER];
+    let mut buf = Vec::new();
+    let mut streaming = false;
     let mut wake: Option<broadcast::Receiver<Arc<ChangeSet>>> = None;
     let mut idling = false;
     loop {
@@ -118,6 +123,10 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             true => AUTOLOGOUT,
             false => shared.command_timeout,
         };
+        let size = if streaming { READ_BUFFER } else { IDLE_READ_BUFFER };
+        if buf.len() != size {
+            buf = vec![0u8; size];
+        }
         let event = tokio::select! {
             read = tokio::time::timeout(timeout, stream.read(&mut buf)) => Event::Read(read),
             () = changed(&mut wake), if idling => Event::Changed,
@@ -133,6 +142,9 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 if n == 0 {
                     return Ok(None);
                 }
+                // A full buffer means more is probably waiting: read in bigger
+                // pieces until a read comes back short.
+                streaming = n == buf.len();
                 let input = buf[..n].to_vec();
                 let result;
                 (session, result) = blocking(session, move |s| s.feed(&input)).await?;

@@ -563,10 +563,6 @@ impl<'a> Parser<'a> {
         let mut part = content_fields(&raw[start..body_start], in_digest);
         part.header = start..body_start;
         part.body = body_start..body_start;
-        if delimiter.is_some() {
-            return (part, delimiter);
-        }
-        let body_lines = self.lines;
         let open = depth < MAX_DEPTH && self.parts < MAX_PARTS;
         let boundary = match &*part.content_type.media_type {
             "multipart" => part
@@ -579,6 +575,15 @@ impl<'a> Parser<'a> {
         let boundary = boundary
             .filter(|p| !p.value.is_empty())
             .map(|p| p.value.clone());
+        if delimiter.is_some() {
+            // Cut off before its body: a multipart with a boundary is still one, with
+            // no parts.
+            if boundary.is_some() && open {
+                part.children = Children::Multipart(Vec::new());
+            }
+            return (part, delimiter);
+        }
+        let body_lines = self.lines;
         let end = match boundary {
             Some(boundary) if open => {
                 let digest = part.content_type.subtype == "digest";
@@ -1296,9 +1301,14 @@ mod tests {
         };
         assert_eq!(at(raw, &b.parts()[0].body), "in b");
         assert_eq!(at(raw, &second.body), "second of a");
-        // No delimiter at all: a multipart without parts.
+        // No delimiter at all, or no body: a multipart without parts.
         let raw = "Content-Type: multipart/mixed; boundary=a\r\n\r\nno parts\r\n";
         assert_eq!(parse(raw.as_bytes()).children, Children::Multipart(vec![]));
+        let raw = "Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n\
+            Content-Type: multipart/alternative; boundary=b\r\n--a--\r\n";
+        let m = parse(raw.as_bytes());
+        let [cut] = m.parts() else { panic!("{m:?}") };
+        assert_eq!(cut.children, Children::Multipart(vec![]));
     }
 
     #[test]

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result, bail, ensure};
 use clap::{Parser, Subcommand};
 
+mod bench_imap;
 mod bench_smtp;
+mod dovecot;
 mod postfix;
 
 /// Project tasks for Gannet.
@@ -58,7 +60,7 @@ enum Task {
     },
     /// Not available yet: drive real mail clients and MTAs against a live server.
     Interop,
-    /// Run a benchmark (store, smtp) and print its figures; never a timed assertion.
+    /// Run a benchmark (store, smtp, imap) and print its figures; never a timed assertion.
     ///
     /// Without the name of one, lists the benchmarks (exit status 2: nothing ran).
     #[command(arg_required_else_help = true)]
@@ -96,6 +98,27 @@ enum Bench {
     /// cannot be installed or started is reported, and gannet's figures are printed
     /// all the same.
     Smtp(bench_smtp::Options),
+    /// IMAP: commands/s and latency per command, and memory per idle connection, for
+    /// gannet localserve and for Dovecot on loopback, side by side in one run, with
+    /// the same load generator.
+    ///
+    /// Builds gannet in release mode and starts `gannet localserve` with its data in
+    /// a temporary directory under target/tmp, its connection limits raised for the
+    /// idle connections; installs dovecot-imapd with apt if it is missing and runs a
+    /// private instance (its own config, runtime directory, log and Maildirs in the
+    /// same temporary directory, on a free loopback port). Each server gets INBOX
+    /// filled with APPEND, then the idle connections (AUTHENTICATE CRAM-MD5 or LOGIN,
+    /// SELECT INBOX, IDLE) with its memory read before and after (RSS and PSS, summed
+    /// over all its processes), then N clients, each one persistent session on the shared INBOX,
+    /// running a mix like imaptest's default: UID FETCH of flags, headers and whole
+    /// messages, UID STORE, APPEND, EXPUNGE, SEARCH and NOOP. Prints per command
+    /// count, commands/s, p50 and p99 latency, the ratio gannet/dovecot, and the
+    /// memory per idle connection.
+    ///
+    /// Fails if gannet cannot be measured or refuses a command; a Dovecot that
+    /// cannot be installed or started is reported, and gannet's figures are printed
+    /// all the same.
+    Imap(bench_imap::Options),
 }
 
 fn main() -> ExitCode {
@@ -108,6 +131,7 @@ fn main() -> ExitCode {
         Task::Bench { what } => match what {
             Bench::Store { args } => bench(&root, "store", &args),
             Bench::Smtp(options) => bench_smtp::run(&root, &options),
+            Bench::Imap(options) => bench_imap::run(&root, &options),
         },
     };
     match result {

@@ -8,7 +8,11 @@ use std::borrow::Cow;
 use super::view::flag_list;
 use super::{Done, Outcome, Session, lock};
 use crate::imap::encode::{literal, literal8, nstring, string};
-use crate::imap::{Fetch, FetchItem, Partial, Section, SectionText, binary, bodystructure, envelope, partial, section};
+use crate::imap::{
+    Fetch, FetchItem, Partial, Section, SectionText, binary_of, bodystructure_of, envelope, partial,
+    section_of,
+};
+use crate::message::mime::{self, Part};
 use crate::store::{FlagOp, Flags, MessageMeta, Uid};
 
 /// Characters of PREVIEW text at most (RFC 8970 3: at most 256 octets; 200
@@ -115,6 +119,16 @@ fn preview(raw: &[u8]) -> String {
     out
 }
 
+/// One message being answered: its row, bytes and MIME structure.
+#[derive(Clone, Copy)]
+struct Message<'a> {
+    meta: &'a MessageMeta,
+    raw: &'a [u8],
+    tree: &'a Part<'a>,
+    /// Whether the session shows it as `\Recent`.
+    recent: bool,
+}
+
 impl Session {
     pub(super) fn fetch(&mut self, fetch: &Fetch) -> Outcome {
         let view = self.view()?;
@@ -187,19 +201,27 @@ impl Session {
         };
         let recent = view.is_recent(meta.uid);
         let raw = raw.unwrap_or_default();
+        // The MIME structure is parsed once for all items of the message.
+        let tree = mime::parse(raw);
+        let message = Message { meta, raw, tree: &tree, recent };
         let mut out = format!("* {seq} FETCH (").into_bytes();
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 out.push(b' ');
             }
-            self.fetch_item(&mut out, item, meta, raw, recent)?;
+            self.fetch_item(&mut out, item, &message)?;
         }
         out.extend_from_slice(b")\r\n");
         self.out.extend_from_slice(&out);
         Ok(())
     }
 
-    fn fetch_item(&self, out: &mut Vec<u8>, item: &FetchItem, meta: &MessageMeta, raw: &[u8], recent: bool) -> Result<(), Done> {
+    fn fetch_item(&self, out: &mut Vec<u8>, item: &FetchItem, m: &Message<'_>) -> Result<(), Done> {
+        let Message { meta, raw, tree, recent } = *m;
+        let section = |s: &Section| section_of(raw, tree, s);
+        let binary = |part: &[u32]| {
+            binary_of(raw, tree, part).map_err(|e| Done::no(e.to_string()).code("UNKNOWN-CTE"))
+        };
         let mut put = |s: &str| out.extend_from_slice(s.as_bytes());
         match item {
             FetchItem::Uid => put(&format!("UID {}", meta.uid)),
@@ -216,11 +238,11 @@ impl Session {
             }
             FetchItem::Body => {
                 put("BODY ");
-                bodystructure(raw, false, out);
+                bodystructure_of(raw, tree, false, out);
             }
             FetchItem::BodyStructure => {
                 put("BODYSTRUCTURE ");
-                bodystructure(raw, true, out);
+                bodystructure_of(raw, tree, true, out);
             }
             FetchItem::Rfc822 => {
                 put("RFC822 ");
@@ -233,11 +255,11 @@ impl Session {
                 };
                 put(name);
                 let s = Section { part: Vec::new(), text: Some(text) };
-                let bytes = section(raw, &s).unwrap_or_default();
+                let bytes = section(&s).unwrap_or_default();
                 literal(out, &bytes);
             }
             FetchItem::BodySection { section: s, partial: p, .. } => {
-                let bytes = section(raw, s).map(without_nul);
+                let bytes = section(s).map(without_nul);
                 let (origin, _) = apply_partial(&[], *p);
                 put(&format!("BODY[{}]{origin} ", section_name(s)));
                 match &bytes {
@@ -246,7 +268,7 @@ impl Session {
                 }
             }
             FetchItem::Binary { part, partial: p, .. } => {
-                let bytes = binary(raw, part).map_err(|e| Done::no(e.to_string()).code("UNKNOWN-CTE"))?;
+                let bytes = binary(part)?;
                 let (origin, _) = apply_partial(&[], *p);
                 put(&format!("BINARY[{}]{origin} ", part_name(part)));
                 match &bytes {
@@ -261,7 +283,7 @@ impl Session {
                 }
             }
             FetchItem::BinarySize(part) => {
-                let bytes = binary(raw, part).map_err(|e| Done::no(e.to_string()).code("UNKNOWN-CTE"))?;
+                let bytes = binary(part)?;
                 let size = bytes.map_or(Cow::Borrowed("NIL"), |b| Cow::Owned(b.len().to_string()));
                 put(&format!("BINARY.SIZE[{}] {size}", part_name(part)));
             }
