@@ -1,5 +1,5 @@
 //! Encoding of IMAP response values (RFC 9051 section 4 and 9): atoms, quoted
-//! strings, literals, NIL, and lists. Every response writer goes through these, so
+//! strings, literals and NIL. Every response writer goes through these, so
 //! the quoting rules live in one place.
 
 /// Whether `s` can be sent as an atom (`ATOM-CHAR`s only, not empty, not `NIL`).
@@ -70,18 +70,6 @@ pub fn astring(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// A parenthesized list of items written by `each`, separated by spaces.
-pub fn list<T>(out: &mut Vec<u8>, items: impl IntoIterator<Item = T>, mut each: impl FnMut(&mut Vec<u8>, T)) {
-    out.push(b'(');
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b' ');
-        }
-        each(out, item);
-    }
-    out.push(b')');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,10 +101,8 @@ mod tests {
     }
 
     #[test]
-    fn nil_and_lists() {
+    fn nil() {
         assert_eq!(enc(|o| nstring(o, None)), "NIL");
-        assert_eq!(enc(|o| list(o, ["a", "b c"], |o, s| astring(o, s))), "(a \"b c\")");
-        assert_eq!(enc(|o| list(o, Vec::<&str>::new(), |o, s| astring(o, s))), "()");
     }
 
     /// Reads back one string value as RFC 9051 defines it: a quoted string or a

@@ -76,7 +76,7 @@ fn part_name(part: &[u32]) -> String {
 }
 
 /// `<offset>` after a partial section's name; the bytes of the range.
-fn apply_partial<'a>(bytes: &'a [u8], p: Option<Partial>) -> (String, &'a [u8]) {
+fn apply_partial(bytes: &[u8], p: Option<Partial>) -> (String, &[u8]) {
     match p {
         None => (String::new(), bytes),
         Some(p) => (format!("<{}>", p.offset), partial(bytes, p)),
@@ -160,9 +160,7 @@ impl Session {
                 },
                 false => None,
             };
-            if let Err(done) = self.fetch_one(meta, raw.as_deref(), &items) {
-                return Err(done);
-            }
+            self.fetch_one(meta, raw.as_deref(), &items)?;
         }
         match failed {
             Some(uid) => Err(Done::no(format!("message UID {uid} could not be read")).code("EXPUNGEISSUED")),
