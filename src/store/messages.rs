@@ -88,17 +88,20 @@ fn meta_from_row(r: &Row<'_>) -> rusqlite::Result<MessageMeta> {
     })
 }
 
-/// Keywords as stored: lowercase (they compare case-insensitively), sorted, unique.
+/// Keywords as stored: as the client spelled them (clients such as Thunderbird look
+/// for `$Forwarded` exactly), but unique and sorted ignoring ASCII case, as IMAP
+/// compares them (RFC 9051 2.3.2). The first spelling given wins.
 fn normalize_keywords(keywords: &[String]) -> Result<Vec<String>, StoreError> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     for k in keywords {
         if k.is_empty() || k.contains(|c: char| c.is_whitespace() || c.is_control()) {
             return Err(StoreError::InvalidKeyword(k.clone()));
         }
-        out.push(k.to_lowercase());
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(k)) {
+            out.push(k.clone());
+        }
     }
-    out.sort();
-    out.dedup();
+    out.sort_by_key(|k| k.to_ascii_lowercase());
     Ok(out)
 }
 
@@ -603,17 +606,21 @@ fn apply(op: FlagOp, m: &MessageMeta, flags: Flags, keywords: &[String]) -> (Fla
     match op {
         FlagOp::Replace => (flags, keywords.to_vec()),
         FlagOp::Add => {
+            // A keyword the message has keeps its spelling.
             let mut k = m.keywords.clone();
-            k.extend(keywords.iter().cloned());
-            k.sort();
-            k.dedup();
+            for new in keywords {
+                if !k.iter().any(|o| o.eq_ignore_ascii_case(new)) {
+                    k.push(new.clone());
+                }
+            }
+            k.sort_by_key(|k| k.to_ascii_lowercase());
             (m.flags.union(flags), k)
         }
         FlagOp::Remove => {
             let k = m
                 .keywords
                 .iter()
-                .filter(|k| !keywords.contains(k))
+                .filter(|k| !keywords.iter().any(|r| r.eq_ignore_ascii_case(k)))
                 .cloned()
                 .collect();
             (m.flags.without(flags), k)

@@ -148,8 +148,9 @@ fn clause(key: &SearchKey, params: &mut Vec<Value>) -> String {
         SearchKey::Flags(flags, true) => format!("(m.flags & {0}) = {0}", flags.0),
         SearchKey::Flags(flags, false) => format!("(m.flags & {}) = 0", flags.0),
         SearchKey::Keyword(k, set) => {
-            let p = bind(Value::Text(k.to_lowercase()));
-            let has = format!("instr(' ' || m.keywords || ' ', ' ' || {p} || ' ') > 0");
+            // Keywords compare ignoring ASCII case; SQLite's lower() folds ASCII only.
+            let p = bind(Value::Text(k.to_ascii_lowercase()));
+            let has = format!("instr(' ' || lower(m.keywords) || ' ', ' ' || {p} || ' ') > 0");
             if *set { has } else { format!("NOT {has}") }
         }
         SearchKey::Uids(ranges) if ranges.is_empty() => "0".into(),

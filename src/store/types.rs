@@ -133,7 +133,8 @@ pub struct MessageMeta {
     pub modseq: ModSeq,
     pub create_seq: ModSeq,
     pub flags: Flags,
-    /// IMAP keywords, lowercase (they compare case-insensitively), sorted.
+    /// IMAP keywords as first spelled, unique and sorted ignoring ASCII case (they
+    /// compare case-insensitively).
     pub keywords: Vec<String>,
     /// When the message arrived (IMAP INTERNALDATE), seconds since the Unix epoch.
     pub internal_date: i64,
