@@ -161,7 +161,7 @@ fn the_corpus_goes_through_maildir_with_flags_keywords_and_dates() {
     assert!(out.join(".v1&AC4-2 &- more/cur").is_dir());
     assert_eq!(
         fs::read_to_string(out.join("dovecot-keywords")).unwrap(),
-        "0 $label1\n1 work\n"
+        "0 $Label1\n1 work\n"
     );
     let mut inbox: Vec<(i64, String, SystemTime)> = fs::read_dir(out.join("cur"))
         .unwrap()
@@ -177,7 +177,7 @@ fn the_corpus_goes_through_maildir_with_flags_keywords_and_dates() {
     assert!(first.1.starts_with("-1000000000.") && first.1.ends_with(".gannet:2,"));
     assert!(
         second.1.ends_with(".gannet:2,Fa"),
-        "{}: \\Flagged $label1",
+        "{}: \\Flagged $Label1",
         second.1
     );
     assert!(
@@ -261,7 +261,7 @@ fn a_maildir_tree_gives_flags_keywords_dates_and_mailboxes() {
             (
                 b"Subject: two\r\n\r\n".to_vec(),
                 Flags::ANSWERED.union(Flags::DELETED),
-                keywords(&["$label1", "work"]),
+                keywords(&["$Label1", "work"]),
                 1_600_000_100
             ),
         ]

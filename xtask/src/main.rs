@@ -112,8 +112,8 @@ enum Bench {
     /// filled with APPEND, then the idle connections (AUTHENTICATE CRAM-MD5 or LOGIN,
     /// SELECT INBOX, IDLE) with its memory read before and after (RSS and PSS, summed
     /// over all its processes), then N clients, each one persistent session on the shared INBOX,
-    /// running a mix like imaptest's default: UID FETCH of flags, headers and whole
-    /// messages, UID STORE, APPEND, EXPUNGE, SEARCH and NOOP. Prints per command
+    /// running a weighted mix after imaptest's default profile: UID FETCH of flags,
+    /// headers and whole messages, UID STORE, APPEND, EXPUNGE, SEARCH and NOOP. Prints per command
     /// count, commands/s, p50 and p99 latency, the ratio gannet/dovecot, and the
     /// memory per idle connection.
     ///
