@@ -58,7 +58,10 @@ fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
 #[derive(Debug, Clone, Copy)]
 struct Window {
     start: Instant,
+    /// Events in the window, reserved ones included.
     count: u32,
+    /// Reserved events whose outcome is not known yet (see [`RateLimiter::try_reserve`]).
+    pending: u32,
 }
 
 /// Events per class in fixed windows: a class over its limit stays refused until its
@@ -88,9 +91,13 @@ impl RateLimiter {
         self.under_limits(&counts, ip, now)
     }
 
-    /// How many events the narrowest class of `ip` has had in its current window.
+    /// How many events the narrowest class of `ip` has had in its current window,
+    /// not counting reservations still pending.
     pub fn count(&self, ip: IpAddr, now: Instant) -> u32 {
-        self.current(&self.lock(), &classes(ip)[0], now)
+        let counts = self.lock();
+        let class = &classes(ip)[0];
+        let pending = counts.get(class).map_or(0, |w| w.pending);
+        self.current(&counts, class, now).saturating_sub(pending)
     }
 
     /// Counts one event for `ip`; returns how many its narrowest class has had in
@@ -99,23 +106,52 @@ impl RateLimiter {
         self.add_locked(&mut self.lock(), ip, now)
     }
 
-    /// Counts an event if `ip` is under its limits, as one step, so concurrent
-    /// callers cannot pass a limit together.
-    pub fn try_add(&self, ip: IpAddr, now: Instant) -> bool {
+    /// Reserves an event if `ip` is under its limits, as one step, so concurrent
+    /// callers cannot pass a limit together. The reservation counts against the
+    /// limits at once; [`Self::confirm`] makes it an event, [`Self::release`] takes it
+    /// back. Until then [`Self::count`] leaves it out.
+    pub fn try_reserve(&self, ip: IpAddr, now: Instant) -> bool {
         let mut counts = self.lock();
-        let allowed = self.under_limits(&counts, ip, now);
+        let allowed = self.try_add_locked(&mut counts, ip, now);
         if allowed {
-            self.add_locked(&mut counts, ip, now);
+            self.each_window(&mut counts, ip, |w| w.pending += 1);
         }
         allowed
     }
 
-    /// Takes back an event counted for `ip` (one that turned out not to count).
-    pub fn undo(&self, ip: IpAddr) {
+    /// Counts an event if `ip` is under its limits, as one step, so concurrent
+    /// callers cannot pass a limit together.
+    pub fn try_add(&self, ip: IpAddr, now: Instant) -> bool {
+        self.try_add_locked(&mut self.lock(), ip, now)
+    }
+
+    fn try_add_locked(&self, counts: &mut HashMap<IpClass, Window>, ip: IpAddr, now: Instant) -> bool {
+        let allowed = self.under_limits(counts, ip, now);
+        if allowed {
+            self.add_locked(counts, ip, now);
+        }
+        allowed
+    }
+
+    /// The reserved event happened.
+    pub fn confirm(&self, ip: IpAddr) {
         let mut counts = self.lock();
+        self.each_window(&mut counts, ip, |w| w.pending = w.pending.saturating_sub(1));
+    }
+
+    /// The reserved event did not happen.
+    pub fn release(&self, ip: IpAddr) {
+        let mut counts = self.lock();
+        self.each_window(&mut counts, ip, |w| {
+            w.pending = w.pending.saturating_sub(1);
+            w.count = w.count.saturating_sub(1);
+        });
+    }
+
+    fn each_window(&self, counts: &mut HashMap<IpClass, Window>, ip: IpAddr, f: impl Fn(&mut Window)) {
         for class in classes(ip) {
             if let Some(w) = counts.get_mut(&class) {
-                w.count = w.count.saturating_sub(1);
+                f(w);
             }
         }
     }
@@ -141,11 +177,11 @@ impl RateLimiter {
         let mut narrowest = 0;
         for (i, class) in classes(ip).into_iter().enumerate() {
             let count = self.current(counts, &class, now) + 1;
-            let start = match counts.get(&class) {
-                Some(w) if count > 1 => w.start,
-                _ => now,
+            let (start, pending) = match counts.get(&class) {
+                Some(w) if count > 1 => (w.start, w.pending),
+                _ => (now, 0),
             };
-            counts.insert(class, Window { start, count });
+            counts.insert(class, Window { start, count, pending });
             if i == 0 {
                 narrowest = count;
             }
@@ -195,16 +231,22 @@ mod tests {
     fn each_class_has_its_own_limit() {
         let limiter = RateLimiter::new([2, 3, 100], Duration::from_secs(60));
         let now = Instant::now();
-        assert!(limiter.try_add(ip("192.0.2.1"), now));
-        assert!(limiter.try_add(ip("192.0.2.1"), now));
-        assert!(!limiter.try_add(ip("192.0.2.1"), now), "the /32 is full");
-        assert!(limiter.try_add(ip("192.0.2.2"), now), "a neighbour is not");
+        assert!(limiter.try_reserve(ip("192.0.2.1"), now));
+        assert!(limiter.try_reserve(ip("192.0.2.1"), now));
+        assert_eq!(limiter.count(ip("192.0.2.1"), now), 0, "both pending");
+        assert!(!limiter.try_reserve(ip("192.0.2.1"), now), "the /32 is full");
+        limiter.confirm(ip("192.0.2.1"));
+        assert_eq!(limiter.count(ip("192.0.2.1"), now), 1);
+        limiter.release(ip("192.0.2.1"));
+        assert_eq!(limiter.count(ip("192.0.2.1"), now), 1);
+        assert!(limiter.try_reserve(ip("192.0.2.1"), now), "a release makes room");
+        assert!(limiter.try_reserve(ip("192.0.2.2"), now), "a neighbour is not full");
         assert!(
-            !limiter.try_add(ip("192.0.2.3"), now),
+            !limiter.try_reserve(ip("192.0.2.3"), now),
             "but now the /26 is full"
         );
         assert!(
-            limiter.try_add(ip("192.0.2.64"), now),
+            limiter.try_reserve(ip("192.0.2.64"), now),
             "the next /26 is not"
         );
         assert!(limiter.allows(ip("198.51.100.1"), now));
@@ -221,8 +263,9 @@ mod tests {
         assert!(limiter.allows(ip("2001:db8::1"), later));
         assert_eq!(limiter.add(ip("2001:db8::1"), later), 1);
         assert_eq!(limiter.count(ip("2001:db8::1:2"), later), 1, "same /64");
-        limiter.undo(ip("2001:db8::1"));
-        assert_eq!(limiter.count(ip("2001:db8::1"), later), 0);
+        assert!(limiter.try_reserve(ip("2001:db8::3"), later + Duration::from_secs(61)));
+        limiter.release(ip("2001:db8::1"));
+        assert_eq!(limiter.count(ip("2001:db8::1"), later + Duration::from_secs(61)), 0);
     }
 
     #[test]

@@ -270,8 +270,10 @@ impl Authenticator {
         step: impl FnOnce(&mut ServerExchange, &dyn CredentialLookup) -> Result<Step, SaslError>,
     ) -> Outcome {
         let now = Instant::now();
+        // Failures settled before this step set its delay; steps still running
+        // (another connection's login in progress) do not.
         let before = self.failures.count(client.remote_ip, now);
-        if !self.failures.try_add(client.remote_ip, now) {
+        if !self.failures.try_reserve(client.remote_ip, now) {
             let mech = exchange.sasl.mechanism();
             let login = exchange.login.clone().unwrap_or_default();
             let failure = self.fail(client, mech, &login, None, LoginResult::RateLimited);
@@ -293,8 +295,9 @@ impl Authenticator {
             result,
             Err(SaslError::AuthenticationFailed | SaslError::ChannelBinding(_))
         );
-        if !guessed {
-            self.failures.undo(client.remote_ip);
+        match guessed {
+            true => self.failures.confirm(client.remote_ip),
+            false => self.failures.release(client.remote_ip),
         }
         let delay = (FAILURE_DELAY_STEP * before).min(FAILURE_DELAY_MAX);
         match self.outcome(client, exchange, result) {

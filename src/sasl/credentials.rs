@@ -3,9 +3,10 @@
 //! each hash, and the CRAM-MD5 intermediate state.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::Output;
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 
 use super::SaslError;
 use super::cram_md5::CramMd5Secret;
@@ -113,9 +114,7 @@ impl StoredCredentials {
 
     /// Whether a prepared password matches the argon2id hash.
     pub(super) fn verify_password(&self, password: &str) -> bool {
-        Argon2::default()
-            .verify_password(password.as_bytes(), self.password_hash.as_str())
-            .is_ok()
+        argon2_matches(password.as_bytes(), &self.password_hash)
     }
 
     pub(super) fn scram(&self, hash: ScramHash) -> &ScramCredentials {
@@ -131,6 +130,53 @@ impl fmt::Debug for StoredCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoredCredentials").finish_non_exhaustive()
     }
+}
+
+/// Work memory of argon2id checks, kept for the next check. Each check needs its
+/// m_cost (19 MiB by default); allocating it afresh left that much with the
+/// allocator in every blocking thread that ever checked a password (RSS grew by
+/// hundreds of MiB under many logins). Checks run at most one per CPU (the
+/// authenticator's gate), so the pool stays that small.
+static BLOCKS: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// Runs `f` with `count` argon2 blocks from the pool.
+fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+    let taken = BLOCKS.lock().unwrap_or_else(PoisonError::into_inner).pop();
+    let mut blocks = match taken {
+        Some(b) if b.len() == count => b,
+        _ => vec![Block::default(); count],
+    };
+    let result = f(&mut blocks);
+    let mut pool = BLOCKS.lock().unwrap_or_else(PoisonError::into_inner);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if pool.len() < cpus {
+        pool.push(blocks);
+    }
+    result
+}
+
+/// Whether `password` hashes to the PHC string's argon2id hash, with its salt and
+/// parameters, computed in pooled memory.
+fn argon2_matches(password: &[u8], phc: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let (Ok(params), Ok(version)) = (
+        Params::try_from(&hash),
+        hash.version.map_or(Ok(Version::default()), Version::try_from),
+    ) else {
+        return false;
+    };
+    let argon2 = Argon2::new(Algorithm::Argon2id, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    let hashed = with_blocks(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password, salt, &mut out, blocks)
+    });
+    // Output's equality is constant-time.
+    hashed.is_ok() && Output::new(&out).is_ok_and(|o| &o == expected)
 }
 
 fn hash_password(password: &str) -> String {
@@ -150,7 +196,7 @@ fn check_password_hash(phc: &str) -> Option<String> {
 pub(super) fn dummy_verify_password(password: &str) {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let hash = DUMMY.get_or_init(|| hash_password("no account has this password"));
-    let _ = Argon2::default().verify_password(password.as_bytes(), hash.as_str());
+    let _ = argon2_matches(password.as_bytes(), hash);
 }
 
 /// A CRAM-MD5 secret to compute with for a user who does not exist.
