@@ -71,25 +71,33 @@ pub async fn accept_loop<H, F>(
     }
 }
 
-/// Writes all of `bytes` to the client within `timeout`. A client that does not
-/// take them in time (it pipelines commands and never reads the replies) gets an
-/// error of kind `TimedOut`, which ends the connection (and is logged there).
+/// Bytes written per step of [`write`]: the timeout applies to each, so a slow
+/// client fetching a big mailbox is fine as long as it keeps reading.
+const WRITE_CHUNK: usize = 64 * 1024;
+
+/// Writes all of `bytes` to the client, each [`WRITE_CHUNK`] within `timeout`. A
+/// client that does not take them in time (it pipelines commands and never reads
+/// the replies) gets an error of kind `TimedOut`, which ends the connection (and is
+/// logged there).
 pub async fn write<S: AsyncWrite + Unpin>(
     stream: &mut S,
     bytes: &[u8],
     timeout: Duration,
 ) -> std::io::Result<()> {
-    let written = async {
-        stream.write_all(bytes).await?;
-        stream.flush().await
-    };
-    match tokio::time::timeout(timeout, written).await {
-        Ok(written) => written,
-        Err(_) => Err(std::io::Error::new(
+    let stalled = || {
+        std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             format!("client not reading replies for {timeout:?}; closing"),
-        )),
+        )
+    };
+    for chunk in bytes.chunks(WRITE_CHUNK) {
+        tokio::time::timeout(timeout, stream.write_all(chunk))
+            .await
+            .map_err(|_| stalled())??;
     }
+    tokio::time::timeout(timeout, stream.flush())
+        .await
+        .map_err(|_| stalled())?
 }
 
 /// The server side of a TLS handshake, with what the session needs to know of it.

@@ -125,7 +125,12 @@ impl RateLimiter {
         self.try_add_locked(&mut self.lock(), ip, now)
     }
 
-    fn try_add_locked(&self, counts: &mut HashMap<IpClass, Window>, ip: IpAddr, now: Instant) -> bool {
+    fn try_add_locked(
+        &self,
+        counts: &mut HashMap<IpClass, Window>,
+        ip: IpAddr,
+        now: Instant,
+    ) -> bool {
         let allowed = self.under_limits(counts, ip, now);
         if allowed {
             self.add_locked(counts, ip, now);
@@ -148,7 +153,12 @@ impl RateLimiter {
         });
     }
 
-    fn each_window(&self, counts: &mut HashMap<IpClass, Window>, ip: IpAddr, f: impl Fn(&mut Window)) {
+    fn each_window(
+        &self,
+        counts: &mut HashMap<IpClass, Window>,
+        ip: IpAddr,
+        f: impl Fn(&mut Window),
+    ) {
         for class in classes(ip) {
             if let Some(w) = counts.get_mut(&class) {
                 f(w);
@@ -181,7 +191,14 @@ impl RateLimiter {
                 Some(w) if count > 1 => (w.start, w.pending),
                 _ => (now, 0),
             };
-            counts.insert(class, Window { start, count, pending });
+            counts.insert(
+                class,
+                Window {
+                    start,
+                    count,
+                    pending,
+                },
+            );
             if i == 0 {
                 narrowest = count;
             }
@@ -234,13 +251,22 @@ mod tests {
         assert!(limiter.try_reserve(ip("192.0.2.1"), now));
         assert!(limiter.try_reserve(ip("192.0.2.1"), now));
         assert_eq!(limiter.count(ip("192.0.2.1"), now), 0, "both pending");
-        assert!(!limiter.try_reserve(ip("192.0.2.1"), now), "the /32 is full");
+        assert!(
+            !limiter.try_reserve(ip("192.0.2.1"), now),
+            "the /32 is full"
+        );
         limiter.confirm(ip("192.0.2.1"));
         assert_eq!(limiter.count(ip("192.0.2.1"), now), 1);
         limiter.release(ip("192.0.2.1"));
         assert_eq!(limiter.count(ip("192.0.2.1"), now), 1);
-        assert!(limiter.try_reserve(ip("192.0.2.1"), now), "a release makes room");
-        assert!(limiter.try_reserve(ip("192.0.2.2"), now), "a neighbour is not full");
+        assert!(
+            limiter.try_reserve(ip("192.0.2.1"), now),
+            "a release makes room"
+        );
+        assert!(
+            limiter.try_reserve(ip("192.0.2.2"), now),
+            "a neighbour is not full"
+        );
         assert!(
             !limiter.try_reserve(ip("192.0.2.3"), now),
             "but now the /26 is full"
@@ -265,7 +291,10 @@ mod tests {
         assert_eq!(limiter.count(ip("2001:db8::1:2"), later), 1, "same /64");
         assert!(limiter.try_reserve(ip("2001:db8::3"), later + Duration::from_secs(61)));
         limiter.release(ip("2001:db8::1"));
-        assert_eq!(limiter.count(ip("2001:db8::1"), later + Duration::from_secs(61)), 0);
+        assert_eq!(
+            limiter.count(ip("2001:db8::1"), later + Duration::from_secs(61)),
+            0
+        );
     }
 
     #[test]

@@ -12,9 +12,9 @@ use crate::address::Domain;
 use crate::auth::Authenticator;
 use crate::config::{Config, Listener, ServiceKind};
 use crate::connlimit::ConnectionLimiter;
+use crate::imapserver;
 use crate::leniency::Leniencies;
 use crate::recipients::Recipients;
-use crate::imapserver;
 use crate::smtpserver::{self, Settings, Shared, Tls};
 use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError};
@@ -107,8 +107,12 @@ pub async fn start(config: &Config) -> Result<Started, ServeError> {
                 let bound = socket.local_addr().unwrap_or(address);
                 started.serving.push((kind.name(), bound));
                 match &serve {
-                    Serve::Smtp(shared) => tokio::spawn(smtpserver::serve(socket, Arc::clone(shared))),
-                    Serve::Imap(shared) => tokio::spawn(imapserver::serve(socket, Arc::clone(shared))),
+                    Serve::Smtp(shared) => {
+                        tokio::spawn(smtpserver::serve(socket, Arc::clone(shared)))
+                    }
+                    Serve::Imap(shared) => {
+                        tokio::spawn(imapserver::serve(socket, Arc::clone(shared)))
+                    }
                 };
             }
         }

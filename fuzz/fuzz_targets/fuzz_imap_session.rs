@@ -35,7 +35,10 @@ struct Env {
 
 fn env(generation: &mut u32) -> Env {
     *generation += 1;
-    let dir = std::env::temp_dir().join(format!("gannet-fuzz-imap-{}-{generation}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "gannet-fuzz-imap-{}-{generation}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     AuthDb::open(&dir)
@@ -56,7 +59,11 @@ fn env(generation: &mut u32) -> Env {
         authenticator: Arc::new(auth),
         recent: Arc::default(),
     };
-    Env { dir, services, inputs: 0 }
+    Env {
+        dir,
+        services,
+        inputs: 0,
+    }
 }
 
 static ENV: Mutex<Option<(Env, u32)>> = Mutex::new(None);
@@ -91,7 +98,12 @@ fuzz_target!(|data: &[u8]| {
         limits: Limits::new(env_now.dir.join("tmp"), 64 * 1024),
         max_errors: 50,
     };
-    let mut session = Session::new(settings, env_now.services.clone(), "192.0.2.1".parse().unwrap(), tls);
+    let mut session = Session::new(
+        settings,
+        env_now.services.clone(),
+        "192.0.2.1".parse().unwrap(),
+        tls,
+    );
     check(&session.greeting());
     let chunk = usize::from(control >> 1).max(1);
     for piece in stream.chunks(chunk) {
@@ -101,10 +113,14 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     }
-    check(&session.changes_arrived());
+    check(&session.changes_arrived().0);
 });
 
 /// Output is whole lines (literals included), each ending in CRLF.
 fn check(out: &[u8]) {
-    assert!(out.is_empty() || out.ends_with(b"\r\n"), "output does not end in CRLF: {:?}", String::from_utf8_lossy(out));
+    assert!(
+        out.is_empty() || out.ends_with(b"\r\n"),
+        "output does not end in CRLF: {:?}",
+        String::from_utf8_lossy(out)
+    );
 }

@@ -112,7 +112,9 @@ impl Command {
             Command::Select {
                 read_only: false, ..
             } => "SELECT",
-            Command::Select { read_only: true, .. } => "EXAMINE",
+            Command::Select {
+                read_only: true, ..
+            } => "EXAMINE",
             Command::Create { .. } => "CREATE",
             Command::Delete(_) => "DELETE",
             Command::Rename { .. } => "RENAME",

@@ -7,7 +7,8 @@ pub fn is_atom(s: &str) -> bool {
     !s.is_empty()
         && !s.eq_ignore_ascii_case("NIL")
         && s.bytes().all(|b| {
-            b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+            b.is_ascii_graphic()
+                && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
         })
 }
 
@@ -133,7 +134,8 @@ mod tests {
                 let end = input.iter().position(|&c| c == b'}')?;
                 let len: usize = std::str::from_utf8(&input[start..end]).ok()?.parse().ok()?;
                 let data = input.get(end + 3..)?;
-                (input.get(end + 1..end + 3)? == b"\r\n" && data.len() == len).then(|| data.to_vec())
+                (input.get(end + 1..end + 3)? == b"\r\n" && data.len() == len)
+                    .then(|| data.to_vec())
             }
             _ => None,
         }

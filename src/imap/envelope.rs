@@ -832,7 +832,10 @@ mod tests {
         // Nothing but junk or separators: no addresses.
         assert_eq!(to(" , ,"), "NIL");
         assert_eq!(to(" ) , ] ,"), "NIL");
-        assert_eq!(to(" <>"), "((NIL NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\"))");
+        assert_eq!(
+            to(" <>"),
+            "((NIL NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\"))"
+        );
         assert_eq!(to(" (just a comment)"), "NIL");
         // A group without its `;`.
         assert_eq!(

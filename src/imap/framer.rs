@@ -270,6 +270,11 @@ impl Framer {
         }
     }
 
+    /// New limits from the next frame on (the session raises them after login).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     /// Adds received bytes. Pull frames with [`Framer::next_frame`] until it returns
     /// `None` before pushing more: that is what keeps the buffer small.
     pub fn push(&mut self, bytes: &[u8]) {

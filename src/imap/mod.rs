@@ -14,10 +14,10 @@ mod parse;
 mod proptests;
 mod section;
 
+pub use bodystructure::{bodystructure, bodystructure_of};
 pub use command::*;
-pub use parse::{ParseError, parse_command};
+pub use envelope::envelope;
 pub use framer::{Frame, FrameError, FrameErrorKind, Framer, LITERAL_MINUS_MAX, Limits};
 pub use mutf7::{Mutf7Error, Mutf7Problem, decode as decode_mutf7, encode as encode_mutf7};
-pub use bodystructure::{bodystructure, bodystructure_of};
-pub use envelope::envelope;
+pub use parse::{ParseError, parse_command};
 pub use section::{UnknownCte, binary, binary_of, partial, section, section_of};

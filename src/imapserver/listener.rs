@@ -60,36 +60,56 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 /// Runs a session over the connection, with TLS as the listener says.
-async fn connection(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> std::io::Result<()> {
-    let mut settings = shared.settings.clone();
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+) -> std::io::Result<()> {
     match &shared.tls {
         Tls::Implicit(config) => {
-            settings.starttls = false;
             let (tls, info) = tls_accept(stream, config).await?;
-            let session = Session::new(settings, shared.services.clone(), peer.ip(), Some(info));
+            let session = new_session(shared, peer, false, Some(info)).await?;
             start(tls, session, shared).await
         }
         Tls::StartTls(config) => {
-            settings.starttls = true;
             let mut stream = stream;
-            let session = Session::new(settings, shared.services.clone(), peer.ip(), None);
-            let Some(mut session) = greet_and_run(&mut stream, session, shared).await? else {
+            let session = new_session(shared, peer, true, None).await?;
+            let Some(session) = greet_and_run(&mut stream, session, shared).await? else {
                 return Ok(());
             };
             let (mut tls, info) = tls_accept(stream, config).await?;
-            session.tls_started(info);
+            let (session, ()) = blocking(session, move |s| s.tls_started(info)).await?;
             run(&mut tls, session, shared).await.map(drop)
         }
         Tls::None => {
-            settings.starttls = false;
-            let session = Session::new(settings, shared.services.clone(), peer.ip(), None);
+            let session = new_session(shared, peer, false, None).await?;
             start(stream, session, shared).await
         }
     }
 }
 
+/// A session for a new connection. Made on the blocking pool: a TLS client key is
+/// looked up in the authentication database.
+async fn new_session(
+    shared: &Arc<Shared>,
+    peer: SocketAddr,
+    starttls: bool,
+    tls: Option<crate::tls::ConnectionInfo>,
+) -> std::io::Result<Session> {
+    let mut settings = shared.settings.clone();
+    settings.starttls = starttls;
+    let services = shared.services.clone();
+    tokio::task::spawn_blocking(move || Session::new(settings, services, peer.ip(), tls))
+        .await
+        .map_err(|e| std::io::Error::other(format!("starting the session failed: {e}")))
+}
+
 /// Greets and serves a connection that will not change to TLS.
-async fn start<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, session: Session, shared: &Arc<Shared>) -> std::io::Result<()> {
+async fn start<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    session: Session,
+    shared: &Arc<Shared>,
+) -> std::io::Result<()> {
     greet_and_run(&mut stream, session, shared).await.map(drop)
 }
 
@@ -104,6 +124,8 @@ async fn greet_and_run<S: AsyncRead + AsyncWrite + Unpin>(
     run(stream, session, shared).await
 }
 
+type Feed = broadcast::Receiver<Arc<ChangeSet>>;
+
 /// Moves bytes until the session ends; returns the session when it asks for
 /// STARTTLS (the caller does the handshake on the plain stream).
 async fn run<S: AsyncRead + AsyncWrite + Unpin>(
@@ -113,28 +135,45 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> std::io::Result<Option<Session>> {
     let mut buf = Vec::new();
     let mut streaming = false;
-    let mut wake: Option<broadcast::Receiver<Arc<ChangeSet>>> = None;
-    let mut idling = false;
+    let mut wake: Option<Feed> = None;
+    let mut action = Action::Continue;
+    // Changes between the session's last look at the feed and the listener's
+    // subscription to it would wake no one: an idling session looks once more.
+    let mut look_again = false;
     loop {
-        if wake.is_none() {
-            wake = session.subscribe();
-        }
         let timeout = match wake.is_some() {
             true => AUTOLOGOUT,
             false => shared.command_timeout,
         };
-        let size = if streaming { READ_BUFFER } else { IDLE_READ_BUFFER };
+        let size = if streaming {
+            READ_BUFFER
+        } else {
+            IDLE_READ_BUFFER
+        };
         if buf.len() != size {
             buf = vec![0u8; size];
         }
-        let event = tokio::select! {
-            read = tokio::time::timeout(timeout, stream.read(&mut buf)) => Event::Read(read),
-            () = changed(&mut wake), if idling => Event::Changed,
+        let event = match action {
+            Action::More => Event::More,
+            Action::Idle if std::mem::take(&mut look_again) => Event::Changed,
+            _ => tokio::select! {
+                read = tokio::time::timeout(timeout, stream.read(&mut buf)) => Event::Read(read),
+                () = changed(&mut wake), if action == Action::Idle => Event::Changed,
+            },
         };
-        let (out, action) = match event {
+        let subscribe = wake.is_none();
+        let (out, next, subscribed) = match event {
             Event::Read(Err(_)) => {
-                tracing::info!(seconds = timeout.as_secs(), "client silent too long; closing");
-                write(stream, b"* BYE silent too long; closing\r\n", shared.command_timeout).await?;
+                tracing::info!(
+                    seconds = timeout.as_secs(),
+                    "client silent too long; closing"
+                );
+                write(
+                    stream,
+                    b"* BYE silent too long; closing\r\n",
+                    shared.command_timeout,
+                )
+                .await?;
                 return Ok(None);
             }
             Event::Read(Ok(read)) => {
@@ -147,32 +186,60 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 streaming = n == buf.len();
                 let input = buf[..n].to_vec();
                 let result;
-                (session, result) = blocking(session, move |s| s.feed(&input)).await?;
+                (session, result) =
+                    blocking(session, move |s| step(s, subscribe, |s| s.feed(&input))).await?;
+                result
+            }
+            Event::More => {
+                let result;
+                (session, result) =
+                    blocking(session, move |s| step(s, subscribe, |s| s.feed(&[]))).await?;
                 result
             }
             Event::Changed => {
-                let out;
-                (session, out) = blocking(session, |s| s.changes_arrived()).await?;
-                (out, Action::Idle)
+                let result;
+                (session, result) = blocking(session, move |s| {
+                    step(s, subscribe, Session::changes_arrived)
+                })
+                .await?;
+                result
             }
         };
+        if let Some(feed) = subscribed {
+            wake = Some(feed);
+            look_again = true;
+        }
         let delay = session.take_delay();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
         write(stream, &out, shared.command_timeout).await?;
-        idling = action == Action::Idle;
-        match action {
-            Action::Continue | Action::Idle => {}
+        match next {
             Action::Close => return Ok(None),
             Action::StartTls => return Ok(Some(session)),
+            _ => action = next,
         }
     }
 }
 
 enum Event {
     Read(Result<std::io::Result<usize>, tokio::time::error::Elapsed>),
+    /// The session has commands waiting (after [`Action::More`]).
+    More,
     Changed,
+}
+
+/// Runs `f` on the session, and subscribes to its account's feed when `subscribe`
+/// and the session is logged in (which takes the account's lock: so here, on the
+/// blocking pool).
+fn step(
+    session: &mut Session,
+    subscribe: bool,
+    f: impl FnOnce(&mut Session) -> (Vec<u8>, Action),
+) -> (Vec<u8>, Action, Option<Feed>) {
+    let (out, action) = f(session);
+    let feed = if subscribe { session.subscribe() } else { None };
+    (out, action, feed)
 }
 
 /// Waits for news on the account's feed, then takes all that is there (the

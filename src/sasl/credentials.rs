@@ -166,7 +166,8 @@ fn argon2_matches(password: &[u8], phc: &str) -> bool {
     };
     let (Ok(params), Ok(version)) = (
         Params::try_from(&hash),
-        hash.version.map_or(Ok(Version::default()), Version::try_from),
+        hash.version
+            .map_or(Ok(Version::default()), Version::try_from),
     ) else {
         return false;
     };

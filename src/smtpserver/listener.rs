@@ -52,10 +52,16 @@ pub struct Shared {
 /// Accepts connections until the task is dropped.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let limiter = Arc::clone(&shared.limiter);
-    connection::accept_loop(listener, limiter, "smtp", |why| format!("421 4.7.0 {why}\r\n"), move |stream, peer| {
-        let shared = Arc::clone(&shared);
-        async move { connection(stream, peer, &shared).await }
-    })
+    connection::accept_loop(
+        listener,
+        limiter,
+        "smtp",
+        |why| format!("421 4.7.0 {why}\r\n"),
+        move |stream, peer| {
+            let shared = Arc::clone(&shared);
+            async move { connection(stream, peer, &shared).await }
+        },
+    )
     .await
 }
 

@@ -43,12 +43,12 @@ pub use import::{
     TransferFailed, TransferSummary, import,
 };
 pub use mailboxes::{SEPARATOR, normalize_name};
-pub use parse::parse_owned;
 pub use mbox::{
     MboxEntry, MboxError, MboxFromLine, MboxReader, mbox_from_line_date, split_mbox,
     write_mbox_entry,
 };
 pub use messages::{FlagsResult, NewMessage, Staged};
+pub use parse::parse_owned;
 pub use registry::{SharedAccount, Store};
 pub use search::SearchKey;
 pub use types::{

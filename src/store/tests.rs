@@ -115,17 +115,40 @@ fn flags_follow_add_remove_replace_and_unchangedsince() {
     // Another spelling is the same keyword: adding it changes nothing, and
     // removing it removes the keyword.
     let r = account
-        .set_flags(inbox, &[1], FlagOp::Add, Flags::default(), &kw(&["$FORWARDED"]), None)
+        .set_flags(
+            inbox,
+            &[1],
+            FlagOp::Add,
+            Flags::default(),
+            &kw(&["$FORWARDED"]),
+            None,
+        )
         .unwrap();
     assert!(r.changed.is_empty());
-    let found = account.search(inbox, &SearchKey::Keyword("$FORWARDED".into(), true)).unwrap();
+    let found = account
+        .search(inbox, &SearchKey::Keyword("$FORWARDED".into(), true))
+        .unwrap();
     assert_eq!(found, [1, 2]);
     let r = account
-        .set_flags(inbox, &[2], FlagOp::Remove, Flags::default(), &kw(&["$forwarded"]), None)
+        .set_flags(
+            inbox,
+            &[2],
+            FlagOp::Remove,
+            Flags::default(),
+            &kw(&["$forwarded"]),
+            None,
+        )
         .unwrap();
     assert!(r.changed[0].keywords.is_empty());
     account
-        .set_flags(inbox, &[2], FlagOp::Add, Flags::default(), &kw(&["$Forwarded"]), None)
+        .set_flags(
+            inbox,
+            &[2],
+            FlagOp::Add,
+            Flags::default(),
+            &kw(&["$Forwarded"]),
+            None,
+        )
         .unwrap();
     assert_consistent(&account);
     assert_eq!(account.mailbox("Inbox").unwrap().counts.unseen, 0);

@@ -268,10 +268,17 @@ fn conformance(root: &Path, args: &[String]) -> Result<()> {
 /// Runs Dovecot's imaptest scripts (rfc-vectors/imaptest) against a gannet
 /// localserve started from the debug build.
 fn imaptest(root: &Path) -> Result<()> {
-    run(&mut cargo(root, &["build", "--quiet", "-p", "gannet", "--bin", "gannet"]))?;
+    run(&mut cargo(
+        root,
+        &["build", "--quiet", "-p", "gannet", "--bin", "gannet"],
+    ))?;
     let gannet = root.join("target/debug/gannet");
     let gannet = gannet.to_str().context("the target path is not UTF-8")?;
-    let args = ["imaptest".to_string(), "--gannet".to_string(), gannet.to_string()];
+    let args = [
+        "imaptest".to_string(),
+        "--gannet".to_string(),
+        gannet.to_string(),
+    ];
     conformance(root, &args)
 }
 

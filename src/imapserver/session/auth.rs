@@ -28,7 +28,15 @@ impl Session {
         if self.auth.is_some() {
             return format!("{AUTHENTICATED_CAPABILITIES} {literal}");
         }
-        let mut caps = vec!["IMAP4rev1", "IMAP4rev2", "SASL-IR", literal, "ID", "ENABLE", "IDLE"];
+        let mut caps = vec![
+            "IMAP4rev1",
+            "IMAP4rev2",
+            "SASL-IR",
+            literal,
+            "ID",
+            "ENABLE",
+            "IDLE",
+        ];
         if self.settings.starttls && !self.is_tls() {
             caps.push("STARTTLS");
         }
@@ -86,7 +94,7 @@ impl Session {
     pub fn tls_started(&mut self, info: crate::tls::ConnectionInfo) {
         self.client_key = self.services.authenticator.registered_key(&info);
         self.tls = Some(info);
-        self.framer = crate::imap::Framer::new(self.settings.limits.clone());
+        self.framer = crate::imap::Framer::new(super::limits_before_login(&self.settings.limits));
     }
 
     /// A registered client certificate that allows PREAUTH logs the session in before
@@ -110,10 +118,10 @@ impl Session {
         // LOGIN is PLAIN without an authorization identity.
         let initial = format!("\0{user}\0{password}");
         let client = self.client();
-        let (_, outcome) = self
-            .services
-            .authenticator
-            .start(&client, "PLAIN", Some(initial.as_bytes()));
+        let (_, outcome) =
+            self.services
+                .authenticator
+                .start(&client, "PLAIN", Some(initial.as_bytes()));
         match outcome {
             AuthOutcome::Success { login, delay, .. } => {
                 self.delay += delay;
@@ -139,11 +147,19 @@ impl Session {
         Ok(())
     }
 
-    pub(super) fn authenticate(&mut self, tag: &str, mechanism: &str, initial: Option<&str>) -> Outcome {
+    pub(super) fn authenticate(
+        &mut self,
+        tag: &str,
+        mechanism: &str,
+        initial: Option<&str>,
+    ) -> Outcome {
         self.may_log_in()?;
         let client = self.client();
         let offered = self.services.authenticator.offered(&client);
-        if !offered.iter().any(|m| m.name().eq_ignore_ascii_case(mechanism)) {
+        if !offered
+            .iter()
+            .any(|m| m.name().eq_ignore_ascii_case(mechanism))
+        {
             let names: Vec<&str> = offered.iter().map(|m| m.name()).collect();
             return Err(Done::no(format!(
                 "mechanism {mechanism} is not offered; use one of {}",
@@ -155,14 +171,20 @@ impl Session {
             .map(decode_initial_response)
             .transpose()
             .map_err(|e| Done::bad(format!("initial response: {e}")))?;
-        let (exchange, outcome) =
-            self.services
-                .authenticator
-                .start(&client, &mechanism.to_ascii_uppercase(), initial.as_deref());
+        let (exchange, outcome) = self.services.authenticator.start(
+            &client,
+            &mechanism.to_ascii_uppercase(),
+            initial.as_deref(),
+        );
         self.auth_outcome(tag, exchange, outcome)
     }
 
-    fn auth_outcome(&mut self, tag: &str, exchange: Option<Exchange>, outcome: AuthOutcome) -> Outcome {
+    fn auth_outcome(
+        &mut self,
+        tag: &str,
+        exchange: Option<Exchange>,
+        outcome: AuthOutcome,
+    ) -> Outcome {
         match (outcome, exchange) {
             (AuthOutcome::Challenge(c), Some(exchange)) => {
                 self.challenge(&c);
@@ -172,7 +194,9 @@ impl Session {
                 };
                 Ok(Done::pending())
             }
-            (AuthOutcome::Challenge(_), None) => Err(Done::no("authentication is not available").code("UNAVAILABLE")),
+            (AuthOutcome::Challenge(_), None) => {
+                Err(Done::no("authentication is not available").code("UNAVAILABLE"))
+            }
             (
                 AuthOutcome::Success {
                     login,
@@ -227,13 +251,18 @@ impl Session {
         let outcome = match (mode, response) {
             (Mode::Authenticate { mut exchange, .. }, response) => {
                 let client = self.client();
-                let outcome = self.services.authenticator.step(&client, &mut exchange, response);
+                let outcome = self
+                    .services
+                    .authenticator
+                    .step(&client, &mut exchange, response);
                 self.auth_outcome(&tag, Some(*exchange), outcome)
             }
-            (Mode::AuthFinal { login, .. }, Response::Message(m)) if m.is_empty() => self.logged_in(login),
-            (Mode::AuthFinal { .. }, Response::Message(_)) => {
-                Err(Done::bad("expected an empty answer to the server's final message"))
+            (Mode::AuthFinal { login, .. }, Response::Message(m)) if m.is_empty() => {
+                self.logged_in(login)
             }
+            (Mode::AuthFinal { .. }, Response::Message(_)) => Err(Done::bad(
+                "expected an empty answer to the server's final message",
+            )),
             (_, Response::Cancel) => Err(Done::bad("authentication cancelled")),
             (Mode::Command | Mode::Idle { .. }, _) => return true,
         };
@@ -249,9 +278,14 @@ impl Session {
 
     /// The session is logged in as `login`: open the account.
     fn logged_in(&mut self, login: Login) -> Outcome {
-        let account = self.services.store.account(&login.account).map_err(Done::from)?;
+        let account = self
+            .services
+            .store
+            .account(&login.account)
+            .map_err(Done::from)?;
         let changes = lock(&account).subscribe();
         tracing::info!(account = login.account, login = login.name, "logged in");
+        self.framer.set_limits(self.settings.limits.clone());
         self.auth = Some(Authenticated {
             login,
             account: Arc::clone(&account),
@@ -272,15 +306,15 @@ impl Session {
         Done::no(f.message).code(code)
     }
 
-    /// ENABLE (RFC 5161): IMAP4rev2 and UTF8=ACCEPT; others are ignored as the RFC
-    /// says, and the ENABLED response lists what was turned on by this command.
+    /// ENABLE (RFC 5161): IMAP4rev2; others (UTF8=ACCEPT is not announced on its
+    /// own) are ignored as the RFC says, and the ENABLED response lists what was
+    /// turned on by this command.
     pub(super) fn enable(&mut self, names: &[String]) -> Outcome {
         self.authenticated()?;
         let mut enabled = Vec::new();
         for name in names {
             let flag = match name.to_ascii_uppercase().as_str() {
                 "IMAP4REV2" => &mut self.enabled.rev2,
-                "UTF8=ACCEPT" => &mut self.enabled.utf8,
                 _ => continue,
             };
             if !*flag {

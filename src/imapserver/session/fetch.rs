@@ -9,8 +9,8 @@ use super::view::flag_list;
 use super::{Done, Outcome, Session, lock};
 use crate::imap::encode::{literal, literal8, nstring, string};
 use crate::imap::{
-    Fetch, FetchItem, Partial, Section, SectionText, binary_of, bodystructure_of, envelope, partial,
-    section_of,
+    Fetch, FetchItem, Partial, Section, SectionText, binary_of, bodystructure_of, envelope,
+    partial, section_of,
 };
 use crate::message::mime::{self, Part};
 use crate::store::{FlagOp, Flags, MessageMeta, Uid};
@@ -26,7 +26,8 @@ const MONTHS: [&str; 12] = [
 
 /// INTERNALDATE as RFC 9051 writes it: `"22-Nov-2026 21:17:00 +0000"`.
 fn internal_date(unix: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
         "\"{:02}-{}-{:04} {:02}:{:02}:{:02} +0000\"",
         t.day(),
@@ -42,7 +43,11 @@ fn internal_date(unix: i64) -> String {
 fn needs_body(item: &FetchItem) -> bool {
     !matches!(
         item,
-        FetchItem::Flags | FetchItem::InternalDate | FetchItem::Uid | FetchItem::Rfc822Size | FetchItem::ModSeq
+        FetchItem::Flags
+            | FetchItem::InternalDate
+            | FetchItem::Uid
+            | FetchItem::Rfc822Size
+            | FetchItem::ModSeq
     )
 }
 
@@ -64,7 +69,11 @@ fn section_name(s: &Section) -> String {
         Some(SectionText::Text) => parts.push("TEXT".into()),
         Some(SectionText::Mime) => parts.push("MIME".into()),
         Some(SectionText::HeaderFields { not, fields }) => {
-            let kind = if *not { "HEADER.FIELDS.NOT" } else { "HEADER.FIELDS" };
+            let kind = if *not {
+                "HEADER.FIELDS.NOT"
+            } else {
+                "HEADER.FIELDS"
+            };
             parts.push(format!("{kind} ({})", fields.join(" ")));
         }
     }
@@ -72,7 +81,10 @@ fn section_name(s: &Section) -> String {
 }
 
 fn part_name(part: &[u32]) -> String {
-    part.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+    part.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// `<offset>` after a partial section's name; the bytes of the range.
@@ -108,7 +120,9 @@ fn preview(raw: &[u8]) -> String {
     let mut out = String::new();
     for word in text.split_whitespace() {
         let extra = word.chars().count() + usize::from(!out.is_empty());
-        if out.chars().count() + extra > PREVIEW_CHARS || out.len() + word.len() + 1 > PREVIEW_OCTETS {
+        if out.chars().count() + extra > PREVIEW_CHARS
+            || out.len() + word.len() + 1 > PREVIEW_OCTETS
+        {
             break;
         }
         if !out.is_empty() {
@@ -163,22 +177,36 @@ impl Session {
             self.fetch_one(meta, raw.as_deref(), &items)?;
         }
         match failed {
-            Some(uid) => Err(Done::no(format!("message UID {uid} could not be read")).code("EXPUNGEISSUED")),
+            Some(uid) => {
+                Err(Done::no(format!("message UID {uid} could not be read")).code("EXPUNGEISSUED"))
+            }
             None => Ok(Done::ok("FETCH done")),
         }
     }
 
     /// Sets `\Seen` on the messages that lack it, and makes sure their FLAGS are in
     /// the answer.
-    fn mark_seen(&mut self, metas: &mut [MessageMeta], items: &mut Vec<FetchItem>) -> Result<(), Done> {
-        let unseen: Vec<Uid> = metas.iter().filter(|m| !m.flags.contains(Flags::SEEN)).map(|m| m.uid).collect();
+    fn mark_seen(
+        &mut self,
+        metas: &mut [MessageMeta],
+        items: &mut Vec<FetchItem>,
+    ) -> Result<(), Done> {
+        let unseen: Vec<Uid> = metas
+            .iter()
+            .filter(|m| !m.flags.contains(Flags::SEEN))
+            .map(|m| m.uid)
+            .collect();
         if unseen.is_empty() {
             return Ok(());
         }
         let mailbox = self.view()?.mailbox;
-        let result = self.with_account(|a| a.set_flags(mailbox, &unseen, FlagOp::Add, Flags::SEEN, &[], None))?;
+        let result = self
+            .with_account(|a| a.set_flags(mailbox, &unseen, FlagOp::Add, Flags::SEEN, &[], None))?;
         if let Some(m) = result.changed.first() {
-            self.selected.as_mut().expect("checked above").own_change(m.modseq);
+            self.selected
+                .as_mut()
+                .expect("checked above")
+                .own_change(m.modseq);
         }
         for changed in result.changed {
             if let Some(m) = metas.iter_mut().find(|m| m.uid == changed.uid) {
@@ -192,7 +220,12 @@ impl Session {
     }
 
     /// Writes the FETCH response of one message.
-    fn fetch_one(&mut self, meta: &MessageMeta, raw: Option<&[u8]>, items: &[FetchItem]) -> Result<(), Done> {
+    fn fetch_one(
+        &mut self,
+        meta: &MessageMeta,
+        raw: Option<&[u8]>,
+        items: &[FetchItem],
+    ) -> Result<(), Done> {
         let view = self.view()?;
         let Some(seq) = view.seq_of(meta.uid) else {
             return Ok(());
@@ -201,7 +234,12 @@ impl Session {
         let raw = raw.unwrap_or_default();
         // The MIME structure is parsed once for all items of the message.
         let tree = mime::parse(raw);
-        let message = Message { meta, raw, tree: &tree, recent };
+        let message = Message {
+            meta,
+            raw,
+            tree: &tree,
+            recent,
+        };
         let mut out = format!("* {seq} FETCH (").into_bytes();
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
@@ -215,7 +253,12 @@ impl Session {
     }
 
     fn fetch_item(&self, out: &mut Vec<u8>, item: &FetchItem, m: &Message<'_>) -> Result<(), Done> {
-        let Message { meta, raw, tree, recent } = *m;
+        let Message {
+            meta,
+            raw,
+            tree,
+            recent,
+        } = *m;
         let section = |s: &Section| section_of(raw, tree, s);
         let binary = |part: &[u32]| {
             binary_of(raw, tree, part).map_err(|e| Done::no(e.to_string()).code("UNKNOWN-CTE"))
@@ -223,11 +266,14 @@ impl Session {
         let mut put = |s: &str| out.extend_from_slice(s.as_bytes());
         match item {
             FetchItem::Uid => put(&format!("UID {}", meta.uid)),
-            FetchItem::Flags => {
-                let recent = recent && !self.enabled.rev2;
-                put(&format!("FLAGS {}", flag_list(meta.flags, &meta.keywords, recent)));
-            }
-            FetchItem::InternalDate => put(&format!("INTERNALDATE {}", internal_date(meta.internal_date))),
+            FetchItem::Flags => put(&format!(
+                "FLAGS {}",
+                flag_list(meta.flags, &meta.keywords, recent)
+            )),
+            FetchItem::InternalDate => put(&format!(
+                "INTERNALDATE {}",
+                internal_date(meta.internal_date)
+            )),
             FetchItem::Rfc822Size => put(&format!("RFC822.SIZE {}", meta.size)),
             FetchItem::ModSeq => put(&format!("MODSEQ ({})", meta.modseq)),
             FetchItem::Envelope => {
@@ -252,11 +298,18 @@ impl Session {
                     _ => ("RFC822.TEXT ", SectionText::Text),
                 };
                 put(name);
-                let s = Section { part: Vec::new(), text: Some(text) };
+                let s = Section {
+                    part: Vec::new(),
+                    text: Some(text),
+                };
                 let bytes = section(&s).unwrap_or_default();
                 literal(out, &bytes);
             }
-            FetchItem::BodySection { section: s, partial: p, .. } => {
+            FetchItem::BodySection {
+                section: s,
+                partial: p,
+                ..
+            } => {
                 let bytes = section(s).map(without_nul);
                 let (origin, _) = apply_partial(&[], *p);
                 put(&format!("BODY[{}]{origin} ", section_name(s)));
@@ -265,7 +318,9 @@ impl Session {
                     None => nstring(out, None),
                 }
             }
-            FetchItem::Binary { part, partial: p, .. } => {
+            FetchItem::Binary {
+                part, partial: p, ..
+            } => {
                 let bytes = binary(part)?;
                 let (origin, _) = apply_partial(&[], *p);
                 put(&format!("BINARY[{}]{origin} ", part_name(part)));

@@ -10,7 +10,9 @@ use std::collections::BTreeSet;
 use super::view::mailbox_flags;
 use super::{Done, Outcome, Session, lock};
 use crate::imap::encode::astring;
-use crate::imap::{AppendMessage, List, ListReturn, ListSelect, StatusItem, decode_mutf7, encode_mutf7};
+use crate::imap::{
+    AppendMessage, List, ListReturn, ListSelect, StatusItem, decode_mutf7, encode_mutf7,
+};
 use crate::store::{Flags, Mailbox, NewMessage, SEPARATOR, SpecialUse};
 
 /// The store's name for the Inbox (IMAP calls it INBOX).
@@ -44,6 +46,18 @@ impl Session {
             None if trimmed.eq_ignore_ascii_case("INBOX") => STORE_INBOX.to_string(),
             _ => trimmed.to_string(),
         })
+    }
+
+    /// The mailbox an APPEND, COPY or MOVE goes to; one that does not exist gets
+    /// TRYCREATE (RFC 9051 7.1), so the client may create it and try again.
+    pub(super) fn target_mailbox(&self, store_name: &str, name: &str) -> Result<Mailbox, Done> {
+        self.with_account(|a| a.mailbox(store_name))
+            .map_err(|e| match e.code.as_deref() {
+                Some("NONEXISTENT") => {
+                    Done::no(format!("mailbox {name:?} does not exist")).code("TRYCREATE")
+                }
+                _ => e,
+            })
     }
 
     /// The client's name for a mailbox, as the session encodes names.
@@ -91,10 +105,19 @@ impl Session {
                 lines.push(format!("* OK [UNSEEN {}] first unseen message", i + 1));
             }
         }
-        lines.push(format!("* OK [UIDVALIDITY {}] UIDs valid", mailbox.uid_validity));
-        lines.push(format!("* OK [UIDNEXT {}] predicted next UID", mailbox.uid_next));
+        lines.push(format!(
+            "* OK [UIDVALIDITY {}] UIDs valid",
+            mailbox.uid_validity
+        ));
+        lines.push(format!(
+            "* OK [UIDNEXT {}] predicted next UID",
+            mailbox.uid_next
+        ));
         if self.enabled.rev2 {
-            lines.push(format!("* LIST () \"/\" {}", self.name_value(&mailbox.name)));
+            lines.push(format!(
+                "* LIST () \"/\" {}",
+                self.name_value(&mailbox.name)
+            ));
         }
         for l in lines {
             self.line(&l);
@@ -125,10 +148,14 @@ impl Session {
             return Err(Done::no("the INBOX cannot be deleted").code("CANNOT"));
         }
         let mailbox = self.with_account(|a| a.mailbox(&store_name))?;
-        if self.selected.as_ref().is_some_and(|v| v.mailbox == mailbox.id) {
+        self.with_account(|a| a.delete_mailbox(&store_name))?;
+        if self
+            .selected
+            .as_ref()
+            .is_some_and(|v| v.mailbox == mailbox.id)
+        {
             self.selected = None;
         }
-        self.with_account(|a| a.delete_mailbox(&store_name))?;
         Ok(Done::ok("DELETE done"))
     }
 
@@ -184,8 +211,7 @@ impl Session {
         let subscribed_only = list.selection.contains(&ListSelect::Subscribed);
         let special_only = list.selection.contains(&ListSelect::SpecialUse);
         let recursive = list.selection.contains(&ListSelect::RecursiveMatch);
-        let show_subscribed =
-            subscribed_only || list.returns.contains(&ListReturn::Subscribed);
+        let show_subscribed = subscribed_only || list.returns.contains(&ListReturn::Subscribed);
         // A basic LIST tells about children (as clients expect); an extended one
         // only when asked with RETURN (CHILDREN) (RFC 5258 4).
         let extended = !list.selection.is_empty() || !list.returns.is_empty();
@@ -268,8 +294,9 @@ impl Session {
         };
         // INBOX matches in any case.
         Some(match decoded.get(..5) {
-            Some(first) if first.eq_ignore_ascii_case("INBOX")
-                && matches!(decoded.as_bytes().get(5), None | Some(b'/')) =>
+            Some(first)
+                if first.eq_ignore_ascii_case("INBOX")
+                    && matches!(decoded.as_bytes().get(5), None | Some(b'/')) =>
             {
                 format!("{STORE_INBOX}{}", &decoded[5..])
             }
@@ -279,7 +306,12 @@ impl Session {
 
     /// The mailboxes (and, with `subscribed_only`, subscriptions) matching any of
     /// `patterns`, INBOX first.
-    fn listed(&self, patterns: &[String], subscribed_only: bool, recursive: bool) -> Result<Vec<Listed>, Done> {
+    fn listed(
+        &self,
+        patterns: &[String],
+        subscribed_only: bool,
+        recursive: bool,
+    ) -> Result<Vec<Listed>, Done> {
         let (mailboxes, subscriptions) =
             self.with_account(|a| Ok((a.mailboxes()?, a.subscriptions()?)))?;
         let subscribed: BTreeSet<&str> = subscriptions.iter().map(String::as_str).collect();
@@ -355,7 +387,10 @@ impl Session {
     /// How many messages of a mailbox no session has shown as recent yet.
     fn recent_in(&self, m: &Mailbox) -> Result<u64, Done> {
         let auth = self.authenticated()?;
-        let first = self.services.recent.first_unclaimed(&auth.login.account, m.id);
+        let first = self
+            .services
+            .recent
+            .first_unclaimed(&auth.login.account, m.id);
         if first >= m.uid_next {
             return Ok(0);
         }
@@ -367,9 +402,7 @@ impl Session {
         let store_name = self.store_name(name)?;
         let auth = self.authenticated()?;
         let account_name = auth.login.account.clone();
-        let mailbox = self
-            .with_account(|a| a.mailbox(&store_name))
-            .map_err(|_| Done::no(format!("mailbox {name:?} does not exist")).code("TRYCREATE"))?;
+        let mailbox = self.target_mailbox(&store_name, name)?;
         if message.data.is_empty() {
             return Err(Done::no("an empty message cannot be appended"));
         }

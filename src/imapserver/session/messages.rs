@@ -24,7 +24,9 @@ pub(super) fn store_flags(flags: &[Flag]) -> Result<(Flags, Vec<String>), Done> 
             }
             Flag::Recent => return Err(Done::bad("\\Recent cannot be set")),
             Flag::Extension(name) => {
-                return Err(Done::bad(format!("\\{name} is not a flag this server knows")));
+                return Err(Done::bad(format!(
+                    "\\{name} is not a flag this server knows"
+                )));
             }
         });
     }
@@ -97,7 +99,9 @@ impl Session {
             lines.push(format!("* FLAGS {}", mailbox_flags(view.keywords())));
         }
         for m in &current {
-            let Some(seq) = view.seq_of(m.uid) else { continue };
+            let Some(seq) = view.seq_of(m.uid) else {
+                continue;
+            };
             let list = flag_list(m.flags, &m.keywords, view.is_recent(m.uid));
             lines.push(match store.uid {
                 true => format!("* {seq} FETCH (UID {} FLAGS {list})", m.uid),
@@ -112,7 +116,11 @@ impl Session {
                 true => uid_set(&result.modified),
                 false => {
                     let view = self.view()?;
-                    let seqs: Vec<u32> = result.modified.iter().filter_map(|u| view.seq_of(*u)).collect();
+                    let seqs: Vec<u32> = result
+                        .modified
+                        .iter()
+                        .filter_map(|u| view.seq_of(*u))
+                        .collect();
                     uid_set(&seqs)
                 }
             };
@@ -122,7 +130,13 @@ impl Session {
     }
 
     /// COPY, or MOVE when `remove`.
-    pub(super) fn copy(&mut self, uid: bool, set: &SequenceSet, target: &str, remove: bool) -> Outcome {
+    pub(super) fn copy(
+        &mut self,
+        uid: bool,
+        set: &SequenceSet,
+        target: &str,
+        remove: bool,
+    ) -> Outcome {
         if remove {
             self.writable()?;
         }
@@ -130,9 +144,7 @@ impl Session {
         let from = view.mailbox;
         let uids = view.resolve(set, uid)?;
         let store_name = self.store_name(target)?;
-        let to = self
-            .with_account(|a| a.mailbox(&store_name))
-            .map_err(|_| Done::no(format!("mailbox {target:?} does not exist")).code("TRYCREATE"))?;
+        let to = self.target_mailbox(&store_name, target)?;
         let verb = if remove { "MOVE" } else { "COPY" };
         if uids.is_empty() {
             return Ok(Done::ok(format!("{verb} done: no messages")));
@@ -141,6 +153,12 @@ impl Session {
             true => a.move_messages(from, &uids, to.id),
             false => a.copy(from, &uids, to.id),
         })?;
+        if pairs.is_empty() {
+            // Expunged by another session meanwhile: nothing to report in COPYUID.
+            return Ok(Done::ok(format!(
+                "{verb} done: the messages were expunged meanwhile"
+            )));
+        }
         let (sources, targets): (Vec<Uid>, Vec<Uid>) = pairs.iter().copied().unzip();
         let code = format!(
             "COPYUID {} {} {}",

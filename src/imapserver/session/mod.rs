@@ -45,6 +45,25 @@ pub struct Settings {
     pub max_errors: u32,
 }
 
+/// Pipelined commands stop being run once this much output waits, so a client that
+/// pipelines many big FETCHes gets them answered in turn rather than held in memory
+/// together.
+pub const OUTPUT_PAUSE: usize = 1024 * 1024;
+
+/// Literal bytes a client may send before it has logged in: plenty for LOGIN and
+/// AUTHENTICATE strings. APPEND needs a login, so no unknown client can make the
+/// server spool messages to disk.
+const LITERAL_BEFORE_LOGIN: u64 = 8 * 1024;
+
+/// The framer's limits until login.
+fn limits_before_login(limits: &Limits) -> Limits {
+    Limits {
+        max_literal: limits.max_literal.min(LITERAL_BEFORE_LOGIN),
+        max_command: limits.max_command.min(4 * LITERAL_BEFORE_LOGIN),
+        ..limits.clone()
+    }
+}
+
 /// What the session calls: the accounts and the authentication layer.
 #[derive(Clone)]
 pub struct Services {
@@ -61,6 +80,9 @@ pub enum Action {
     Continue,
     /// Start TLS now (input received after STARTTLS was dropped, RFC 9051 6.2.1).
     StartTls,
+    /// The output reached its cap with commands still waiting: send it, then call
+    /// [`Session::feed`] again (with no new bytes) before reading.
+    More,
     /// The session is idling: pass input as usual, and call
     /// [`Session::changes_arrived`] whenever the account's feed has news.
     Idle,
@@ -79,12 +101,20 @@ struct Authenticated {
 enum Mode {
     Command,
     /// AUTHENTICATE waits for the client's answer to a challenge.
-    Authenticate { tag: String, exchange: Box<Exchange> },
+    Authenticate {
+        tag: String,
+        exchange: Box<Exchange>,
+    },
     /// AUTHENTICATE succeeded with a final server message (SCRAM), which the client
     /// answers with an empty line.
-    AuthFinal { tag: String, login: Login },
+    AuthFinal {
+        tag: String,
+        login: Login,
+    },
     /// IDLE until `DONE`.
-    Idle { tag: String },
+    Idle {
+        tag: String,
+    },
 }
 
 /// Capabilities a client can ENABLE (RFC 5161).
@@ -181,9 +211,7 @@ impl From<StoreError> for Done {
             StoreError::MailboxExists(_) => Some("ALREADYEXISTS"),
             StoreError::OverQuota { .. } => Some("OVERQUOTA"),
             StoreError::InboxFixed(_) | StoreError::HasChildren(_) => Some("CANNOT"),
-            StoreError::InvalidMailboxName { .. } | StoreError::InvalidKeyword(_) => {
-                Some("CANNOT")
-            }
+            StoreError::InvalidMailboxName { .. } | StoreError::InvalidKeyword(_) => Some("CANNOT"),
             StoreError::Db(_) | StoreError::Io { .. } | StoreError::BatchFailed(_) => {
                 tracing::error!(error = %e, "store operation failed");
                 Some("SERVERBUG")
@@ -215,7 +243,7 @@ impl Session {
             .as_ref()
             .and_then(|t| services.authenticator.registered_key(t));
         Session {
-            framer: Framer::new(settings.limits.clone()),
+            framer: Framer::new(limits_before_login(&settings.limits)),
             settings,
             services,
             remote_ip,
@@ -269,7 +297,8 @@ impl Session {
         self.auth.as_ref().map(|a| lock(&a.account).subscribe())
     }
 
-    /// Bytes from the client: handles every complete command (or line) in them.
+    /// Bytes from the client: handles the complete commands (or lines) in them, up
+    /// to [`OUTPUT_PAUSE`] of output (then [`Action::More`]).
     pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, Action) {
         self.framer.push(input);
         self.action = Action::Continue;
@@ -280,6 +309,10 @@ impl Session {
                 Mode::Idle { .. } => self.idle_line(),
             };
             if !progressed || matches!(self.action, Action::StartTls | Action::Close) {
+                break;
+            }
+            if self.out.len() >= OUTPUT_PAUSE {
+                self.action = Action::More;
                 break;
             }
         }
@@ -415,7 +448,10 @@ impl Session {
     }
 
     /// Runs `f` with the logged-in account locked.
-    fn with_account<T>(&self, f: impl FnOnce(&mut Account) -> Result<T, StoreError>) -> Result<T, Done> {
+    fn with_account<T>(
+        &self,
+        f: impl FnOnce(&mut Account) -> Result<T, StoreError>,
+    ) -> Result<T, Done> {
         let auth = self.authenticated()?;
         let mut account = lock(&auth.account);
         f(&mut account).map_err(Done::from)
@@ -451,12 +487,14 @@ impl Session {
         true
     }
 
-    /// The account changed while the session idles: the untagged responses to send.
-    pub fn changes_arrived(&mut self) -> Vec<u8> {
+    /// The account changed while the session idles: the untagged responses to send,
+    /// and what to do next ([`Action::Close`] when the selected mailbox is gone).
+    pub fn changes_arrived(&mut self) -> (Vec<u8>, Action) {
+        self.action = Action::Idle;
         if matches!(self.mode, Mode::Idle { .. }) {
             self.sync_view("IDLE");
         }
-        std::mem::take(&mut self.out)
+        (std::mem::take(&mut self.out), self.action)
     }
 
     /// Writes a tagged completion, unless the command is still going on (IDLE).

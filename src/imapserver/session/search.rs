@@ -67,11 +67,11 @@ fn search_set(view: &View, set: &SequenceSet, uid: bool) -> Vec<Uid> {
         .unwrap_or_default()
 }
 
-/// The store's key for an IMAP key.
-fn convert(key: &Key, view: &View) -> SearchKey {
+/// The store's key for an IMAP key; `recent` is the session's `\Recent` UIDs.
+fn convert(key: &Key, view: &View, recent: &[Uid]) -> SearchKey {
     let flag = |f, set| SearchKey::Flags(f, set);
     let header = |name: &str, text: &str| SearchKey::Header(name.to_string(), text.to_string());
-    let recent: Vec<Uid> = view.uids().iter().copied().filter(|u| view.is_recent(*u)).collect();
+    let convert = |k: &Key| convert(k, view, recent);
     match key {
         Key::All => SearchKey::All,
         Key::Answered => flag(Flags::ANSWERED, true),
@@ -86,9 +86,9 @@ fn convert(key: &Key, view: &View) -> SearchKey {
         Key::Unseen => flag(Flags::SEEN, false),
         Key::Keyword(k) => SearchKey::Keyword(k.clone(), true),
         Key::Unkeyword(k) => SearchKey::Keyword(k.clone(), false),
-        Key::Recent => uid_ranges(&recent),
-        Key::New => SearchKey::And(vec![uid_ranges(&recent), flag(Flags::SEEN, false)]),
-        Key::Old => SearchKey::Not(Box::new(uid_ranges(&recent))),
+        Key::Recent => uid_ranges(recent),
+        Key::New => SearchKey::And(vec![uid_ranges(recent), flag(Flags::SEEN, false)]),
+        Key::Old => SearchKey::Not(Box::new(uid_ranges(recent))),
         Key::Bcc(s) => header("Bcc", s),
         Key::Cc(s) => header("Cc", s),
         Key::From(s) => header("From", s),
@@ -125,14 +125,30 @@ fn convert(key: &Key, view: &View) -> SearchKey {
         },
         Key::Uid(set) => uid_ranges(&search_set(view, set, true)),
         Key::Sequence(set) => uid_ranges(&search_set(view, set, false)),
-        Key::Not(k) => SearchKey::Not(Box::new(convert(k, view))),
-        Key::Or(a, b) => SearchKey::Or(Box::new(convert(a, view)), Box::new(convert(b, view))),
-        Key::And(keys) => SearchKey::And(keys.iter().map(|k| convert(k, view)).collect()),
+        Key::Not(k) => SearchKey::Not(Box::new(convert(k))),
+        Key::Or(a, b) => SearchKey::Or(Box::new(convert(a)), Box::new(convert(b))),
+        Key::And(keys) => SearchKey::And(keys.iter().map(convert).collect()),
     }
 }
 
 impl Session {
     pub(super) fn search(&mut self, tag: &str, search: &Search) -> Outcome {
+        let saving = search
+            .returns
+            .as_ref()
+            .is_some_and(|r| r.contains(&SearchReturn::Save));
+        let outcome = self.search_saving(tag, search);
+        // RFC 5182 2.1: a SEARCH with SAVE that fails leaves `$` empty.
+        if saving
+            && outcome.is_err()
+            && let Some(view) = self.selected.as_mut()
+        {
+            view.saved.clear();
+        }
+        outcome
+    }
+
+    fn search_saving(&mut self, tag: &str, search: &Search) -> Outcome {
         if let Some(charset) = &search.charset
             && !CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset))
         {
@@ -140,12 +156,21 @@ impl Session {
                 .code(format!("BADCHARSET ({})", CHARSETS.join(" "))));
         }
         let view = self.view()?;
-        let key = convert(&search.key, view);
+        let recent: Vec<Uid> = view
+            .uids()
+            .iter()
+            .copied()
+            .filter(|u| view.is_recent(*u))
+            .collect();
+        let key = convert(&search.key, view, &recent);
         let mailbox = view.mailbox;
         let found = self.with_account(|a| a.search(mailbox, &key))?;
         let view = self.selected.as_mut().expect("checked above");
         // Messages not yet announced (EXISTS) are not the client's to see.
-        let found: Vec<Uid> = found.into_iter().filter(|u| view.seq_of(*u).is_some()).collect();
+        let found: Vec<Uid> = found
+            .into_iter()
+            .filter(|u| view.seq_of(*u).is_some())
+            .collect();
         let numbers: Vec<u32> = match search.uid {
             true => found.clone(),
             false => found.iter().filter_map(|u| view.seq_of(*u)).collect(),
@@ -169,15 +194,18 @@ impl Session {
         if has(SearchReturn::Save) {
             // RFC 5182 2.1: with MIN or MAX but neither ALL nor COUNT, only those
             // are saved.
-            view.saved = match (has(SearchReturn::All) || has(SearchReturn::Count), has(SearchReturn::Min), has(SearchReturn::Max)) {
-                (false, min, max) if min || max => [
-                    found.first().filter(|_| min),
-                    found.last().filter(|_| max),
-                ]
-                .into_iter()
-                .flatten()
-                .copied()
-                .collect(),
+            view.saved = match (
+                has(SearchReturn::All) || has(SearchReturn::Count),
+                has(SearchReturn::Min),
+                has(SearchReturn::Max),
+            ) {
+                (false, min, max) if min || max => {
+                    [found.first().filter(|_| min), found.last().filter(|_| max)]
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .collect()
+                }
                 _ => found.clone(),
             };
             if returns.iter().all(|r| *r == SearchReturn::Save) {

@@ -29,7 +29,9 @@ struct Server {
 impl Server {
     fn new(data: &Path) -> Server {
         let domains = toml::from_str(DOMAINS).unwrap();
-        let auth = crate::auth::Authenticator::new(data, &domains, [10, 50, 250], "mail.example.org").unwrap();
+        let auth =
+            crate::auth::Authenticator::new(data, &domains, [10, 50, 250], "mail.example.org")
+                .unwrap();
         auth.set_password("alice", "secret").unwrap();
         auth.set_password("bob", "secret").unwrap();
         Server {
@@ -54,9 +56,17 @@ impl Server {
 
     /// A client connection, greeted.
     fn connect(&self, log: &mut String) -> Client {
-        let mut session = Session::new(self.settings(true), self.services.clone(), "192.0.2.7".parse().unwrap(), None);
+        let mut session = Session::new(
+            self.settings(true),
+            self.services.clone(),
+            "192.0.2.7".parse().unwrap(),
+            None,
+        );
         show("S: ", &session.greeting(), log);
-        Client { session, name: String::new() }
+        Client {
+            session,
+            name: String::new(),
+        }
     }
 
     /// A connection that is logged in as `user` (its login not in the transcript).
@@ -88,8 +98,9 @@ impl Client {
 
     /// What an idling session pushes after changes by others.
     fn pushed(&mut self, log: &mut String) {
-        let out = self.session.changes_arrived();
+        let (out, action) = self.session.changes_arrived();
         show(&format!("{}S: ", self.name), &out, log);
+        assert_eq!(action, Action::Idle);
     }
 }
 
@@ -143,10 +154,19 @@ fn login_logout_and_capabilities() {
 fn logins_need_tls_unless_allowed() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::new(dir.path());
-    let mut session = Session::new(server.settings(false), server.services.clone(), "192.0.2.7".parse().unwrap(), None);
+    let mut session = Session::new(
+        server.settings(false),
+        server.services.clone(),
+        "192.0.2.7".parse().unwrap(),
+        None,
+    );
     let mut log = String::new();
     show("S: ", &session.greeting(), &mut log);
-    for write in ["a LOGIN alice secret\r\n", "b AUTHENTICATE PLAIN\r\n", "c STARTTLS\r\n"] {
+    for write in [
+        "a LOGIN alice secret\r\n",
+        "b AUTHENTICATE PLAIN\r\n",
+        "c STARTTLS\r\n",
+    ] {
         show("C: ", write.as_bytes(), &mut log);
         let (out, action) = session.feed(write.as_bytes());
         show("S: ", &out, &mut log);
@@ -163,6 +183,7 @@ fn authenticate_with_and_without_initial_response() {
     insta::assert_snapshot!(transcript(
         &server,
         &[
+            "x LOGIN alice {20000}\r\n",
             "a AUTHENTICATE PLAIN AGFsaWNlAHdyb25n\r\n",
             "b AUTHENTICATE PLAIN\r\n",
             "*\r\n",
@@ -178,8 +199,10 @@ fn append_fetch_store_search_expunge() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::new(dir.path());
     let size = MESSAGE.len();
-    let append = format!("b APPEND INBOX (\\Flagged) \"22-Nov-2026 12:00:00 +0000\" {{{size}}}\r\n");
-    let append_plus = format!("c APPEND INBOX \"22-Nov-2026 13:00:00 +0100\" {{{size}+}}\r\n{MESSAGE}\r\n");
+    let append =
+        format!("b APPEND INBOX (\\Flagged) \"22-Nov-2026 12:00:00 +0000\" {{{size}}}\r\n");
+    let append_plus =
+        format!("c APPEND INBOX \"22-Nov-2026 13:00:00 +0100\" {{{size}+}}\r\n{MESSAGE}\r\n");
     insta::assert_snapshot!(transcript(
         &server,
         &[
@@ -207,7 +230,10 @@ fn append_fetch_store_search_expunge() {
     let messages = account.messages(inbox.id).unwrap();
     assert_eq!(messages.len(), 1, "one message expunged");
     assert_eq!(messages[0].uid, 2);
-    assert!(messages[0].flags.contains(Flags::SEEN), "BODY[TEXT] set \\Seen");
+    assert!(
+        messages[0].flags.contains(Flags::SEEN),
+        "BODY[TEXT] set \\Seen"
+    );
 }
 
 #[test]
@@ -226,6 +252,7 @@ fn copy_move_and_mailboxes() {
             "e LIST \"\" *\r\n",
             "f LIST \"\" %\r\n",
             "g SELECT INBOX\r\n",
+            "g2 FETCH 2:*,1:*,*:1,1 (UID)\r\n",
             "h COPY 1 Projects/Gannet\r\n",
             "i MOVE 2 Projects\r\n",
             "j COPY 1 Nowhere\r\n",
@@ -352,7 +379,7 @@ fn remaining_commands_and_their_errors() {
             "j CREATE Important (USE (\\Flagged))\r\n",
             "k CREATE Old (USE (\\Archive))\r\n",
             "l LIST (SPECIAL-USE) \"\" *\r\n",
-            "m ENABLE UTF8=ACCEPT\r\n",
+            "m ENABLE UTF8=ACCEPT IMAP4rev2\r\n",
             "n CREATE \"Grüße\"\r\n",
             "o LIST \"\" Gr*\r\n",
             "p SELECT INBOX\r\n",

@@ -14,7 +14,9 @@ use tokio::sync::broadcast::error::TryRecvError;
 
 use super::{Done, Session};
 use crate::imap::{SeqNumber, SequenceSet};
-use crate::store::{Account, Change, ChangeSet, Flags, MailboxId, MessageMeta, ModSeq, StoreError, Uid};
+use crate::store::{
+    Account, Change, ChangeSet, Flags, MailboxId, MessageMeta, ModSeq, StoreError, Uid,
+};
 
 /// Which messages each mailbox has shown as `\Recent` (IMAP4rev1): a message is
 /// recent in exactly one session, the first to see it. Kept in memory, so after a
@@ -38,7 +40,8 @@ impl RecentClaims {
     /// The first UID no session has claimed yet.
     pub fn first_unclaimed(&self, account: &str, mailbox: MailboxId) -> Uid {
         let map = self.highest.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(&(account.to_string(), mailbox)).map_or(1, |h| h + 1)
+        map.get(&(account.to_string(), mailbox))
+            .map_or(1, |h| h + 1)
     }
 }
 
@@ -74,12 +77,11 @@ pub struct View {
 impl View {
     /// The view of `messages`, the mailbox's current content, read with the
     /// account locked at `modseq`.
-    pub(super) fn new(
-        mailbox: MailboxId,
-        read_only: bool,
-        messages: &[MessageMeta],
-    ) -> View {
-        let keywords = messages.iter().flat_map(|m| m.keywords.iter().cloned()).collect();
+    pub(super) fn new(mailbox: MailboxId, read_only: bool, messages: &[MessageMeta]) -> View {
+        let keywords = messages
+            .iter()
+            .flat_map(|m| m.keywords.iter().cloned())
+            .collect();
         View {
             mailbox,
             read_only,
@@ -151,6 +153,8 @@ impl View {
             return;
         }
         let own = self.own.contains(&set.modseq);
+        // The feed comes in modseq order: older own changes will not come again.
+        self.own.retain(|&m| m > set.modseq);
         for change in &set.changes {
             match change {
                 Change::Added { mailbox, uid, .. } if *mailbox == self.mailbox => {
@@ -197,7 +201,9 @@ impl View {
             }
             SequenceSet::Ranges(r) => r,
         };
-        let mut out = Vec::new();
+        // Index ranges into `uids`, merged before anything is copied: a set like
+        // `1:*,1:*,...` must not copy the mailbox once per range.
+        let mut spans = Vec::with_capacity(ranges.len());
         for &(a, b) in ranges {
             let (lo, hi) = if uid {
                 let last = self.uids.last().copied().unwrap_or(0);
@@ -214,10 +220,20 @@ impl View {
             };
             let start = self.uids.partition_point(|&u| u < lo);
             let end = self.uids.partition_point(|&u| u <= hi);
-            out.extend_from_slice(&self.uids[start..end]);
+            if start < end {
+                spans.push((start, end));
+            }
         }
-        out.sort_unstable();
-        out.dedup();
+        spans.sort_unstable();
+        let mut out = Vec::new();
+        let mut covered = 0;
+        for (start, end) in spans {
+            let start = start.max(covered);
+            if start < end {
+                out.extend_from_slice(&self.uids[start..end]);
+                covered = end;
+            }
+        }
         Ok(out)
     }
 
@@ -306,7 +322,9 @@ impl Session {
         };
         let mut out = String::new();
         if expunges_allowed {
-            let expunged: Vec<Uid> = std::mem::take(&mut view.pending.expunged).into_iter().collect();
+            let expunged: Vec<Uid> = std::mem::take(&mut view.pending.expunged)
+                .into_iter()
+                .collect();
             for seq in view.remove(&expunged) {
                 out.push_str(&format!("* {seq} EXPUNGE\r\n"));
             }
@@ -319,8 +337,16 @@ impl Session {
         if !added.is_empty() {
             let from = view.uids.len();
             view.uids.extend(added);
-            let account = self.auth.as_ref().map(|a| a.login.account.clone()).unwrap_or_default();
-            view.claim_recent(&self.services.recent, &account, from);
+            let account = self
+                .auth
+                .as_ref()
+                .map(|a| a.login.account.clone())
+                .unwrap_or_default();
+            // IMAP4rev2 has no \Recent (RFC 9051 E.6): a rev2 session neither shows
+            // nor takes it.
+            if !self.enabled.rev2 {
+                view.claim_recent(&self.services.recent, &account, from);
+            }
             out.push_str(&format!("* {} EXISTS\r\n", view.len()));
             if !self.enabled.rev2 {
                 out.push_str(&format!("* {} RECENT\r\n", view.recent_count()));
@@ -366,7 +392,9 @@ impl Session {
         let (mailbox, messages) = read_mailbox(&guard, name).map_err(Done::from)?;
         drop(guard);
         let mut view = View::new(mailbox.id, read_only, &messages);
-        view.claim_recent(&self.services.recent, &auth.login.account, 0);
+        if !self.enabled.rev2 {
+            view.claim_recent(&self.services.recent, &auth.login.account, 0);
+        }
         self.selected = Some(view);
         Ok((mailbox, messages))
     }
@@ -404,7 +432,9 @@ impl View {
                 self.pending.added.insert(m.uid);
             } else {
                 // Flags may have changed; telling them again is harmless.
-                self.pending.flags.insert(m.uid, (m.flags, m.keywords.clone()));
+                self.pending
+                    .flags
+                    .insert(m.uid, (m.flags, m.keywords.clone()));
             }
         }
     }
