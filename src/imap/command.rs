@@ -74,6 +74,9 @@ pub enum Command {
     Idle,
 
     // Selected (6.4).
+    /// The IMAP4rev1 CHECK (RFC 3501 6.4.1): a checkpoint, which for gannet (every
+    /// change is committed at once) is a NOOP in the selected state.
+    Check,
     Close,
     Unselect,
     /// EXPUNGE, or UID EXPUNGE with its UID set (RFC 4315).
@@ -126,6 +129,7 @@ impl Command {
             Command::Status { .. } => "STATUS",
             Command::Append { .. } => "APPEND",
             Command::Idle => "IDLE",
+            Command::Check => "CHECK",
             Command::Close => "CLOSE",
             Command::Unselect => "UNSELECT",
             Command::Expunge { uids } => uid(uids.is_some(), "UID EXPUNGE", "EXPUNGE"),

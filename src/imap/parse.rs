@@ -155,7 +155,8 @@ impl Conversion {
                 }
             }
             Rule::store => Command::Store(self.store(inner, false)?),
-            Rule::cmd_noop | Rule::cmd_check => Command::Noop,
+            Rule::cmd_noop => Command::Noop,
+            Rule::cmd_check => Command::Check,
             Rule::select | Rule::examine => Command::Select {
                 mailbox: self.mailbox(next(&mut inner))?,
                 read_only: rule == Rule::examine,

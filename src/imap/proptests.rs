@@ -300,7 +300,7 @@ fn id() -> impl Strategy<Value = Option<Vec<(String, Option<String>)>>> {
 
 fn command() -> impl Strategy<Value = Command> {
     // Command is not Clone (a literal may be a file), so no Just or select.
-    let simple = (0..8usize).prop_map(|i| match i {
+    let simple = (0..9usize).prop_map(|i| match i {
         0 => Command::Capability,
         1 => Command::Noop,
         2 => Command::Logout,
@@ -308,6 +308,7 @@ fn command() -> impl Strategy<Value = Command> {
         4 => Command::Namespace,
         5 => Command::Idle,
         6 => Command::Close,
+        7 => Command::Check,
         _ => Command::Unselect,
     });
     let initial = prop_oneof![
@@ -816,6 +817,7 @@ impl Writer {
         match command {
             Command::Capability => self.kw("CAPABILITY"),
             Command::Noop => self.kw("NOOP"),
+            Command::Check => self.kw("CHECK"),
             Command::Logout => self.kw("LOGOUT"),
             Command::StartTls => self.kw("STARTTLS"),
             Command::Namespace => self.kw("NAMESPACE"),

@@ -415,6 +415,7 @@ impl Session {
             C::Status { mailbox, items } => self.status(&mailbox, &items),
             C::Append { mailbox, message } => self.append(&mailbox, message),
             C::Idle => self.idle(tag),
+            C::Check => self.view().map(|_| Done::ok("CHECK done")),
             C::Close => self.close(),
             C::Unselect => self.unselect(),
             C::Expunge { uids } => self.expunge(uids.as_ref()),
