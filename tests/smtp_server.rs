@@ -1,7 +1,8 @@
 //! `gannet localserve` serving SMTP for real: a raw client, Python's smtplib, swaks,
 //! curl and openssl send mail over TCP — plain on port 25, and on submission with
 //! STARTTLS or TLS and every login mechanism the clients have, including a client
-//! certificate — the server stops on SIGTERM, and the messages are in the store.
+//! certificate (which also logs in to IMAPS) — the server stops on SIGTERM, and the
+//! messages are in the store.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -489,6 +490,39 @@ fn a_registered_client_certificate_logs_in_without_a_password() {
     drop(stdin);
     openssl.wait().unwrap();
 
+    // IMAPS with the same certificate: PREAUTH, and the message is there.
+    let imaps = server.smtp_port - 25 + 993;
+    let session = imap_with_certificate(
+        dir.path(),
+        &server.cert(),
+        imaps,
+        "phone",
+        "a SELECT INBOX\r\n",
+    );
+    assert!(session.starts_with("* PREAUTH "), "{session}");
+    assert!(session.contains("* 1 EXISTS\r\n"), "{session}");
+    assert!(session.contains("a OK [READ-WRITE]"), "{session}");
+    // A key registered without PREAUTH gets the usual greeting and logs in with
+    // AUTHENTICATE EXTERNAL.
+    gannet(&["config", "tlspubkey", "gen", "laptop"]);
+    gannet(&[
+        "config",
+        "tlspubkey",
+        "add",
+        "gannet",
+        "laptop.crt",
+        "--no-imap-preauth",
+    ]);
+    let session = imap_with_certificate(
+        dir.path(),
+        &server.cert(),
+        imaps,
+        "laptop",
+        "a AUTHENTICATE EXTERNAL =\r\n",
+    );
+    assert!(session.starts_with("* OK "), "{session}");
+    assert!(session.contains("a OK [CAPABILITY "), "{session}");
+
     let fingerprint = listed
         .lines()
         .nth(1)
@@ -501,6 +535,45 @@ fn a_registered_client_certificate_logs_in_without_a_password() {
     assert!(server.stop().success());
     let stored = inbox(dir.path(), "gannet");
     assert!(stored[0].contains(" with ESMTPSA"), "{}", stored[0]);
+}
+
+/// An IMAPS session with client certificate `name`.crt: the greeting, `command`
+/// and its responses up to its tagged one, then LOGOUT.
+fn imap_with_certificate(dir: &Path, ca: &str, port: u16, name: &str, command: &str) -> String {
+    let mut openssl = Command::new("openssl")
+        .args(["s_client", "-quiet", "-verify_return_error", "-CAfile", ca])
+        .args(["-connect", &format!("127.0.0.1:{port}")])
+        .args([
+            "-cert",
+            &format!("{name}.crt"),
+            "-key",
+            &format!("{name}.key"),
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl is installed");
+    let mut stdin = openssl.stdin.take().unwrap();
+    let mut stdout = BufReader::new(openssl.stdout.take().unwrap());
+    let mut session = String::new();
+    stdout.read_line(&mut session).unwrap();
+    stdin.write_all(command.as_bytes()).unwrap();
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        session.push_str(&line);
+        if line.starts_with("a ") {
+            break;
+        }
+    }
+    stdin.write_all(b"z LOGOUT\r\n").unwrap();
+    drop(stdin);
+    openssl.wait().unwrap();
+    session
 }
 
 #[test]
