@@ -13,7 +13,7 @@ use crate::sasl::{Response, decode_initial_response, decode_response, encode_cha
 use crate::store::LoginResult;
 
 /// Capabilities always announced once logged in, besides the literal flavour.
-const AUTHENTICATED_CAPABILITIES: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY";
+const AUTHENTICATED_CAPABILITIES: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY PREVIEW";
 
 /// ID fields kept at most (RFC 2971 3.3 allows 30 pairs).
 const USER_AGENT_MAX: usize = 200;

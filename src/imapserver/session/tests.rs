@@ -213,6 +213,7 @@ fn append_fetch_store_search_expunge() {
             "d SELECT INBOX\r\n",
             "e FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)\r\n",
             "f FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject)]\r\n",
+            "f2 FETCH 1 (PREVIEW)\r\n",
             "g UID FETCH 2 BODY[TEXT]\r\n",
             "h STORE 1 +FLAGS (\\Deleted $Label)\r\n",
             "i SEARCH DELETED\r\n",
