@@ -33,6 +33,28 @@ pub enum ServeError {
     Tls { listener: String, source: TlsError },
     #[error("opening the authentication database: {0}")]
     AuthDb(StoreError),
+    #[error("creating {path} (for IMAP literals being received): {source}")]
+    SpoolDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Where IMAP spools large literals while they arrive, next to the data so the
+/// bytes stay on the same disk: `DATA_DIR/tmp`, owner-only.
+fn spool_dir(config: &Config) -> Result<std::path::PathBuf, ServeError> {
+    let path = config.data_dir().join("tmp");
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(&path)
+        .map_err(|source| ServeError::SpoolDir {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(path)
 }
 
 /// What is being served, and what is configured but not available yet.
@@ -50,6 +72,7 @@ struct Common {
     authenticator: Arc<Authenticator>,
     limiter: Arc<ConnectionLimiter>,
     recent: Arc<imapserver::RecentClaims>,
+    spool_dir: std::path::PathBuf,
 }
 
 /// Binds and starts the listeners of `config` on the current tokio runtime.
@@ -65,6 +88,7 @@ pub async fn start(config: &Config) -> Result<Started, ServeError> {
     )
     .map_err(ServeError::AuthDb)?;
     let common = Common {
+        spool_dir: spool_dir(config)?,
         hostname,
         store: Arc::new(Store::new(config.data_dir())),
         recipients: Recipients::new(&config.domains),
@@ -189,7 +213,7 @@ fn imap_shared(
         hostname,
         starttls: matches!(tls, imapserver::Tls::StartTls(_)),
         plaintext_auth: listener.allow_plaintext_auth,
-        limits: crate::imap::Limits::new(config.data_dir().join("tmp"), limits.max_message_size),
+        limits: crate::imap::Limits::new(common.spool_dir.clone(), limits.max_message_size),
         max_errors: limits.max_errors,
     };
     Some(imapserver::Shared {

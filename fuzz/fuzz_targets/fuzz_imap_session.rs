@@ -40,7 +40,7 @@ fn env(generation: &mut u32) -> Env {
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
     AuthDb::open(&dir)
         .unwrap()
         .add_tls_pubkey(&TlsPubKey {

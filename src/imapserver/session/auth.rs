@@ -264,7 +264,7 @@ impl Session {
                 "expected an empty answer to the server's final message",
             )),
             (_, Response::Cancel) => Err(Done::bad("authentication cancelled")),
-            (Mode::Command | Mode::Idle { .. }, _) => return true,
+            (Mode::Command | Mode::Idle { .. } | Mode::Fetch(_), _) => return true,
         };
         let done = match outcome {
             Ok(d) | Err(d) => d,

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use super::view::flag_list;
-use super::{Done, Outcome, Session, lock};
+use super::{Done, Mode, OUTPUT_PAUSE, Outcome, Session, lock};
 use crate::imap::encode::{literal, literal8, nstring, string};
 use crate::imap::{
     Fetch, FetchItem, Partial, Section, SectionText, binary_of, bodystructure_of, envelope,
@@ -133,6 +133,17 @@ fn preview(raw: &[u8]) -> String {
     out
 }
 
+/// A FETCH in progress: what is asked and the messages still to answer.
+pub(super) struct FetchRun {
+    tag: String,
+    name: &'static str,
+    items: Vec<FetchItem>,
+    /// In reverse order: the next message to answer is the last.
+    rest: Vec<MessageMeta>,
+    /// A message that could not be read (the command ends with NO).
+    failed: Option<Uid>,
+}
+
 /// One message being answered: its row, bytes and MIME structure.
 #[derive(Clone, Copy)]
 struct Message<'a> {
@@ -144,7 +155,7 @@ struct Message<'a> {
 }
 
 impl Session {
-    pub(super) fn fetch(&mut self, fetch: &Fetch) -> Outcome {
+    pub(super) fn fetch(&mut self, tag: &str, fetch: &Fetch) -> Outcome {
         let view = self.view()?;
         let (mailbox, read_only) = (view.mailbox, view.read_only);
         let uids = view.resolve(&fetch.set, fetch.uid)?;
@@ -157,31 +168,59 @@ impl Session {
         if mark_seen {
             self.mark_seen(&mut metas, &mut items)?;
         }
-        let auth = self.authenticated()?;
-        let account = std::sync::Arc::clone(&auth.account);
-        let mut failed = None;
-        for meta in &metas {
-            let raw = match items.iter().any(needs_body) {
+        metas.reverse();
+        let run = FetchRun {
+            tag: tag.to_string(),
+            name: if fetch.uid { "UID FETCH" } else { "FETCH" },
+            items,
+            rest: metas,
+            failed: None,
+        };
+        self.fetch_some(run)
+    }
+
+    /// Answers the messages of a FETCH until the output reaches [`OUTPUT_PAUSE`];
+    /// the rest waits in [`Mode::Fetch`] for the next [`Session::feed`].
+    fn fetch_some(&mut self, mut run: FetchRun) -> Outcome {
+        let account = std::sync::Arc::clone(&self.authenticated()?.account);
+        let needs_file = run.items.iter().any(needs_body);
+        while let Some(meta) = run.rest.pop() {
+            let raw = match needs_file {
                 true => match lock(&account).read(meta.id) {
                     Ok(raw) => Some(raw),
                     Err(e) => {
                         // Expunged meanwhile by another session, or a lost file:
                         // this message is skipped and the command says so.
                         tracing::warn!(error = %e, uid = meta.uid, "reading a message for FETCH failed");
-                        failed = Some(meta.uid);
+                        run.failed = Some(meta.uid);
                         continue;
                     }
                 },
                 false => None,
             };
-            self.fetch_one(meta, raw.as_deref(), &items)?;
+            self.fetch_one(&meta, raw.as_deref(), &run.items)?;
+            if self.out.len() >= OUTPUT_PAUSE && !run.rest.is_empty() {
+                self.mode = Mode::Fetch(Box::new(run));
+                return Ok(Done::pending());
+            }
         }
-        match failed {
+        match run.failed {
             Some(uid) => {
                 Err(Done::no(format!("message UID {uid} could not be read")).code("EXPUNGEISSUED"))
             }
             None => Ok(Done::ok("FETCH done")),
         }
+    }
+
+    /// Goes on with a FETCH that paused; false when none is going on.
+    pub(super) fn fetch_more(&mut self) -> bool {
+        let Mode::Fetch(run) = std::mem::replace(&mut self.mode, Mode::Command) else {
+            return false;
+        };
+        let (tag, name) = (run.tag.clone(), run.name);
+        let outcome = self.fetch_some(*run);
+        self.complete(&tag, name, outcome);
+        true
     }
 
     /// Sets `\Seen` on the messages that lack it, and makes sure their FLAGS are in

@@ -115,6 +115,9 @@ enum Mode {
     Idle {
         tag: String,
     },
+    /// A FETCH paused with its output at [`OUTPUT_PAUSE`]: it goes on before any
+    /// other input is read.
+    Fetch(Box<fetch::FetchRun>),
 }
 
 /// Capabilities a client can ENABLE (RFC 5161).
@@ -307,6 +310,7 @@ impl Session {
                 Mode::Command => self.next_command(),
                 Mode::Authenticate { .. } | Mode::AuthFinal { .. } => self.auth_line(),
                 Mode::Idle { .. } => self.idle_line(),
+                Mode::Fetch(_) => self.fetch_more(),
             };
             if !progressed || matches!(self.action, Action::StartTls | Action::Close) {
                 break;
@@ -367,6 +371,12 @@ impl Session {
     fn run(&mut self, Request { tag, command }: Request) {
         let name = command.name();
         let outcome = self.dispatch(&tag, command);
+        self.complete(&tag, name, outcome);
+    }
+
+    /// Ends command `name` (unless it goes on: IDLE, AUTHENTICATE, a paused FETCH):
+    /// the changes it may report, then its tagged response.
+    fn complete(&mut self, tag: &str, name: &'static str, outcome: Outcome) {
         let done = match outcome {
             Ok(done) | Err(done) => done,
         };
@@ -380,9 +390,9 @@ impl Session {
                     Some(c) => format!("[{c}] {}", done.text),
                     None => done.text.clone(),
                 };
-                self.bad(&tag, &text)
+                self.bad(tag, &text)
             }
-            _ => self.tagged(&tag, &done),
+            _ => self.tagged(tag, &done),
         }
     }
 
@@ -420,7 +430,7 @@ impl Session {
             C::Unselect => self.unselect(),
             C::Expunge { uids } => self.expunge(uids.as_ref()),
             C::Search(search) => self.search(tag, &search),
-            C::Fetch(fetch) => self.fetch(&fetch),
+            C::Fetch(fetch) => self.fetch(tag, &fetch),
             C::Store(store) => self.store(&store),
             C::Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox, false),
             C::Move { uid, set, mailbox } => self.copy(uid, &set, &mailbox, true),

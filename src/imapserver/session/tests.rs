@@ -28,6 +28,7 @@ struct Server {
 
 impl Server {
     fn new(data: &Path) -> Server {
+        std::fs::create_dir(data.join("tmp")).unwrap();
         let domains = toml::from_str(DOMAINS).unwrap();
         let auth =
             crate::auth::Authenticator::new(data, &domains, [10, 50, 250], "mail.example.org")
@@ -399,4 +400,48 @@ fn remaining_commands_and_their_errors() {
             "z STATUS INBOX (MESSAGES)\r\n",
         ]
     ));
+}
+
+#[test]
+fn a_big_fetch_goes_out_in_parts_before_the_next_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    // 640 KB each: two of them pass the output pause, the third waits.
+    let line = format!("{}\r\n", "x".repeat(78));
+    let big = format!("Subject: big\r\n\r\n{}", line.repeat(8_000));
+    let mut client = server.logged_in("alice", "");
+    for _ in 0..3 {
+        // Each literal is spooled to a file as it arrives (past 64 KiB).
+        let (go_on, _) = client
+            .session
+            .feed(format!("a APPEND INBOX {{{}}}\r\n", big.len()).as_bytes());
+        assert_eq!(go_on, b"+ ready for the literal\r\n");
+        let (done, _) = client.session.feed(format!("{big}\r\n").as_bytes());
+        assert!(
+            String::from_utf8_lossy(&done).starts_with("a OK [APPENDUID"),
+            "{}",
+            String::from_utf8_lossy(&done)
+        );
+    }
+    client.session.feed(b"s SELECT INBOX\r\n");
+    let (first, action) = client
+        .session
+        .feed(b"f FETCH 1:* BODY.PEEK[]\r\nn NOOP\r\n");
+    let first = String::from_utf8_lossy(&first);
+    assert_eq!(action, Action::More);
+    assert!(first.contains("* 1 FETCH") && first.contains("* 2 FETCH"));
+    assert!(!first.contains("* 3 FETCH") && !first.contains("f OK"));
+    let (rest, action) = client.session.feed(b"");
+    let rest = String::from_utf8_lossy(&rest);
+    assert_eq!(action, Action::Continue);
+    let (three, done, noop) = (
+        rest.find("* 3 FETCH"),
+        rest.find("f OK FETCH done"),
+        rest.find("n OK"),
+    );
+    assert!(
+        three < done && done < noop && three.is_some(),
+        "{}",
+        &rest[rest.len() - 200..]
+    );
 }
