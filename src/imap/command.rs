@@ -72,6 +72,9 @@ pub enum Command {
         message: AppendMessage,
     },
     Idle,
+    /// UNAUTHENTICATE (RFC 8437): back to the not-authenticated state, keeping the
+    /// connection (and its TLS).
+    Unauthenticate,
 
     // Selected (6.4).
     /// The IMAP4rev1 CHECK (RFC 3501 6.4.1): a checkpoint, which for gannet (every
@@ -129,6 +132,7 @@ impl Command {
             Command::Status { .. } => "STATUS",
             Command::Append { .. } => "APPEND",
             Command::Idle => "IDLE",
+            Command::Unauthenticate => "UNAUTHENTICATE",
             Command::Check => "CHECK",
             Command::Close => "CLOSE",
             Command::Unselect => "UNSELECT",

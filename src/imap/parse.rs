@@ -189,6 +189,7 @@ impl Conversion {
             }
             Rule::cmd_close => Command::Close,
             Rule::cmd_unselect => Command::Unselect,
+            Rule::cmd_unauthenticate => Command::Unauthenticate,
             Rule::login => Command::Login {
                 user: self.string(next(&mut inner))?,
                 password: self.string(next(&mut inner))?,
@@ -960,6 +961,7 @@ const COMMANDS: &[&str] = &[
     "UNSUBSCRIBE",
     "LSUB",
     "CHECK",
+    "UNAUTHENTICATE",
 ];
 
 /// The commands that take a UID prefix, as errors name them.

@@ -300,7 +300,7 @@ fn id() -> impl Strategy<Value = Option<Vec<(String, Option<String>)>>> {
 
 fn command() -> impl Strategy<Value = Command> {
     // Command is not Clone (a literal may be a file), so no Just or select.
-    let simple = (0..9usize).prop_map(|i| match i {
+    let simple = (0..10usize).prop_map(|i| match i {
         0 => Command::Capability,
         1 => Command::Noop,
         2 => Command::Logout,
@@ -309,6 +309,7 @@ fn command() -> impl Strategy<Value = Command> {
         5 => Command::Idle,
         6 => Command::Close,
         7 => Command::Check,
+        8 => Command::Unauthenticate,
         _ => Command::Unselect,
     });
     let initial = prop_oneof![
@@ -824,6 +825,7 @@ impl Writer {
             Command::Idle => self.kw("IDLE"),
             Command::Close => self.kw("CLOSE"),
             Command::Unselect => self.kw("UNSELECT"),
+            Command::Unauthenticate => self.kw("UNAUTHENTICATE"),
             Command::Id(None) => self.kw("ID NIL"),
             Command::Id(Some(pairs)) => {
                 self.kw("ID ");

@@ -126,6 +126,9 @@ async fn greet_and_run<S: AsyncRead + AsyncWrite + Unpin>(
 
 type Feed = broadcast::Receiver<Arc<ChangeSet>>;
 
+/// A new login's epoch and its account's feed (none after UNAUTHENTICATE).
+type Watch = (u32, Option<Feed>);
+
 /// Moves bytes until the session ends; returns the session when it asks for
 /// STARTTLS (the caller does the handshake on the plain stream).
 async fn run<S: AsyncRead + AsyncWrite + Unpin>(
@@ -136,6 +139,8 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let mut buf = Vec::new();
     let mut streaming = false;
     let mut wake: Option<Feed> = None;
+    // The login `wake` follows (see [`Session::login_epoch`]).
+    let mut wake_epoch = 0;
     let mut action = Action::Continue;
     // Changes between the session's last look at the feed and the listener's
     // subscription to it would wake no one: an idling session looks once more.
@@ -161,7 +166,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 () = changed(&mut wake), if action == Action::Idle => Event::Changed,
             },
         };
-        let subscribe = wake.is_none();
+        let epoch = wake_epoch;
         let (out, next, subscribed) = match event {
             Event::Read(Err(_)) => {
                 tracing::info!(
@@ -187,26 +192,24 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 let input = buf[..n].to_vec();
                 let result;
                 (session, result) =
-                    blocking(session, move |s| step(s, subscribe, |s| s.feed(&input))).await?;
+                    blocking(session, move |s| step(s, epoch, |s| s.feed(&input))).await?;
                 result
             }
             Event::More => {
                 let result;
                 (session, result) =
-                    blocking(session, move |s| step(s, subscribe, |s| s.feed(&[]))).await?;
+                    blocking(session, move |s| step(s, epoch, |s| s.feed(&[]))).await?;
                 result
             }
             Event::Changed => {
                 let result;
-                (session, result) = blocking(session, move |s| {
-                    step(s, subscribe, Session::changes_arrived)
-                })
-                .await?;
+                (session, result) =
+                    blocking(session, move |s| step(s, epoch, Session::changes_arrived)).await?;
                 result
             }
         };
-        if let Some(feed) = subscribed {
-            wake = Some(feed);
+        if let Some((epoch, feed)) = subscribed {
+            (wake_epoch, wake) = (epoch, feed);
             look_again = true;
         }
         let delay = session.take_delay();
@@ -229,16 +232,17 @@ enum Event {
     Changed,
 }
 
-/// Runs `f` on the session, and subscribes to its account's feed when `subscribe`
-/// and the session is logged in (which takes the account's lock: so here, on the
-/// blocking pool).
+/// Runs `f` on the session; when its login changed since `epoch` (a login, or
+/// UNAUTHENTICATE), also the new login's epoch and its account's feed. Subscribing
+/// takes the account's lock: so here, on the blocking pool.
 fn step(
     session: &mut Session,
-    subscribe: bool,
+    epoch: u32,
     f: impl FnOnce(&mut Session) -> (Vec<u8>, Action),
-) -> (Vec<u8>, Action, Option<Feed>) {
+) -> (Vec<u8>, Action, Option<Watch>) {
     let (out, action) = f(session);
-    let feed = if subscribe { session.subscribe() } else { None };
+    let now = session.login_epoch();
+    let feed = (now != epoch).then(|| (now, session.subscribe()));
     (out, action, feed)
 }
 

@@ -13,7 +13,7 @@ use crate::sasl::{Response, decode_initial_response, decode_response, encode_cha
 use crate::store::LoginResult;
 
 /// Capabilities always announced once logged in, besides the literal flavour.
-const AUTHENTICATED_CAPABILITIES: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY PREVIEW";
+const AUTHENTICATED_CAPABILITIES: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT UNAUTHENTICATE UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY PREVIEW";
 
 /// ID fields kept at most (RFC 2971 3.3 allows 30 pairs).
 const USER_AGENT_MAX: usize = 200;
@@ -286,6 +286,7 @@ impl Session {
         let changes = lock(&account).subscribe();
         tracing::info!(account = login.account, login = login.name, "logged in");
         self.framer.set_limits(self.settings.limits.clone());
+        self.login_epoch += 1;
         self.auth = Some(Authenticated {
             login,
             account: Arc::clone(&account),
@@ -304,6 +305,19 @@ impl Session {
             _ => "AUTHENTICATIONFAILED",
         };
         Done::no(f.message).code(code)
+    }
+
+    /// UNAUTHENTICATE (RFC 8437): the login, the selected mailbox and what ENABLE
+    /// turned on are dropped (RFC 8437 3: as after a new connection), TLS stays.
+    pub(super) fn unauthenticate(&mut self) -> Outcome {
+        self.authenticated()?;
+        self.selected = None;
+        self.auth = None;
+        self.login_epoch += 1;
+        self.enabled = Default::default();
+        self.framer
+            .set_limits(super::limits_before_login(&self.settings.limits));
+        Ok(Done::ok("UNAUTHENTICATE done: log in again"))
     }
 
     /// ENABLE (RFC 5161): IMAP4rev2; others (UTF8=ACCEPT is not announced on its

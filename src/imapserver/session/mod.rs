@@ -148,6 +148,9 @@ pub struct Session {
     errors: u32,
     /// Added to the next answer (failed logins).
     delay: Duration,
+    /// Counts logins and UNAUTHENTICATEs, so the listener can tell the account it
+    /// watches for IDLE is still the session's.
+    login_epoch: u32,
 }
 
 /// How a command ends: the status and text of its tagged response.
@@ -261,6 +264,7 @@ impl Session {
             action: Action::Continue,
             errors: 0,
             delay: Duration::ZERO,
+            login_epoch: 0,
         }
     }
 
@@ -292,6 +296,11 @@ impl Session {
     /// Takes the delay to wait before sending the output (failed logins).
     pub fn take_delay(&mut self) -> Duration {
         std::mem::take(&mut self.delay)
+    }
+
+    /// Changes whenever the session logs in or out (UNAUTHENTICATE).
+    pub fn login_epoch(&self) -> u32 {
+        self.login_epoch
     }
 
     /// The account's change feed, once logged in: the listener waits on it while
@@ -425,6 +434,7 @@ impl Session {
             C::Status { mailbox, items } => self.status(&mailbox, &items),
             C::Append { mailbox, message } => self.append(&mailbox, message),
             C::Idle => self.idle(tag),
+            C::Unauthenticate => self.unauthenticate(),
             C::Check => self.view().map(|_| Done::ok("CHECK done")),
             C::Close => self.close(),
             C::Unselect => self.unselect(),

@@ -146,6 +146,13 @@ fn login_logout_and_capabilities() {
             "d CAPABILITY\r\n",
             "e LOGIN alice secret\r\n",
             "f ID (\"name\" \"test\" \"version\" \"1\")\r\n",
+            "f2 SELECT INBOX\r\n",
+            "u UNAUTHENTICATE\r\n",
+            "u2 FETCH 1 FLAGS\r\n",
+            "u3 CAPABILITY\r\n",
+            "u4 LOGIN bob secret\r\n",
+            "u5 UNAUTHENTICATE\r\n",
+            "u6 UNAUTHENTICATE\r\n",
             "g LOGOUT\r\n",
         ]
     ));
