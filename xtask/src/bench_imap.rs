@@ -16,7 +16,7 @@
 //! only; nothing here asserts on timing.
 
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +28,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::{Args, ValueEnum};
 
 use crate::bench_smtp::{Server, free_port, tail};
+use crate::bench_support::{Lost, WorkDir, trouble};
 use crate::dovecot::{self, Dovecot, DovecotMode};
 
 /// Options of `cargo xtask bench imap`.
@@ -107,11 +108,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         .unwrap_or_else(|| root.join("target"));
     let gannet_bin = target.join("release").join("gannet");
     // target/tmp: the filesystem of the build, not a tmpfs where fsync costs nothing.
-    let work = WorkDir::create(
-        &target
-            .join("tmp")
-            .join(format!("bench-imap-{}", std::process::id())),
-    )?;
+    let work = WorkDir::create(&target.join("tmp"), "bench-imap")?;
 
     println!(
         "\n{} messages of {MESSAGE_SIZE} bytes appended first; {} idle connections; \
@@ -652,62 +649,6 @@ fn settle(pid: u32) {
         }
         last = now;
     }
-}
-
-/// The benchmark's temporary directory, removed when dropped.
-struct WorkDir {
-    path: PathBuf,
-}
-
-impl WorkDir {
-    /// Creates `path`, first removing the directories that runs killed before they
-    /// could clean up left beside it (named after a process that no longer runs).
-    fn create(path: &Path) -> Result<WorkDir> {
-        if let Some(parent) = path.parent() {
-            for entry in fs::read_dir(parent).into_iter().flatten().flatten() {
-                let name = entry.file_name();
-                let pid = name.to_str().and_then(|n| n.strip_prefix("bench-imap-"));
-                if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
-                    let _ = fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-        if path.exists() {
-            fs::remove_dir_all(path)?;
-        }
-        fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(WorkDir {
-            path: path.to_owned(),
-        })
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        if let Err(e) = fs::remove_dir_all(&self.path) {
-            eprintln!("could not remove {}: {e}", self.path.display());
-        }
-    }
-}
-
-/// The last `n` lines of a log file that look like trouble, or else its tail.
-fn trouble(path: &Path, n: usize) -> String {
-    const WORDS: [&str; 8] = [
-        "warn", "error", "fatal", "panic", "refused", "reject", "fail", "too many",
-    ];
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| {
-            let l = l.to_ascii_lowercase();
-            WORDS.iter().any(|w| l.contains(w))
-        })
-        .collect();
-    if lines.is_empty() {
-        return tail(path, n);
-    }
-    let from = lines.len().saturating_sub(n);
-    lines[from..].iter().map(|l| format!("    {l}\n")).collect()
 }
 
 // ---------------------------------------------------------------------------------
@@ -1275,21 +1216,6 @@ fn appended_uid(text: &str) -> Option<u32> {
 
 // ---------------------------------------------------------------------------------
 // IMAP client
-
-/// Why a session cannot go on.
-struct Lost(String);
-
-impl std::fmt::Display for Lost {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<io::Error> for Lost {
-    fn from(e: io::Error) -> Lost {
-        Lost(format!("connection lost: {e}"))
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Status {

@@ -8,7 +8,7 @@
 //! It prints figures only; nothing here asserts on timing.
 
 use std::fs;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 
+use crate::bench_support::{Lost, WorkDir, trouble};
 use crate::postfix::{self, Postfix, PostfixMode};
 
 /// Options of `cargo xtask bench smtp`.
@@ -81,11 +82,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         .unwrap_or_else(|| root.join("target"));
     let gannet_bin = target.join("release").join("gannet");
     // target/tmp: the filesystem of the build, not a tmpfs where fsync costs nothing.
-    let work = WorkDir::create(
-        &target
-            .join("tmp")
-            .join(format!("bench-smtp-{}", std::process::id())),
-    )?;
+    let work = WorkDir::create(&target.join("tmp"), "bench-smtp")?;
 
     println!(
         "\n{} clients, each one persistent session; {}; {} byte messages; {}",
@@ -346,67 +343,10 @@ impl Drop for Server {
     }
 }
 
-/// The benchmark's temporary directory, removed when dropped.
-struct WorkDir {
-    path: PathBuf,
-}
-
-impl WorkDir {
-    /// Creates `path`, first removing the directories that runs killed before they
-    /// could clean up left beside it (named after a process that no longer runs).
-    fn create(path: &Path) -> Result<WorkDir> {
-        if let Some(parent) = path.parent() {
-            for entry in fs::read_dir(parent).into_iter().flatten().flatten() {
-                let name = entry.file_name();
-                let pid = name.to_str().and_then(|n| n.strip_prefix("bench-smtp-"));
-                if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
-                    let _ = fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-        if path.exists() {
-            fs::remove_dir_all(path)?;
-        }
-        fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(WorkDir {
-            path: path.to_owned(),
-        })
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        if let Err(e) = fs::remove_dir_all(&self.path) {
-            eprintln!("could not remove {}: {e}", self.path.display());
-        }
-    }
-}
-
 /// The last `n` lines of a log file.
 pub fn tail(path: &Path, n: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    let from = lines.len().saturating_sub(n);
-    lines[from..].iter().map(|l| format!("    {l}\n")).collect()
-}
-
-/// The last `n` lines of a log file that look like trouble (a server under load logs
-/// every message; the refusals would scroll out of a plain tail), or else its tail.
-fn trouble(path: &Path, n: usize) -> String {
-    const WORDS: [&str; 8] = [
-        "warn", "error", "fatal", "panic", "refused", "reject", "fail", "too many",
-    ];
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| {
-            let l = l.to_ascii_lowercase();
-            WORDS.iter().any(|w| l.contains(w))
-        })
-        .collect();
-    if lines.is_empty() {
-        return tail(path, n);
-    }
     let from = lines.len().saturating_sub(n);
     lines[from..].iter().map(|l| format!("    {l}\n")).collect()
 }
@@ -628,21 +568,6 @@ fn client(
     }
     session.quit();
     result
-}
-
-/// Why a session cannot go on.
-struct Lost(String);
-
-impl std::fmt::Display for Lost {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<io::Error> for Lost {
-    fn from(e: io::Error) -> Lost {
-        Lost(format!("connection lost: {e}"))
-    }
 }
 
 /// One line of a reply: its code and its text.

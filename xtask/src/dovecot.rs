@@ -6,12 +6,13 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
 use crate::bench_smtp::Server;
+use crate::bench_support::{apt_install, output};
 
 /// Whether the benchmark runs Dovecot beside gannet.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -30,50 +31,7 @@ const MAIL_USER: &str = "nobody";
 
 /// Installs dovecot-imapd with apt unless it is there; fails saying why it cannot.
 pub fn ensure_installed() -> Result<()> {
-    if Path::new(DOVECOT).exists() && Path::new(IMAP).exists() {
-        return Ok(());
-    }
-    let uid = output(Command::new("id").arg("-u"))?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        bail!("dovecot-imapd is not installed, and installing it with apt needs root");
-    }
-    println!("dovecot-imapd is not installed; installing it with apt-get");
-    let install = |cmd: &mut Command| {
-        cmd.env("DEBIAN_FRONTEND", "noninteractive").args([
-            "install",
-            "-y",
-            "-q",
-            "--no-install-recommends",
-            "--no-remove",
-            "dovecot-imapd",
-        ]);
-        println!("$ {}", crate::shown(cmd));
-        output(cmd)
-    };
-    let mut out = install(&mut Command::new("apt-get"))?;
-    if !out.status.success() {
-        // Stale package lists are the usual reason; refresh them once.
-        println!("$ apt-get update -q");
-        output(Command::new("apt-get").args(["update", "-q"]))?;
-        out = install(&mut Command::new("apt-get"))?;
-    }
-    if !out.status.success() || !Path::new(IMAP).exists() {
-        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.push_str(&String::from_utf8_lossy(&out.stderr));
-        let last: Vec<&str> = text.lines().rev().take(8).collect();
-        let last: Vec<&str> = last.into_iter().rev().collect();
-        bail!(
-            "apt-get install dovecot-imapd failed ({}):\n    {}",
-            out.status,
-            last.join("\n    ")
-        );
-    }
-    Ok(())
-}
-
-fn output(cmd: &mut Command) -> Result<Output> {
-    cmd.output()
-        .with_context(|| format!("could not run `{}`", crate::shown(cmd)))
+    apt_install("dovecot-imapd", Path::new(IMAP))
 }
 
 /// The installed Dovecot's version.

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod bench_imap;
 mod bench_smtp;
+mod bench_support;
 mod dovecot;
 mod postfix;
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
 use crate::bench_smtp::{Server, tail};
+use crate::bench_support::{apt_install, output, require_root};
 
 /// What Postfix does with the mail it accepts.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,11 +62,8 @@ pub fn ensure_installed() -> Result<()> {
     if Path::new(POSTFIX).exists() {
         return Ok(());
     }
-    let uid = output(Command::new("id").arg("-u"))?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        bail!("postfix is not installed, and installing it with apt needs root");
-    }
-    println!("postfix is not installed; installing it with apt-get");
+    require_root("postfix")?;
+    // The package asks how the system sends mail: answer "no configuration".
     let mut preseed = Command::new("debconf-set-selections");
     preseed.stdin(std::process::Stdio::piped());
     let mut child = preseed
@@ -75,43 +73,7 @@ pub fn ensure_installed() -> Result<()> {
     if !child.wait()?.success() {
         bail!("debconf-set-selections failed");
     }
-    // --no-remove: never take out a conflicting MTA (exim4, opensmtpd) to make room.
-    let install = |cmd: &mut Command| {
-        cmd.env("DEBIAN_FRONTEND", "noninteractive").args([
-            "install",
-            "-y",
-            "-q",
-            "--no-install-recommends",
-            "--no-remove",
-            "postfix",
-        ]);
-        println!("$ {}", crate::shown(cmd));
-        output(cmd)
-    };
-    let mut out = install(&mut Command::new("apt-get"))?;
-    if !out.status.success() {
-        // Stale package lists are the usual reason; refresh them once.
-        println!("$ apt-get update -q");
-        output(Command::new("apt-get").args(["update", "-q"]))?;
-        out = install(&mut Command::new("apt-get"))?;
-    }
-    if !out.status.success() || !Path::new(POSTFIX).exists() {
-        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.push_str(&String::from_utf8_lossy(&out.stderr));
-        let last: Vec<&str> = text.lines().rev().take(8).collect();
-        let last: Vec<&str> = last.into_iter().rev().collect();
-        bail!(
-            "apt-get install postfix failed ({}):\n    {}",
-            out.status,
-            last.join("\n    ")
-        );
-    }
-    Ok(())
-}
-
-fn output(cmd: &mut Command) -> Result<Output> {
-    cmd.output()
-        .with_context(|| format!("could not run `{}`", crate::shown(cmd)))
+    apt_install("postfix", Path::new(POSTFIX))
 }
 
 /// A configured private instance.
