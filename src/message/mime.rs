@@ -226,19 +226,18 @@ fn non_empty(s: &[u8]) -> Option<&[u8]> {
     (!s.is_empty()).then_some(s)
 }
 
-fn percent_decode(s: &[u8]) -> Cow<'_, [u8]> {
-    if !s.contains(&b'%') {
-        return Cow::Borrowed(s);
-    }
-    let mut out = Vec::with_capacity(s.len());
+/// Appends `input` to `out` with each `escape` followed by two hex digits turned
+/// into that octet (RFC 2231's `%XX`, quoted-printable's `=XX`); any other octet,
+/// a lone escape included, is kept as it is.
+fn unescape_hex(input: &[u8], escape: u8, out: &mut Vec<u8>) {
     let mut i = 0;
-    while i < s.len() {
+    while i < input.len() {
         match (
-            s[i],
-            s.get(i + 1).and_then(|&h| hex(h)),
-            s.get(i + 2).and_then(|&l| hex(l)),
+            input[i],
+            input.get(i + 1).and_then(|&h| hex(h)),
+            input.get(i + 2).and_then(|&l| hex(l)),
         ) {
-            (b'%', Some(h), Some(l)) => {
+            (b, Some(h), Some(l)) if b == escape => {
                 out.push(h << 4 | l);
                 i += 3;
             }
@@ -248,6 +247,14 @@ fn percent_decode(s: &[u8]) -> Cow<'_, [u8]> {
             }
         }
     }
+}
+
+fn percent_decode(s: &[u8]) -> Cow<'_, [u8]> {
+    if !s.contains(&b'%') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = Vec::with_capacity(s.len());
+    unescape_hex(s, b'%', &mut out);
     Cow::Owned(out)
 }
 
@@ -369,23 +376,7 @@ pub fn decode_quoted_printable(input: &[u8]) -> Vec<u8> {
         if soft {
             line = &line[..line.len() - 1];
         }
-        let mut i = 0;
-        while i < line.len() {
-            match (
-                line[i],
-                line.get(i + 1).and_then(|&h| hex(h)),
-                line.get(i + 2).and_then(|&l| hex(l)),
-            ) {
-                (b'=', Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 3;
-                }
-                (b, ..) => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
+        unescape_hex(line, b'=', &mut out);
         let Some(next) = newline else {
             return out;
         };
