@@ -16,6 +16,16 @@ use tracing::Instrument;
 use crate::connlimit::ConnectionLimiter;
 use crate::tls::ConnectionInfo;
 
+/// How a listener's connections start.
+#[derive(Clone)]
+pub enum Tls {
+    None,
+    /// STARTTLS is offered with this config.
+    StartTls(Arc<ServerConfig>),
+    /// TLS from the first byte (RFC 8314: submissions on 465, IMAPS on 993).
+    Implicit(Arc<ServerConfig>),
+}
+
 /// A TLS handshake that takes longer is abandoned.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -11,11 +11,12 @@ use tokio::net::TcpListener;
 use crate::address::Domain;
 use crate::auth::Authenticator;
 use crate::config::{Config, Listener, ServiceKind};
+use crate::connection::Tls;
 use crate::connlimit::ConnectionLimiter;
 use crate::imapserver;
 use crate::leniency::Leniencies;
 use crate::recipients::Recipients;
-use crate::smtpserver::{self, Settings, Shared, Tls};
+use crate::smtpserver::{self, Settings, Shared};
 use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError};
 
@@ -181,11 +182,24 @@ fn service(
     tls: Option<Arc<rustls::ServerConfig>>,
     common: &Common,
 ) -> Option<Serve> {
-    match kind {
-        ServiceKind::Imap | ServiceKind::Imaps => {
-            imap_shared(config, listener, kind, tls, common).map(|s| Serve::Imap(Arc::new(s)))
+    // The config check makes sure implicit-TLS services have a certificate.
+    let tls = match (kind, tls) {
+        (ServiceKind::Submissions | ServiceKind::Imaps | ServiceKind::Https, Some(t)) => {
+            Tls::Implicit(t)
         }
-        _ => smtp_shared(config, listener, kind, tls, common).map(|s| Serve::Smtp(Arc::new(s))),
+        (_, Some(t)) => Tls::StartTls(t),
+        (_, None) => Tls::None,
+    };
+    match kind {
+        ServiceKind::Imap | ServiceKind::Imaps => Some(Serve::Imap(Arc::new(imap_shared(
+            config, listener, tls, common,
+        )))),
+        ServiceKind::Smtp | ServiceKind::Submission | ServiceKind::Submissions => {
+            let submission = kind != ServiceKind::Smtp;
+            let shared = smtp_shared(config, listener, submission, tls, common);
+            Some(Serve::Smtp(Arc::new(shared)))
+        }
+        ServiceKind::Http | ServiceKind::Https => None,
     }
 }
 
@@ -193,30 +207,22 @@ fn service(
 fn imap_shared(
     config: &Config,
     listener: &Listener,
-    kind: ServiceKind,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Tls,
     common: &Common,
-) -> Option<imapserver::Shared> {
+) -> imapserver::Shared {
     let limits = &config.static_config.limits;
-    let tls = match (kind, tls) {
-        (ServiceKind::Imap, Some(t)) => imapserver::Tls::StartTls(t),
-        (ServiceKind::Imap, None) => imapserver::Tls::None,
-        // The config check makes sure implicit-TLS services have a certificate.
-        (ServiceKind::Imaps, Some(t)) => imapserver::Tls::Implicit(t),
-        _ => return None,
-    };
     let hostname = listener
         .hostname
         .clone()
         .unwrap_or_else(|| common.hostname.ascii().to_string());
     let settings = imapserver::Settings {
         hostname,
-        starttls: matches!(tls, imapserver::Tls::StartTls(_)),
+        starttls: matches!(tls, Tls::StartTls(_)),
         plaintext_auth: listener.allow_plaintext_auth,
         limits: crate::imap::Limits::new(common.spool_dir.clone(), limits.max_message_size),
         max_errors: limits.max_errors,
     };
-    Some(imapserver::Shared {
+    imapserver::Shared {
         settings,
         tls,
         services: imapserver::Services {
@@ -226,7 +232,7 @@ fn imap_shared(
         },
         limiter: Arc::clone(&common.limiter),
         command_timeout: Duration::from_secs(limits.command_timeout.into()),
-    })
+    }
 }
 
 /// The shared state of an SMTP service of a listener; `None` for the services
@@ -234,20 +240,11 @@ fn imap_shared(
 fn smtp_shared(
     config: &Config,
     listener: &Listener,
-    kind: ServiceKind,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    submission: bool,
+    tls: Tls,
     common: &Common,
-) -> Option<Shared> {
+) -> Shared {
     let limits = &config.static_config.limits;
-    let (submission, tls) = match (kind, tls) {
-        (ServiceKind::Smtp, Some(t)) => (false, Tls::StartTls(t)),
-        (ServiceKind::Smtp, None) => (false, Tls::None),
-        (ServiceKind::Submission, Some(t)) => (true, Tls::StartTls(t)),
-        (ServiceKind::Submission, None) => (true, Tls::None),
-        // The config check makes sure implicit-TLS services have a certificate.
-        (ServiceKind::Submissions, Some(t)) => (true, Tls::Implicit(t)),
-        _ => return None,
-    };
     let hostname = listener
         .hostname
         .as_deref()
@@ -264,7 +261,7 @@ fn smtp_shared(
         submission,
         plaintext_auth: listener.allow_plaintext_auth,
     };
-    Some(Shared {
+    Shared {
         settings,
         tls,
         recipients: common.recipients.clone(),
@@ -273,7 +270,7 @@ fn smtp_shared(
         limiter: Arc::clone(&common.limiter),
         command_timeout: Duration::from_secs(limits.command_timeout.into()),
         data_timeout: Duration::from_secs(limits.data_timeout.into()),
-    })
+    }
 }
 
 /// Waits for Ctrl-C or SIGTERM.

@@ -8,13 +8,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
 
 use super::session::{Action, Services, Session, Settings};
-use crate::connection::{self, tls_accept, write};
+use crate::connection::{self, Tls, tls_accept, write};
 use crate::connlimit::ConnectionLimiter;
 use crate::store::ChangeSet;
 
@@ -26,16 +25,6 @@ const IDLE_READ_BUFFER: usize = 1024;
 /// RFC 9051 5.4: a logged-in client may stay silent for 30 minutes (IDLE clients
 /// renew their IDLE within that).
 const AUTOLOGOUT: Duration = Duration::from_secs(30 * 60);
-
-/// How a listener's connections start.
-#[derive(Clone)]
-pub enum Tls {
-    None,
-    /// STARTTLS is offered with this config.
-    StartTls(Arc<ServerConfig>),
-    /// TLS from the first byte (RFC 8314: IMAPS, port 993).
-    Implicit(Arc<ServerConfig>),
-}
 
 /// What every connection of a listener shares.
 pub struct Shared {

@@ -5,5 +5,5 @@
 mod listener;
 mod session;
 
-pub use listener::{Shared, Tls, serve};
+pub use listener::{Shared, serve};
 pub use session::{Action, RecentClaims, Services, Session, Settings};

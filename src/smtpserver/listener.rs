@@ -20,22 +20,12 @@ use tokio::net::{TcpListener, TcpStream};
 use super::delivery::LocalDelivery;
 use super::session::{Action, Session, Settings};
 use crate::auth::Authenticator;
-use crate::connection::{self, write};
+use crate::connection::{self, Tls, write};
 use crate::connlimit::ConnectionLimiter;
 use crate::recipients::Recipients;
 use crate::store::Store;
 
 const READ_BUFFER: usize = 64 * 1024;
-
-/// How a listener's connections start.
-#[derive(Clone)]
-pub enum Tls {
-    None,
-    /// STARTTLS is offered with this config.
-    StartTls(Arc<ServerConfig>),
-    /// TLS from the first byte (RFC 8314: submissions, port 465).
-    Implicit(Arc<ServerConfig>),
-}
 
 /// What every connection of a listener shares.
 pub struct Shared {

@@ -8,5 +8,5 @@ mod session;
 mod tests;
 
 pub use delivery::LocalDelivery;
-pub use listener::{Shared, Tls, serve};
+pub use listener::{Shared, serve};
 pub use session::{Action, Backend, Envelope, Session, Settings};
