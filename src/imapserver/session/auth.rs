@@ -336,10 +336,6 @@ impl Session {
                 enabled.push(name.to_ascii_uppercase());
             }
         }
-        // IMAP4rev2 includes UTF-8 mailbox names (RFC 9051 6.3.1).
-        if self.enabled.rev2 {
-            self.enabled.utf8 = true;
-        }
         let line = match enabled.is_empty() {
             true => "* ENABLED".to_string(),
             false => format!("* ENABLED {}", enabled.join(" ")),

@@ -32,7 +32,7 @@ struct Listed {
 impl Session {
     /// The store's name for a mailbox name the client sent.
     pub(super) fn store_name(&self, name: &str) -> Result<String, Done> {
-        let decoded = match self.enabled.utf8 {
+        let decoded = match self.enabled.utf8() {
             true => name.to_string(),
             // A name that is not valid modified UTF-7 names no mailbox that can exist.
             false => decode_mutf7(name)
@@ -67,7 +67,7 @@ impl Session {
             None if store_name == STORE_INBOX => "INBOX".to_string(),
             _ => store_name.to_string(),
         };
-        match self.enabled.utf8 {
+        match self.enabled.utf8() {
             true => name,
             false => encode_mutf7(&name),
         }
@@ -288,7 +288,7 @@ impl Session {
             (false, false) if reference.ends_with(SEPARATOR) => format!("{reference}{pattern}"),
             (false, false) => format!("{reference}{SEPARATOR}{pattern}"),
         };
-        let decoded = match self.enabled.utf8 {
+        let decoded = match self.enabled.utf8() {
             true => joined,
             false => decode_mutf7(&joined).ok()?,
         };

@@ -126,7 +126,14 @@ struct Enabled {
     /// IMAP4rev2 semantics (RFC 9051 6.3.1): no \Recent, ESEARCH answers, UTF-8
     /// mailbox names.
     rev2: bool,
-    utf8: bool,
+}
+
+impl Enabled {
+    /// Whether mailbox names are UTF-8 rather than modified UTF-7: part of
+    /// IMAP4rev2 (RFC 9051 6.3.1); UTF8=ACCEPT on its own is not announced.
+    fn utf8(self) -> bool {
+        self.rev2
+    }
 }
 
 pub struct Session {
