@@ -27,6 +27,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc4865", "RFC 4865 FUTURERELEASE"),
     ("rfc4954", "RFC 4954 AUTH"),
     ("rfc9051", "RFC 9051 IMAP commands"),
+    ("rfc4978", "RFC 4978 COMPRESS"),
 ];
 
 #[derive(Deserialize)]

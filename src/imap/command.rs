@@ -75,6 +75,8 @@ pub enum Command {
     /// UNAUTHENTICATE (RFC 8437): back to the not-authenticated state, keeping the
     /// connection (and its TLS).
     Unauthenticate,
+    /// COMPRESS (RFC 4978) with the algorithm name, upper-cased.
+    Compress(String),
 
     // Selected (6.4).
     /// The IMAP4rev1 CHECK (RFC 3501 6.4.1): a checkpoint, which for gannet (every
@@ -133,6 +135,7 @@ impl Command {
             Command::Append { .. } => "APPEND",
             Command::Idle => "IDLE",
             Command::Unauthenticate => "UNAUTHENTICATE",
+            Command::Compress(_) => "COMPRESS",
             Command::Check => "CHECK",
             Command::Close => "CLOSE",
             Command::Unselect => "UNSELECT",

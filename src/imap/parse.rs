@@ -190,6 +190,8 @@ impl Conversion {
             Rule::cmd_close => Command::Close,
             Rule::cmd_unselect => Command::Unselect,
             Rule::cmd_unauthenticate => Command::Unauthenticate,
+            // Algorithm names are case-insensitive atoms (RFC 4978 3).
+            Rule::compress => Command::Compress(next(&mut inner).as_str().to_ascii_uppercase()),
             Rule::login => Command::Login {
                 user: self.string(next(&mut inner))?,
                 password: self.string(next(&mut inner))?,
@@ -962,6 +964,7 @@ const COMMANDS: &[&str] = &[
     "LSUB",
     "CHECK",
     "UNAUTHENTICATE",
+    "COMPRESS",
 ];
 
 /// The commands that take a UID prefix, as errors name them.

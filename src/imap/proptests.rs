@@ -327,6 +327,7 @@ fn command() -> impl Strategy<Value = Command> {
         }),
         (string(), string()).prop_map(|(user, password)| Command::Login { user, password }),
         vec(atom(), 1..4).prop_map(Command::Enable),
+        atom().prop_map(|a| Command::Compress(a.to_ascii_uppercase())),
         (mailbox(), any::<bool>())
             .prop_map(|(mailbox, read_only)| Command::Select { mailbox, read_only }),
         (mailbox(), vec(atom().prop_map(|a| format!("\\{a}")), 0..3)).prop_map(
@@ -826,6 +827,10 @@ impl Writer {
             Command::Close => self.kw("CLOSE"),
             Command::Unselect => self.kw("UNSELECT"),
             Command::Unauthenticate => self.kw("UNAUTHENTICATE"),
+            Command::Compress(algorithm) => {
+                self.kw("COMPRESS ");
+                self.kw(algorithm);
+            }
             Command::Id(None) => self.kw("ID NIL"),
             Command::Id(Some(pairs)) => {
                 self.kw("ID ");

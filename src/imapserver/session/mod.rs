@@ -442,6 +442,7 @@ impl Session {
             C::Append { mailbox, message } => self.append(&mailbox, message),
             C::Idle => self.idle(tag),
             C::Unauthenticate => self.unauthenticate(),
+            C::Compress(algorithm) => Err(Done::no(format!("COMPRESS={algorithm} is not offered"))),
             C::Check => self.view().map(|_| Done::ok("CHECK done")),
             C::Close => self.close(),
             C::Unselect => self.unselect(),
