@@ -28,6 +28,8 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc4954", "RFC 4954 AUTH"),
     ("rfc9051", "RFC 9051 IMAP commands"),
     ("rfc4978", "RFC 4978 COMPRESS"),
+    ("rfc7162", "RFC 7162 CONDSTORE, QRESYNC"),
+    ("rfc3502", "RFC 3502 MULTIAPPEND"),
 ];
 
 #[derive(Deserialize)]
@@ -130,13 +132,24 @@ fn header_value<T: Display>(
 /// an APPEND's message shown by its length.
 fn imap_request(r: &imap::Request) -> String {
     match &r.command {
-        imap::Command::Append { mailbox, message } => format!(
-            "{} Append {{ mailbox: {mailbox:?}, flags: {:?}, date: {:?}, data: {} octets }}",
-            r.tag,
-            message.flags,
-            message.date,
-            message.data.len()
-        ),
+        imap::Command::Append { mailbox, messages } => {
+            let shown: Vec<String> = messages
+                .iter()
+                .map(|m| {
+                    format!(
+                        "flags: {:?}, date: {:?}, data: {} octets",
+                        m.flags,
+                        m.date,
+                        m.data.len()
+                    )
+                })
+                .collect();
+            format!(
+                "{} Append {{ mailbox: {mailbox:?}, {} }}",
+                r.tag,
+                shown.join("; ")
+            )
+        }
         command => format!("{} {command:?}", r.tag),
     }
 }

@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job. Exit status: 0 done, 1 failed (for
 //! example a config with errors), 2 usage errors and commands not available yet.
 
+mod admin_cmd;
 mod auth_cmd;
 mod config_cmd;
 mod serve_cmd;
@@ -121,6 +122,10 @@ enum Command {
     /// at most 10,000 per account.
     #[command(name = "loginattempts")]
     LoginAttempts(auth_cmd::LoginAttemptsArgs),
+    /// Operator tools that act on the data directory directly: `imapserve` serves
+    /// one IMAP session on stdin and stdout, logged in as an account, for migrations.
+    #[command(subcommand)]
+    Admin(admin_cmd::AdminCommand),
     /// Print the version.
     Version,
     #[command(external_subcommand)]
@@ -139,6 +144,7 @@ pub fn run() -> ExitCode {
         Command::Store(cmd) => store_cmd::run(&cli.config, cmd),
         Command::SetAccountPassword(args) => auth_cmd::set_password(&cli.config, &args),
         Command::LoginAttempts(args) => auth_cmd::login_attempts(&cli.config, &args),
+        Command::Admin(cmd) => admin_cmd::run(&cli.config, cmd),
         Command::Version => {
             println!("gannet {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

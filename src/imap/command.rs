@@ -39,10 +39,14 @@ pub enum Command {
     // Authenticated (6.3).
     /// ENABLE with the capability names, as sent (compare case-insensitively).
     Enable(Vec<String>),
-    /// SELECT, or EXAMINE when `read_only`.
+    /// SELECT, or EXAMINE when `read_only`, with the RFC 7162 parameters.
     Select {
         mailbox: String,
         read_only: bool,
+        /// `(CONDSTORE)`: enables CONDSTORE.
+        condstore: bool,
+        /// `(QRESYNC (...))`: what the client knows, to be told what changed since.
+        qresync: Option<QResync>,
     },
     /// CREATE, with the RFC 6154 `(USE (...))` attributes if given.
     Create {
@@ -67,9 +71,11 @@ pub enum Command {
         mailbox: String,
         items: Vec<StatusItem>,
     },
+    /// APPEND, with several messages for MULTIAPPEND (RFC 3502), appended all
+    /// or none.
     Append {
         mailbox: String,
-        message: AppendMessage,
+        messages: Vec<AppendMessage>,
     },
     Idle,
     /// UNAUTHENTICATE (RFC 8437): back to the not-authenticated state, keeping the
@@ -163,6 +169,21 @@ pub enum Flag {
     Keyword(String),
     /// Any other `\Name` (a flag-extension), which a server may refuse.
     Extension(String),
+}
+
+/// The QRESYNC parameter of SELECT/EXAMINE (RFC 7162 3.2.5): the mailbox state the
+/// client has cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QResync {
+    pub uid_validity: u32,
+    /// The HIGHESTMODSEQ the client last saw (not 0).
+    pub modseq: u64,
+    /// The UIDs the client knows (never `*` or `$`); all when absent.
+    pub known_uids: Option<SequenceSet>,
+    /// Message numbers and their UIDs, which let a server without full expunge
+    /// history narrow VANISHED (EARLIER). gannet keeps every expunge's modseq, so it
+    /// checks these and otherwise has no use for them.
+    pub seq_match: Option<(SequenceSet, SequenceSet)>,
 }
 
 /// One end of a range in a sequence set: a number or `*` (the largest in use).
@@ -348,8 +369,30 @@ pub enum SearchKey {
     Unseen,
     /// Message sequence numbers.
     Sequence(SequenceSet),
+    /// MODSEQ (RFC 7162 3.1.5): messages changed at or after the modseq. A flag
+    /// entry may be named; gannet keeps one modseq per message, which stands for
+    /// every entry (the RFC allows that).
+    ModSeq {
+        entry: Option<ModSeqEntry>,
+        modseq: u64,
+    },
     /// A parenthesized list, or the top-level keys.
     And(Vec<SearchKey>),
+}
+
+/// The entry a MODSEQ search key names: `"/flags/\\seen" priv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModSeqEntry {
+    /// The flag, as named after `/flags/` (`\Seen` or a keyword).
+    pub flag: String,
+    pub kind: EntryKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Private,
+    Shared,
+    All,
 }
 
 /// FETCH and UID FETCH.
@@ -359,6 +402,11 @@ pub struct Fetch {
     pub set: SequenceSet,
     /// The items, with the macros ALL, FAST and FULL expanded.
     pub items: Vec<FetchItem>,
+    /// `(CHANGEDSINCE n)` (RFC 7162 3.1.4): only messages changed after n.
+    pub changed_since: Option<u64>,
+    /// `(VANISHED)` (RFC 7162 3.2.6, UID FETCH with CHANGEDSINCE only): also the
+    /// UIDs in the set expunged after CHANGEDSINCE.
+    pub vanished: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -288,6 +288,17 @@ impl Framer {
         self.buf.len() - self.pos
     }
 
+    /// Takes the bytes received and not yet consumed. After COMPRESS (RFC 4978) they
+    /// are compressed and must go through the inflater first. Call it between
+    /// commands: a command still being read would lose its rest.
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        let rest = self.buf.split_off(self.pos);
+        self.buf.clear();
+        self.pos = 0;
+        self.scanned = 0;
+        rest
+    }
+
     /// Whether a command is partly read: a literal or a line after one is due, or
     /// a refused command is still being skipped.
     pub fn in_command(&self) -> bool {

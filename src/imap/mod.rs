@@ -13,6 +13,9 @@ mod parse;
 #[cfg(test)]
 mod proptests;
 mod section;
+pub mod sort;
+pub mod subject;
+pub mod thread;
 
 pub use bodystructure::{bodystructure, bodystructure_of};
 pub use command::*;

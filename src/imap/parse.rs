@@ -13,9 +13,9 @@ use pest_derive::Parser;
 use time::{Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::command::{
-    AppendMessage, Command, Date, Fetch, FetchItem, Flag, List, ListReturn, ListSelect, Literal,
-    Partial, Request, Search, SearchKey, SearchReturn, Section, SectionText, SeqNumber,
-    SequenceSet, StatusItem, Store, StoreAction,
+    AppendMessage, Command, Date, EntryKind, Fetch, FetchItem, Flag, List, ListReturn, ListSelect,
+    Literal, ModSeqEntry, Partial, QResync, Request, Search, SearchKey, SearchReturn, Section,
+    SectionText, SeqNumber, SequenceSet, StatusItem, Store, StoreAction,
 };
 use crate::grammar::{SyntaxError, parse_entry};
 
@@ -157,10 +157,7 @@ impl Conversion {
             Rule::store => Command::Store(self.store(inner, false)?),
             Rule::cmd_noop => Command::Noop,
             Rule::cmd_check => Command::Check,
-            Rule::select | Rule::examine => Command::Select {
-                mailbox: self.mailbox(next(&mut inner))?,
-                read_only: rule == Rule::examine,
-            },
+            Rule::select | Rule::examine => self.select(inner, rule == Rule::examine)?,
             Rule::idle => Command::Idle,
             Rule::search => Command::Search(self.search(inner, false)?),
             Rule::status => {
@@ -236,12 +233,60 @@ impl Conversion {
         Ok((set, self.mailbox(next(&mut inner))?))
     }
 
+    fn select(&mut self, mut inner: Pairs<'_, Rule>, read_only: bool) -> Converted<Command> {
+        let mailbox = self.mailbox(next(&mut inner))?;
+        let (mut condstore, mut qresync) = (false, None);
+        for param in inner {
+            let name = param
+                .as_str()
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            let repeated = match param.as_rule() {
+                Rule::select_condstore => std::mem::replace(&mut condstore, true),
+                _ => qresync.replace(qresync_param(param.clone())?).is_some(),
+            };
+            if repeated {
+                return Err(Failure::at(&param, format!("{name} is given twice")));
+            }
+        }
+        Ok(Command::Select {
+            mailbox,
+            read_only,
+            condstore,
+            qresync,
+        })
+    }
+
     fn fetch(&mut self, mut inner: Pairs<'_, Rule>, uid: bool) -> Converted<Fetch> {
         let set = sequence_set(next(&mut inner), if uid { "UID" } else { "message number" })?;
         let mut items = Vec::with_capacity(inner.len().max(4));
+        let mut changed_since = None;
+        let mut vanished = None;
         for att in inner {
             let rule = att.as_rule();
             let item = match rule {
+                Rule::changedsince => {
+                    let value = next(&mut att.clone().into_inner());
+                    if changed_since
+                        .replace(number64(&value, "CHANGEDSINCE")?)
+                        .is_some()
+                    {
+                        return Err(Failure::at(&att, "CHANGEDSINCE is given twice"));
+                    }
+                    continue;
+                }
+                Rule::vanished => {
+                    if vanished.replace(att.clone()).is_some() {
+                        return Err(Failure::at(&att, "VANISHED is given twice"));
+                    }
+                    // RFC 7162 3.2.6: only UID FETCH, and only with CHANGEDSINCE.
+                    if !uid {
+                        return Err(Failure::at(&att, "VANISHED is for UID FETCH only"));
+                    }
+                    continue;
+                }
                 Rule::att_flags => FetchItem::Flags,
                 Rule::att_uid => FetchItem::Uid,
                 Rule::att_body_section | Rule::att_body_peek => {
@@ -298,7 +343,16 @@ impl Conversion {
             };
             items.push(item);
         }
-        Ok(Fetch { uid, set, items })
+        if let (Some(at), None) = (&vanished, changed_since) {
+            return Err(Failure::at(at, "VANISHED needs CHANGEDSINCE"));
+        }
+        Ok(Fetch {
+            uid,
+            set,
+            items,
+            changed_since,
+            vanished: vanished.is_some(),
+        })
     }
 
     fn section(&mut self, pair: Pair<'_, Rule>) -> Converted<Section> {
@@ -448,6 +502,21 @@ impl Conversion {
             Rule::key_senton => SearchKey::SentOn(date(next(args))?),
             Rule::key_sentsince => SearchKey::SentSince(date(next(args))?),
             Rule::key_larger => SearchKey::Larger(number64(&next(args), "LARGER")?),
+            Rule::key_modseq => {
+                let first = next(args);
+                let entry = match first.as_rule() {
+                    Rule::quoted => Some(modseq_entry(&first, &next(args))?),
+                    _ => None,
+                };
+                let value = match entry {
+                    Some(_) => next(args),
+                    None => first,
+                };
+                SearchKey::ModSeq {
+                    entry,
+                    modseq: number64(&value, "MODSEQ")?,
+                }
+            }
             Rule::key_smaller => SearchKey::Smaller(number64(&next(args), "SMALLER")?),
             r => unreachable!("search-key rule {r:?}"),
         })
@@ -499,6 +568,13 @@ impl Conversion {
 
     fn append(&mut self, mut inner: Pairs<'_, Rule>) -> Converted<Command> {
         let mailbox = self.mailbox(next(&mut inner))?;
+        let messages = inner
+            .map(|m| self.append_message(m.into_inner()))
+            .collect::<Converted<_>>()?;
+        Ok(Command::Append { mailbox, messages })
+    }
+
+    fn append_message(&mut self, inner: Pairs<'_, Rule>) -> Converted<AppendMessage> {
         let mut flags = Vec::new();
         let mut date = None;
         for p in inner {
@@ -507,15 +583,12 @@ impl Conversion {
                 Rule::date_time => date = Some(date_time(p)?),
                 Rule::literal | Rule::literal8 => {
                     let data = self.literal(&p)?;
-                    return Ok(Command::Append {
-                        mailbox,
-                        message: AppendMessage { flags, date, data },
-                    });
+                    return Ok(AppendMessage { flags, date, data });
                 }
                 r => unreachable!("append rule {r:?}"),
             }
         }
-        unreachable!("the grammar guarantees APPEND's literal")
+        unreachable!("the grammar guarantees each message's literal")
     }
 
     fn id(&mut self, inner: Pairs<'_, Rule>) -> Converted<Option<IdPairs>> {
@@ -660,6 +733,77 @@ fn unquote(quoted: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// `QRESYNC (uidvalidity modseq [known-uids] [(known-seqs known-uids)])`.
+fn qresync_param(pair: Pair<'_, Rule>) -> Converted<QResync> {
+    let mut inner = pair.into_inner();
+    let uid_validity = nz_number(&next(&mut inner), "UIDVALIDITY")?;
+    let value = next(&mut inner);
+    let modseq = number64(&value, "QRESYNC modseq")?;
+    if modseq == 0 {
+        return Err(Failure::at(&value, "the QRESYNC modseq must not be 0"));
+    }
+    let (mut known_uids, mut seq_match) = (None, None);
+    for p in inner {
+        match p.as_rule() {
+            Rule::known_uids => known_uids = Some(known_set(next(&mut p.into_inner()), "UID")?),
+            _ => {
+                let mut sets = p.into_inner();
+                let seqs = known_set(next(&mut sets), "message number")?;
+                let uids = known_set(next(&mut sets), "UID")?;
+                seq_match = Some((seqs, uids));
+            }
+        }
+    }
+    Ok(QResync {
+        uid_validity,
+        modseq,
+        known_uids,
+        seq_match,
+    })
+}
+
+/// A set of numbers the client knows: no `*` and no `$` (RFC 7162 7).
+fn known_set(pair: Pair<'_, Rule>, what: &str) -> Converted<SequenceSet> {
+    let at = pair.clone();
+    let set = sequence_set(pair, what)?;
+    let open = match &set {
+        SequenceSet::Saved => true,
+        SequenceSet::Ranges(r) => r
+            .iter()
+            .any(|(a, b)| *a == SeqNumber::Last || *b == SeqNumber::Last),
+    };
+    match open {
+        true => Err(Failure::at(
+            &at,
+            format!("a known {what} set must list numbers, not '*' or '$'"),
+        )),
+        false => Ok(set),
+    }
+}
+
+/// The entry of a MODSEQ search key: `"/flags/<flag>"` and its type.
+fn modseq_entry(name: &Pair<'_, Rule>, kind: &Pair<'_, Rule>) -> Converted<ModSeqEntry> {
+    let text = unquote(name.as_str());
+    let flag = match text.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("/flags/") && text.len() > 7 => &text[7..],
+        _ => {
+            return Err(Failure::at(
+                name,
+                format!("MODSEQ entry {text:?} is not \"/flags/\" and a flag"),
+            ));
+        }
+    };
+    let kind = match kind.as_str().to_ascii_lowercase().as_str() {
+        "priv" => EntryKind::Private,
+        "shared" => EntryKind::Shared,
+        _ => EntryKind::All,
+    };
+    Ok(ModSeqEntry {
+        flag: flag.to_owned(),
+        kind,
+    })
 }
 
 /// A sequence set whose numbers are `what`s (message numbers or UIDs).
@@ -1068,6 +1212,13 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::header_fld_name => "a header field name",
         Rule::partial => "a partial range <offset.length>",
         Rule::number64 | Rule::nz_number64 | Rule::mod_sequence_valzer => "a number",
+        Rule::select_condstore | Rule::select_qresync => {
+            "a SELECT parameter (CONDSTORE or QRESYNC)"
+        }
+        Rule::known_uids => "a UID set",
+        Rule::seq_match_data => "'('",
+        Rule::changedsince | Rule::vanished => "a FETCH modifier (CHANGEDSINCE or VANISHED)",
+        Rule::entry_type => "an entry type (priv, shared or all)",
         Rule::preview_mod => "LAZY",
         Rule::flag => "a flag",
         Rule::flag_list => "a flag list",
@@ -1550,9 +1701,14 @@ mod tests {
             vec![literal],
         )
         .unwrap();
-        let Command::Append { mailbox, message } = r.command else {
+        let Command::Append {
+            mailbox,
+            mut messages,
+        } = r.command
+        else {
             panic!("not an APPEND");
         };
+        let message = messages.pop().unwrap();
         assert_eq!(mailbox, "saved");
         assert_eq!(message.flags, vec![Flag::Seen]);
         let date = message.date.unwrap();
@@ -1564,10 +1720,10 @@ mod tests {
         assert!(matches!(message.data, Literal::File { len: 21, .. }));
 
         let r = with("A4 APPEND INBOX ~{3}", &[b"a\0b"]).unwrap();
-        let Command::Append { message, .. } = r.command else {
+        let Command::Append { messages, .. } = r.command else {
             panic!("not an APPEND");
         };
-        assert_eq!(message.data, Literal::Memory(b"a\0b".to_vec()));
+        assert_eq!(messages[0].data, Literal::Memory(b"a\0b".to_vec()));
         assert_eq!(
             with("A5 APPEND INBOX \"hello\"", &[]).unwrap_err().message,
             "APPEND at column 18: expected a day (two digits, or SP and one) or SP, found 'hello'"
@@ -1581,7 +1737,9 @@ mod tests {
                 command(text),
                 Command::Select {
                     mailbox: "INBOX".into(),
-                    read_only: false
+                    read_only: false,
+                    condstore: false,
+                    qresync: None
                 }
             );
         }
@@ -1589,7 +1747,9 @@ mod tests {
             command("A1 EXAMINE Inbox/Sub"),
             Command::Select {
                 mailbox: "Inbox/Sub".into(),
-                read_only: true
+                read_only: true,
+                condstore: false,
+                qresync: None
             }
         );
         assert_eq!(

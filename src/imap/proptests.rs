@@ -67,6 +67,50 @@ fn sequence_set() -> impl Strategy<Value = SequenceSet> {
     ]
 }
 
+fn append_message() -> impl Strategy<Value = AppendMessage> {
+    (
+        vec(settable_flag(), 0..3),
+        proptest::option::of(date_time()),
+        vec(any::<u8>(), 0..40),
+    )
+        .prop_map(|(flags, date, data)| AppendMessage {
+            flags,
+            date,
+            data: Literal::Memory(data),
+        })
+}
+
+/// A set of numbers a client knows: no `*`, no `$`.
+fn known_set() -> impl Strategy<Value = SequenceSet> {
+    let number = || nz().prop_map(SeqNumber::Number);
+    vec((number(), number()), 1..4).prop_map(SequenceSet::Ranges)
+}
+
+fn qresync() -> impl Strategy<Value = QResync> {
+    (
+        nz(),
+        1..=NUMBER64_MAX,
+        proptest::option::of(known_set()),
+        proptest::option::of((known_set(), known_set())),
+    )
+        .prop_map(|(uid_validity, modseq, known_uids, seq_match)| QResync {
+            uid_validity,
+            modseq,
+            known_uids,
+            seq_match,
+        })
+}
+
+fn modseq_entry() -> impl Strategy<Value = ModSeqEntry> {
+    let flag = prop_oneof![
+        atom(),
+        Just("\\Seen".to_owned()),
+        Just("\\Answered".to_owned())
+    ];
+    let kind = select(vec![EntryKind::Private, EntryKind::Shared, EntryKind::All]);
+    (flag, kind).prop_map(|(flag, kind)| ModSeqEntry { flag, kind })
+}
+
 fn date() -> impl Strategy<Value = Date> {
     (0i32..=9999, 1u8..=12, 1u8..=31).prop_filter_map("a real day", |(y, m, d)| {
         Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
@@ -159,6 +203,8 @@ fn search_key() -> impl Strategy<Value = SearchKey> {
         (0..=NUMBER64_MAX).prop_map(K::Smaller),
         sequence_set().prop_map(K::Uid),
         sequence_set().prop_map(K::Sequence),
+        (proptest::option::of(modseq_entry()), 0..=NUMBER64_MAX)
+            .prop_map(|(entry, modseq)| K::ModSeq { entry, modseq }),
     ];
     leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
@@ -328,8 +374,18 @@ fn command() -> impl Strategy<Value = Command> {
         (string(), string()).prop_map(|(user, password)| Command::Login { user, password }),
         vec(atom(), 1..4).prop_map(Command::Enable),
         atom().prop_map(|a| Command::Compress(a.to_ascii_uppercase())),
-        (mailbox(), any::<bool>())
-            .prop_map(|(mailbox, read_only)| Command::Select { mailbox, read_only }),
+        (
+            mailbox(),
+            any::<bool>(),
+            any::<bool>(),
+            proptest::option::of(qresync())
+        )
+            .prop_map(|(mailbox, read_only, condstore, qresync)| Command::Select {
+                mailbox,
+                read_only,
+                condstore,
+                qresync
+            }),
         (mailbox(), vec(atom().prop_map(|a| format!("\\{a}")), 0..3)).prop_map(
             |(mailbox, special_use)| Command::Create {
                 mailbox,
@@ -344,24 +400,27 @@ fn command() -> impl Strategy<Value = Command> {
         (mailbox(), pattern())
             .prop_map(|(reference, pattern)| Command::Lsub { reference, pattern }),
         (mailbox(), status_items()).prop_map(|(mailbox, items)| Command::Status { mailbox, items }),
-        (
-            mailbox(),
-            vec(settable_flag(), 0..3),
-            proptest::option::of(date_time()),
-            vec(any::<u8>(), 0..40)
-        )
-            .prop_map(|(mailbox, flags, date, data)| Command::Append {
-                mailbox,
-                message: AppendMessage {
-                    flags,
-                    date,
-                    data: Literal::Memory(data),
-                },
-            }),
+        (mailbox(), vec(append_message(), 1..4))
+            .prop_map(|(mailbox, messages)| Command::Append { mailbox, messages }),
         proptest::option::of(sequence_set()).prop_map(|uids| Command::Expunge { uids }),
         search().prop_map(Command::Search),
-        (any::<bool>(), sequence_set(), vec(fetch_item(), 1..5))
-            .prop_map(|(uid, set, items)| Command::Fetch(Fetch { uid, set, items })),
+        (
+            any::<bool>(),
+            sequence_set(),
+            vec(fetch_item(), 1..5),
+            proptest::option::of(0..=NUMBER64_MAX),
+            any::<bool>()
+        )
+            .prop_map(|(uid, set, items, changed_since, vanished)| {
+                Command::Fetch(Fetch {
+                    uid,
+                    set,
+                    items,
+                    changed_since,
+                    // Only UID FETCH with CHANGEDSINCE takes VANISHED.
+                    vanished: vanished && uid && changed_since.is_some(),
+                })
+            }),
         (
             any::<bool>(),
             sequence_set(),
@@ -688,6 +747,19 @@ impl Writer {
                 return self.sequence_set(set);
             }
             K::Sequence(set) => return self.sequence_set(set),
+            K::ModSeq { entry, modseq } => {
+                self.kw("MODSEQ ");
+                if let Some(e) = entry {
+                    self.raw(&format!("\"/flags/{}\" ", e.flag.replace('\\', "\\\\")));
+                    self.kw(match e.kind {
+                        EntryKind::Private => "priv",
+                        EntryKind::Shared => "shared",
+                        EntryKind::All => "all",
+                    });
+                    self.sp();
+                }
+                return self.number64(*modseq);
+            }
             K::Not(k) => {
                 self.kw("NOT");
                 self.sp();
@@ -861,9 +933,15 @@ impl Writer {
                 self.kw("ENABLE ");
                 self.joined(caps, |w, c| w.raw(c));
             }
-            Command::Select { mailbox, read_only } => {
+            Command::Select {
+                mailbox,
+                read_only,
+                condstore,
+                qresync,
+            } => {
                 self.kw(if *read_only { "EXAMINE " } else { "SELECT " });
                 self.mailbox(mailbox);
+                self.select_params(*condstore, qresync.as_ref());
             }
             Command::Create {
                 mailbox,
@@ -908,21 +986,23 @@ impl Writer {
                 self.sp();
                 self.parenthesized(items, Self::status_item);
             }
-            Command::Append { mailbox, message } => {
+            Command::Append { mailbox, messages } => {
                 self.kw("APPEND ");
                 self.mailbox(mailbox);
-                if !message.flags.is_empty() || self.coin() {
+                for message in messages {
+                    if !message.flags.is_empty() || self.coin() {
+                        self.sp();
+                        self.parenthesized(&message.flags, Self::flag);
+                    }
+                    if let Some(date) = message.date {
+                        self.sp();
+                        self.date_time(date);
+                    }
                     self.sp();
-                    self.parenthesized(&message.flags, Self::flag);
+                    let bytes = message.data.bytes().expect("in memory").into_owned();
+                    let literal8 = bytes.contains(&0) || self.coin();
+                    self.literal(&bytes, literal8);
                 }
-                if let Some(date) = message.date {
-                    self.sp();
-                    self.date_time(date);
-                }
-                self.sp();
-                let bytes = message.data.bytes().expect("in memory").into_owned();
-                let literal8 = bytes.contains(&0) || self.coin();
-                self.literal(&bytes, literal8);
             }
             Command::Expunge { uids: None } => self.kw("EXPUNGE"),
             Command::Expunge { uids: Some(set) } => {
@@ -1014,6 +1094,47 @@ impl Writer {
         }
     }
 
+    fn select_params(&mut self, condstore: bool, qresync: Option<&QResync>) {
+        if !condstore && qresync.is_none() {
+            return;
+        }
+        self.raw(" (");
+        // Either order: CONDSTORE before or after QRESYNC.
+        let condstore_first = condstore && (qresync.is_none() || self.coin());
+        if condstore_first {
+            self.kw("CONDSTORE");
+        }
+        if let Some(q) = qresync {
+            if condstore_first {
+                self.sp();
+            }
+            self.qresync(q);
+            if condstore && !condstore_first {
+                self.kw(" CONDSTORE");
+            }
+        }
+        self.raw(")");
+    }
+
+    fn qresync(&mut self, q: &QResync) {
+        self.kw("QRESYNC (");
+        self.number(q.uid_validity);
+        self.sp();
+        self.number64(q.modseq);
+        if let Some(known) = &q.known_uids {
+            self.sp();
+            self.sequence_set(known);
+        }
+        if let Some((seqs, uids)) = &q.seq_match {
+            self.raw(" (");
+            self.sequence_set(seqs);
+            self.sp();
+            self.sequence_set(uids);
+            self.raw(")");
+        }
+        self.raw(")");
+    }
+
     fn fetch(&mut self, fetch: &Fetch) {
         use FetchItem as F;
         self.uid(fetch.uid);
@@ -1040,6 +1161,21 @@ impl Writer {
             self.fetch_item(&items[0]);
         } else {
             self.parenthesized(items, Self::fetch_item);
+        }
+        let mut modifiers = Vec::new();
+        if let Some(n) = fetch.changed_since {
+            modifiers.push(format!("CHANGEDSINCE {n}"));
+        }
+        if fetch.vanished {
+            modifiers.push("VANISHED".to_owned());
+        }
+        if !modifiers.is_empty() {
+            if self.coin() {
+                modifiers.reverse();
+            }
+            self.raw(" (");
+            self.kw(&modifiers.join(" "));
+            self.raw(")");
         }
     }
 

@@ -63,12 +63,15 @@ async fn connection(
         Tls::StartTls(config) => {
             let mut stream = stream;
             let session = new_session(shared, peer, true, None).await?;
-            let Some(session) = greet_and_run(&mut stream, session, shared).await? else {
+            let Some(session) = greet_and_run(&mut stream, session, shared.command_timeout).await?
+            else {
                 return Ok(());
             };
             let (mut tls, info) = tls_accept(stream, config).await?;
             let (session, ()) = blocking(session, move |s| s.tls_started(info)).await?;
-            run(&mut tls, session, shared).await.map(drop)
+            run(&mut tls, session, shared.command_timeout)
+                .await
+                .map(drop)
         }
         Tls::None => {
             let session = new_session(shared, peer, false, None).await?;
@@ -99,18 +102,22 @@ async fn start<S: AsyncRead + AsyncWrite + Unpin>(
     session: Session,
     shared: &Arc<Shared>,
 ) -> std::io::Result<()> {
-    greet_and_run(&mut stream, session, shared).await.map(drop)
+    greet_and_run(&mut stream, session, shared.command_timeout)
+        .await
+        .map(drop)
 }
 
-async fn greet_and_run<S: AsyncRead + AsyncWrite + Unpin>(
+/// Greets and serves any byte stream: a connection, or stdin and stdout (see
+/// [`super::stdio`]). `command_timeout` is [`Shared::command_timeout`].
+pub(super) async fn greet_and_run<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     session: Session,
-    shared: &Arc<Shared>,
+    command_timeout: Duration,
 ) -> std::io::Result<Option<Session>> {
     // The greeting may log in by client certificate, which reads the auth database.
     let (session, greeting) = blocking(session, |s| s.greeting()).await?;
-    write(stream, &greeting, shared.command_timeout).await?;
-    run(stream, session, shared).await
+    write(stream, &greeting, command_timeout).await?;
+    run(stream, session, command_timeout).await
 }
 
 type Feed = broadcast::Receiver<Arc<ChangeSet>>;
@@ -123,7 +130,7 @@ type Watch = (u32, Option<Feed>);
 async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     mut session: Session,
-    shared: &Arc<Shared>,
+    command_timeout: Duration,
 ) -> std::io::Result<Option<Session>> {
     let mut buf = Vec::new();
     let mut streaming = false;
@@ -137,7 +144,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         let timeout = match wake.is_some() {
             true => AUTOLOGOUT,
-            false => shared.command_timeout,
+            false => command_timeout,
         };
         let size = if streaming {
             READ_BUFFER
@@ -165,7 +172,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 write(
                     stream,
                     b"* BYE silent too long; closing\r\n",
-                    shared.command_timeout,
+                    command_timeout,
                 )
                 .await?;
                 return Ok(None);
@@ -205,7 +212,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        write(stream, &out, shared.command_timeout).await?;
+        write(stream, &out, command_timeout).await?;
         match next {
             Action::Close => return Ok(None),
             Action::StartTls => return Ok(Some(session)),

@@ -13,7 +13,7 @@ use crate::sasl::{Response, decode_initial_response, decode_response, encode_cha
 use crate::store::LoginResult;
 
 /// Capabilities always announced once logged in, besides the literal flavour.
-const AUTHENTICATED_CAPABILITIES: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT UNAUTHENTICATE UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY PREVIEW";
+const AUTHENTICATED_CAPABILITIES: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT UNAUTHENTICATE UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY PREVIEW CONDSTORE QRESYNC";
 
 /// ID fields kept at most (RFC 2971 3.3 allows 30 pairs).
 const USER_AGENT_MAX: usize = 200;
@@ -26,7 +26,8 @@ impl Session {
             Some(_) => "LITERAL-",
         };
         if self.auth.is_some() {
-            return format!("{AUTHENTICATED_CAPABILITIES} {literal}");
+            // COMPRESS (RFC 4978) is for authenticated state only.
+            return format!("{AUTHENTICATED_CAPABILITIES} {literal} COMPRESS=DEFLATE");
         }
         let mut caps = vec![
             "IMAP4rev1",
@@ -37,7 +38,8 @@ impl Session {
             "ENABLE",
             "IDLE",
         ];
-        if self.settings.starttls && !self.is_tls() {
+        // Not after UNAUTHENTICATE on a compressed stream: TLS cannot go on top.
+        if self.settings.starttls && !self.is_tls() && !self.compression.active() {
             caps.push("STARTTLS");
         }
         if !self.login_allowed() {
@@ -100,6 +102,10 @@ impl Session {
     /// A registered client certificate that allows PREAUTH logs the session in before
     /// the greeting.
     pub(super) fn preauth(&mut self) -> bool {
+        // A session made logged in ([`Session::preauthenticated`]) greets so too.
+        if self.auth.is_some() {
+            return true;
+        }
         let client = self.client();
         let Some(key) = client.key.as_ref() else {
             return false;
@@ -111,6 +117,34 @@ impl Session {
             Some((login, _)) => self.logged_in(login).is_ok(),
             None => false,
         }
+    }
+
+    /// A session for a local client the operator vouches for (`gannet admin
+    /// imapserve`): logged in as `login` from the start, so it greets with PREAUTH.
+    /// `login` is what LOGIN takes: an address of an account, or its name. No
+    /// credentials are checked and a login disabled in domains.toml still works:
+    /// whoever can run this can read the data directory anyway, and a migration may
+    /// run while the users are kept out.
+    pub fn preauthenticated(
+        settings: super::Settings,
+        services: super::Services,
+        login: &str,
+    ) -> Result<Session, String> {
+        let account = services.authenticator.account_of(login).ok_or_else(|| {
+            format!("{login:?} is neither an address nor the name of an account in domains.toml")
+        })?;
+        // The client is a process on this machine.
+        let local = std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST);
+        let mut session = Session::new(settings, services, local, None);
+        let login = Login {
+            account,
+            name: login.to_string(),
+            // Authenticated outside the protocol (RFC 4422 appendix A), as by a TLS
+            // client key.
+            mechanism: crate::sasl::Mechanism::External,
+        };
+        session.logged_in(login).map_err(|done| done.text)?;
+        Ok(session)
     }
 
     pub(super) fn login(&mut self, user: &str, password: &str) -> Outcome {
@@ -325,15 +359,29 @@ impl Session {
     /// turned on by this command.
     pub(super) fn enable(&mut self, names: &[String]) -> Outcome {
         self.authenticated()?;
+        let before = self.enabled;
         let mut enabled = Vec::new();
         for name in names {
-            let flag = match name.to_ascii_uppercase().as_str() {
-                "IMAP4REV2" => &mut self.enabled.rev2,
+            let name = name.to_ascii_uppercase();
+            let was = match name.as_str() {
+                "IMAP4REV2" => {
+                    self.enabled.rev2 = true;
+                    before.rev2
+                }
+                "CONDSTORE" => {
+                    self.enable_condstore();
+                    before.condstore
+                }
+                // RFC 7162 3.2.3: QRESYNC brings CONDSTORE with it.
+                "QRESYNC" => {
+                    self.enabled.qresync = true;
+                    self.enable_condstore();
+                    before.qresync
+                }
                 _ => continue,
             };
-            if !*flag {
-                *flag = true;
-                enabled.push(name.to_ascii_uppercase());
+            if !was && !enabled.contains(&name) {
+                enabled.push(name);
             }
         }
         let line = match enabled.is_empty() {

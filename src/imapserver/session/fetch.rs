@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use super::resync::uid_in;
 use super::view::flag_list;
 use super::{Done, Mode, OUTPUT_PAUSE, Outcome, Session, lock};
 use crate::imap::encode::{literal, literal8, nstring, string};
@@ -159,12 +160,29 @@ impl Session {
         let view = self.view()?;
         let (mailbox, read_only) = (view.mailbox, view.read_only);
         let uids = view.resolve(&fetch.set, fetch.uid)?;
+        if fetch.vanished && !self.enabled.qresync {
+            return Err(Done::bad("VANISHED needs ENABLE QRESYNC first"));
+        }
         let mut items = fetch.items.clone();
         if fetch.uid && !items.contains(&FetchItem::Uid) {
             items.insert(0, FetchItem::Uid);
         }
+        // RFC 7162 3.1.4: CHANGEDSINCE implies MODSEQ.
+        if fetch.changed_since.is_some() && !items.contains(&FetchItem::ModSeq) {
+            items.push(FetchItem::ModSeq);
+        }
+        if items.contains(&FetchItem::ModSeq) {
+            self.enable_condstore();
+        }
+        if let (true, Some(since)) = (fetch.vanished, fetch.changed_since) {
+            let saved = self.view()?.saved.clone();
+            self.vanished_earlier(mailbox, since as i64, |u| uid_in(&fetch.set, &saved, u))?;
+        }
         let mark_seen = !read_only && items.iter().any(sets_seen);
         let mut metas = self.with_account(|a| a.messages_by_uid(mailbox, &uids))?;
+        if let Some(since) = fetch.changed_since {
+            metas.retain(|m| m.modseq > since as i64);
+        }
         if mark_seen {
             self.mark_seen(&mut metas, &mut items)?;
         }
@@ -241,19 +259,25 @@ impl Session {
         let mailbox = self.view()?.mailbox;
         let result = self
             .with_account(|a| a.set_flags(mailbox, &unseen, FlagOp::Add, Flags::SEEN, &[], None))?;
-        if let Some(m) = result.changed.first() {
-            self.selected
-                .as_mut()
-                .expect("checked above")
-                .own_change(m.modseq);
+        let view = self.selected.as_mut().expect("checked above");
+        for m in &result.changed {
+            view.told(m.uid, m.modseq);
         }
         for changed in result.changed {
             if let Some(m) = metas.iter_mut().find(|m| m.uid == changed.uid) {
                 *m = changed;
             }
         }
-        if !items.contains(&FetchItem::Flags) {
-            items.push(FetchItem::Flags);
+        // The new flags are part of the answer; once CONDSTORE is on, with UID and
+        // the new MODSEQ (RFC 7162 3.2.4).
+        let mut wanted = vec![FetchItem::Flags];
+        if self.enabled.condstore {
+            wanted.extend([FetchItem::Uid, FetchItem::ModSeq]);
+        }
+        for item in wanted {
+            if !items.contains(&item) {
+                items.push(item);
+            }
         }
         Ok(())
     }

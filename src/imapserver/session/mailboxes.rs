@@ -11,9 +11,9 @@ use super::view::mailbox_flags;
 use super::{Done, Outcome, Session, lock};
 use crate::imap::encode::astring;
 use crate::imap::{
-    AppendMessage, List, ListReturn, ListSelect, StatusItem, decode_mutf7, encode_mutf7,
+    AppendMessage, List, ListReturn, ListSelect, QResync, StatusItem, decode_mutf7, encode_mutf7,
 };
-use crate::store::{Flags, Mailbox, NewMessage, SEPARATOR, SpecialUse};
+use crate::store::{Flags, Mailbox, NewMessage, SEPARATOR, SpecialUse, StoreError};
 
 /// The store's name for the Inbox (IMAP calls it INBOX).
 const STORE_INBOX: &str = "Inbox";
@@ -80,11 +80,25 @@ impl Session {
         String::from_utf8(out).unwrap_or_default()
     }
 
-    pub(super) fn select(&mut self, name: &str, read_only: bool) -> Outcome {
+    pub(super) fn select(
+        &mut self,
+        name: &str,
+        read_only: bool,
+        condstore: bool,
+        qresync: Option<&QResync>,
+    ) -> Outcome {
         self.authenticated()?;
+        if qresync.is_some() && !self.enabled.qresync {
+            return Err(Done::bad("SELECT (QRESYNC ...) needs ENABLE QRESYNC first"));
+        }
         let had_selected = self.selected.take().is_some();
-        if had_selected && self.enabled.rev2 {
+        // RFC 7162 3.2.11 as well as IMAP4rev2: the responses that follow are the
+        // new mailbox's.
+        if had_selected && (self.enabled.rev2 || self.enabled.qresync) {
             self.line("* OK [CLOSED] previous mailbox closed");
+        }
+        if condstore {
+            self.enable_condstore();
         }
         let store_name = self.store_name(name)?;
         let (mailbox, messages) = self.open_view(&store_name, read_only)?;
@@ -113,6 +127,12 @@ impl Session {
             "* OK [UIDNEXT {}] predicted next UID",
             mailbox.uid_next
         ));
+        if self.enabled.condstore {
+            lines.push(format!(
+                "* OK [HIGHESTMODSEQ {}] highest modseq",
+                view.highest()
+            ));
+        }
         if self.enabled.rev2 {
             lines.push(format!(
                 "* LIST () \"/\" {}",
@@ -121,6 +141,9 @@ impl Session {
         }
         for l in lines {
             self.line(&l);
+        }
+        if let Some(q) = qresync {
+            self.qresync_select(q, &mailbox)?;
         }
         let (code, verb) = match read_only {
             true => ("READ-ONLY", "EXAMINE"),
@@ -354,6 +377,9 @@ impl Session {
     }
 
     pub(super) fn status(&mut self, name: &str, items: &[StatusItem]) -> Outcome {
+        if items.contains(&StatusItem::HighestModSeq) {
+            self.enable_condstore();
+        }
         let store_name = self.store_name(name)?;
         let mailbox = self.with_account(|a| a.mailbox(&store_name))?;
         let line = self.status_line(&mailbox, items)?;
@@ -373,7 +399,7 @@ impl Session {
                 StatusItem::Deleted => ("DELETED", m.counts.deleted.into()),
                 StatusItem::Size => ("SIZE", m.counts.size),
                 StatusItem::Recent => ("RECENT", self.recent_in(m)?),
-                StatusItem::HighestModSeq => ("HIGHESTMODSEQ", m.modseq.max(1) as u64),
+                StatusItem::HighestModSeq => ("HIGHESTMODSEQ", m.modseq as u64),
             };
             values.push(format!("{label} {value}"));
         }
@@ -398,32 +424,68 @@ impl Session {
         Ok(messages.iter().filter(|x| x.uid >= first).count() as u64)
     }
 
-    pub(super) fn append(&mut self, name: &str, message: AppendMessage) -> Outcome {
+    /// APPEND of one message, or MULTIAPPEND of several (RFC 3502): all are
+    /// appended, or none.
+    pub(super) fn append(&mut self, name: &str, messages: Vec<AppendMessage>) -> Outcome {
         let store_name = self.store_name(name)?;
         let auth = self.authenticated()?;
         let account_name = auth.login.account.clone();
         let mailbox = self.target_mailbox(&store_name, name)?;
-        if message.data.is_empty() {
-            return Err(Done::no("an empty message cannot be appended"));
+        let count = messages.len();
+        let mut prepared = Vec::with_capacity(count);
+        for (i, message) in messages.into_iter().enumerate() {
+            let message = prepare(message);
+            prepared.push(match count {
+                1 => message?,
+                _ => message.map_err(|e| e.prefixed(&format!("message {}: ", i + 1)))?,
+            });
         }
-        let (flags, keywords) = super::messages::store_flags(&message.flags)?;
-        let data = message
-            .data
-            .bytes()
-            .map_err(|e| Done::no(format!("reading the message failed: {e}")).code("SERVERBUG"))?;
-        let new = NewMessage {
-            flags,
-            keywords,
-            internal_date: message.date.map(|d| d.unix_timestamp()),
-            ..NewMessage::default()
+        let uids = match prepared.len() {
+            // One message joins concurrent deliveries' transaction.
+            1 => {
+                let (data, new) = prepared.pop().expect("one");
+                vec![
+                    self.services
+                        .store
+                        .deliver(&account_name, &mailbox.name, &data, new)
+                        .map_err(Done::from)?,
+                ]
+            }
+            _ => self.with_account(|a| {
+                let staged = prepared
+                    .into_iter()
+                    .map(|(data, new)| Ok((a.stage(&data)?, new)))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                a.deliver(mailbox.id, staged)
+            })?,
         };
-        let uid = self
-            .services
-            .store
-            .deliver(&account_name, &mailbox.name, &data, new)
-            .map_err(Done::from)?;
-        Ok(Done::ok("APPEND done").code(format!("APPENDUID {} {uid}", mailbox.uid_validity)))
+        let code = format!(
+            "APPENDUID {} {}",
+            mailbox.uid_validity,
+            super::messages::uid_set(&uids)
+        );
+        Ok(Done::ok("APPEND done").code(code))
     }
+}
+
+/// A message to append: its bytes and what the store keeps with it.
+fn prepare(message: AppendMessage) -> Result<(Vec<u8>, NewMessage), Done> {
+    if message.data.is_empty() {
+        return Err(Done::no("an empty message cannot be appended"));
+    }
+    let (flags, keywords) = super::messages::store_flags(&message.flags)?;
+    let data = message
+        .data
+        .bytes()
+        .map_err(|e| Done::no(format!("reading the message failed: {e}")).code("SERVERBUG"))?
+        .into_owned();
+    let new = NewMessage {
+        flags,
+        keywords,
+        internal_date: message.date.map(|d| d.unix_timestamp()),
+        ..NewMessage::default()
+    };
+    Ok((data, new))
 }
 
 /// Whether a LIST pattern (`*` matches anything, `%` anything but the hierarchy

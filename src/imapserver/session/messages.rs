@@ -65,6 +65,10 @@ impl Session {
     pub(super) fn store(&mut self, store: &Store) -> Outcome {
         self.writable()?;
         let (flags, keywords) = store_flags(&store.flags)?;
+        if store.unchanged_since.is_some() {
+            self.enable_condstore();
+        }
+        let condstore = self.enabled.condstore;
         let view = self.view()?;
         let mailbox = view.mailbox;
         let uids = view.resolve(&store.set, store.uid)?;
@@ -77,14 +81,17 @@ impl Session {
         let (result, current) = self.with_account(|a| {
             let result = a.set_flags(mailbox, &uids, op, flags, &keywords, unchanged_since)?;
             let current = match store.silent {
+                // RFC 7162 3.1.3: even .SILENT tells the new modseqs.
+                true if condstore => result.changed.clone(),
                 true => Vec::new(),
                 false => a.messages_by_uid(mailbox, &uids)?,
             };
             Ok((result, current))
         })?;
         let view = self.selected.as_mut().expect("checked above");
-        if let Some(m) = result.changed.first() {
-            view.own_change(m.modseq);
+        // The client knows what it changed (even silently).
+        for m in &result.changed {
+            view.told(m.uid, m.modseq);
         }
         let mut lines = Vec::new();
         let new_keywords: Vec<String> = result
@@ -102,11 +109,25 @@ impl Session {
             let Some(seq) = view.seq_of(m.uid) else {
                 continue;
             };
-            let list = flag_list(m.flags, &m.keywords, view.is_recent(m.uid));
-            lines.push(match store.uid {
-                true => format!("* {seq} FETCH (UID {} FLAGS {list})", m.uid),
-                false => format!("* {seq} FETCH (FLAGS {list})"),
-            });
+            // Messages that failed UNCHANGEDSINCE are told in MODIFIED instead.
+            if result.modified.contains(&m.uid) {
+                continue;
+            }
+            let mut items = Vec::new();
+            // Once CONDSTORE is on, every FETCH a STORE causes has UID and MODSEQ
+            // (RFC 7162 3.2.4).
+            if store.uid || condstore {
+                items.push(format!("UID {}", m.uid));
+            }
+            if !store.silent {
+                let list = flag_list(m.flags, &m.keywords, view.is_recent(m.uid));
+                items.push(format!("FLAGS {list}"));
+            }
+            if condstore {
+                items.push(format!("MODSEQ ({})", m.modseq));
+            }
+            lines.push(format!("* {seq} FETCH ({})", items.join(" ")));
+            view.told(m.uid, m.modseq);
         }
         for l in lines {
             self.line(&l);
@@ -171,11 +192,7 @@ impl Session {
         }
         // RFC 6851 3.3: the COPYUID goes in an untagged OK before the expunges.
         self.line(&format!("* OK [{code}] moved"));
-        let view = self.selected.as_mut().expect("checked above");
-        let seqs = view.remove(&sources);
-        for seq in seqs {
-            self.line(&format!("* {seq} EXPUNGE"));
-        }
+        self.report_expunged(&sources);
         Ok(Done::ok("MOVE done"))
     }
 
@@ -186,16 +203,14 @@ impl Session {
             Some(set) => Some(self.view()?.resolve(set, true)?),
             None => None,
         };
-        let seqs = self.expunge_deleted(only)?;
-        for seq in seqs {
-            self.line(&format!("* {seq} EXPUNGE"));
-        }
+        let expunged = self.expunge_deleted(only)?;
+        self.report_expunged(&expunged);
         Ok(Done::ok("EXPUNGE done"))
     }
 
     /// Expunges the selected mailbox's messages flagged \Deleted (among `only`);
-    /// returns their sequence numbers in the order to report them.
-    fn expunge_deleted(&mut self, only: Option<Vec<Uid>>) -> Result<Vec<u32>, Done> {
+    /// returns their UIDs.
+    fn expunge_deleted(&mut self, only: Option<Vec<Uid>>) -> Result<Vec<Uid>, Done> {
         let mailbox = self.view()?.mailbox;
         let auth = self.authenticated()?;
         let expunged = {
@@ -206,10 +221,9 @@ impl Session {
             if let Some(only) = only {
                 deleted.retain(|u| only.binary_search(u).is_ok());
             }
-            account.expunge(mailbox, &deleted).map_err(Done::from)?
-        };
-        let view = self.selected.as_mut().expect("checked above");
-        Ok(view.remove(&expunged))
+            account.expunge(mailbox, &deleted).map_err(Done::from)
+        }?;
+        Ok(expunged)
     }
 
     /// CLOSE: expunges silently (unless read-only) and deselects.

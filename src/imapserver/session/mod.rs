@@ -10,9 +10,11 @@
 //! feed), `fetch`, `search`, and `messages` (STORE, COPY, MOVE, EXPUNGE).
 
 mod auth;
+mod compress;
 mod fetch;
 mod mailboxes;
 mod messages;
+mod resync;
 mod search;
 mod view;
 
@@ -126,6 +128,12 @@ struct Enabled {
     /// IMAP4rev2 semantics (RFC 9051 6.3.1): no \Recent, ESEARCH answers, UTF-8
     /// mailbox names.
     rev2: bool,
+    /// CONDSTORE (RFC 7162 3.1): modseqs in FETCH responses, HIGHESTMODSEQ on
+    /// SELECT. Enabled by ENABLE or by the first command that uses a modseq.
+    condstore: bool,
+    /// QRESYNC (RFC 7162 3.2, implies CONDSTORE): VANISHED instead of EXPUNGE,
+    /// SELECT with QRESYNC, UID FETCH with VANISHED.
+    qresync: bool,
 }
 
 impl Enabled {
@@ -158,6 +166,8 @@ pub struct Session {
     /// Counts logins and UNAUTHENTICATEs, so the listener can tell the account it
     /// watches for IDLE is still the session's.
     login_epoch: u32,
+    /// COMPRESS=DEFLATE (RFC 4978), once the client turns it on.
+    compression: compress::Compression,
 }
 
 /// How a command ends: the status and text of its tagged response.
@@ -212,6 +222,13 @@ impl Done {
 
     fn code(mut self, code: impl Into<String>) -> Done {
         self.code = Some(code.into());
+        self
+    }
+
+    /// The same answer with `prefix` before its text (which of several things
+    /// failed).
+    fn prefixed(mut self, prefix: &str) -> Done {
+        self.text = format!("{prefix}{}", self.text);
         self
     }
 }
@@ -272,6 +289,7 @@ impl Session {
             errors: 0,
             delay: Duration::ZERO,
             login_epoch: 0,
+            compression: compress::Compression::Off,
         }
     }
 
@@ -317,9 +335,10 @@ impl Session {
     }
 
     /// Bytes from the client: handles the complete commands (or lines) in them, up
-    /// to [`OUTPUT_PAUSE`] of output (then [`Action::More`]).
+    /// to [`OUTPUT_PAUSE`] of output (then [`Action::More`]). After COMPRESS, input
+    /// and output are DEFLATE-compressed (see `compress`).
     pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, Action) {
-        self.framer.push(input);
+        self.receive(input);
         self.action = Action::Continue;
         loop {
             let progressed = match self.mode {
@@ -328,7 +347,13 @@ impl Session {
                 Mode::Idle { .. } => self.idle_line(),
                 Mode::Fetch(_) => self.fetch_more(),
             };
-            if !progressed || matches!(self.action, Action::StartTls | Action::Close) {
+            self.start_compression();
+            if matches!(self.action, Action::StartTls | Action::Close) {
+                break;
+            }
+            // The framer wants more: inflate the next piece of compressed input, if
+            // any, only now, so a deflate bomb never piles up ahead of it.
+            if !progressed && !self.inflate_more() {
                 break;
             }
             if self.out.len() >= OUTPUT_PAUSE {
@@ -339,7 +364,8 @@ impl Session {
         if matches!(self.mode, Mode::Idle { .. }) && self.action == Action::Continue {
             self.action = Action::Idle;
         }
-        (std::mem::take(&mut self.out), self.action)
+        let out = self.take_output();
+        (out, self.action)
     }
 
     /// Reads and runs one command; false when no complete command is buffered.
@@ -393,12 +419,13 @@ impl Session {
     /// Ends command `name` (unless it goes on: IDLE, AUTHENTICATE, a paused FETCH):
     /// the changes it may report, then its tagged response.
     fn complete(&mut self, tag: &str, name: &'static str, outcome: Outcome) {
-        let done = match outcome {
+        let mut done = match outcome {
             Ok(done) | Err(done) => done,
         };
         tracing::debug!(command = name, status = ?done.status, "command");
         if matches!(self.mode, Mode::Command) {
             self.sync_view(name);
+            self.expunge_highest(name, &mut done);
         }
         match done.status {
             Status::Bad => {
@@ -420,13 +447,22 @@ impl Session {
             C::Noop => Ok(Done::ok("NOOP done")),
             C::Logout => self.logout(),
             C::Id(fields) => self.id(fields),
+            // TLS would have to sit below compression (RFC 4978 3), not on top of it.
+            C::StartTls if self.compression.active() => {
+                Err(Done::bad("STARTTLS is not allowed once COMPRESS is active"))
+            }
             C::StartTls => self.starttls(),
             C::Authenticate { mechanism, initial } => {
                 self.authenticate(tag, &mechanism, initial.as_deref())
             }
             C::Login { user, password } => self.login(&user, &password),
             C::Enable(names) => self.enable(&names),
-            C::Select { mailbox, read_only } => self.select(&mailbox, read_only),
+            C::Select {
+                mailbox,
+                read_only,
+                condstore,
+                qresync,
+            } => self.select(&mailbox, read_only, condstore, qresync.as_ref()),
             C::Create {
                 mailbox,
                 special_use,
@@ -439,10 +475,10 @@ impl Session {
             C::Lsub { reference, pattern } => self.lsub(&reference, &pattern),
             C::Namespace => self.namespace(),
             C::Status { mailbox, items } => self.status(&mailbox, &items),
-            C::Append { mailbox, message } => self.append(&mailbox, message),
+            C::Append { mailbox, messages } => self.append(&mailbox, messages),
             C::Idle => self.idle(tag),
             C::Unauthenticate => self.unauthenticate(),
-            C::Compress(algorithm) => Err(Done::no(format!("COMPRESS={algorithm} is not offered"))),
+            C::Compress(algorithm) => self.compress(&algorithm),
             C::Check => self.view().map(|_| Done::ok("CHECK done")),
             C::Close => self.close(),
             C::Unselect => self.unselect(),
@@ -523,7 +559,8 @@ impl Session {
         if matches!(self.mode, Mode::Idle { .. }) {
             self.sync_view("IDLE");
         }
-        (std::mem::take(&mut self.out), self.action)
+        let out = self.take_output();
+        (out, self.action)
     }
 
     /// Writes a tagged completion, unless the command is still going on (IDLE).

@@ -67,6 +67,18 @@ fn search_set(view: &View, set: &SequenceSet, uid: bool) -> Vec<Uid> {
         .unwrap_or_default()
 }
 
+/// Whether a MODSEQ key is among the keys: then the answer tells the highest
+/// modseq found (RFC 7162 3.1.6).
+fn uses_modseq(key: &Key) -> bool {
+    match key {
+        Key::ModSeq { .. } => true,
+        Key::Not(k) => uses_modseq(k),
+        Key::Or(a, b) => uses_modseq(a) || uses_modseq(b),
+        Key::And(keys) => keys.iter().any(uses_modseq),
+        _ => false,
+    }
+}
+
 /// The store's key for an IMAP key; `recent` is the session's `\Recent` UIDs.
 fn convert(key: &Key, view: &View, recent: &[Uid]) -> SearchKey {
     let flag = |f, set| SearchKey::Flags(f, set);
@@ -98,6 +110,7 @@ fn convert(key: &Key, view: &View, recent: &[Uid]) -> SearchKey {
         Key::Body(s) => SearchKey::Body(s.clone()),
         Key::Text(s) => SearchKey::Text(s.clone()),
         Key::Larger(n) => SearchKey::Larger(*n),
+        Key::ModSeq { modseq, .. } => SearchKey::ModSeq(*modseq as i64),
         Key::Smaller(n) => SearchKey::Smaller(*n),
         Key::Before(d) => SearchKey::Arrived {
             from: None,
@@ -155,6 +168,10 @@ impl Session {
             return Err(Done::no(format!("charset {charset} is not supported"))
                 .code(format!("BADCHARSET ({})", CHARSETS.join(" "))));
         }
+        let modseq = uses_modseq(&search.key);
+        if modseq {
+            self.enable_condstore();
+        }
         let view = self.view()?;
         let recent: Vec<Uid> = view
             .uids()
@@ -182,36 +199,39 @@ impl Session {
             (None, false) => None,
         };
         let Some(returns) = returns else {
-            let list: Vec<String> = numbers.iter().map(u32::to_string).collect();
-            let line = match list.is_empty() {
-                true => "* SEARCH".to_string(),
-                false => format!("* SEARCH {}", list.join(" ")),
-            };
+            let mut line = String::from("* SEARCH");
+            for n in &numbers {
+                line.push_str(&format!(" {n}"));
+            }
+            if modseq && let Some(m) = self.highest_modseq(&found)? {
+                line.push_str(&format!(" (MODSEQ {m})"));
+            }
             self.line(&line);
             return Ok(Done::ok("SEARCH done"));
         };
         let has = |r| returns.contains(&r);
+        // With MIN and/or MAX but neither ALL nor COUNT, only those messages are
+        // the result: saved for `$` (RFC 5182 2.1) and the ones whose modseq counts
+        // (RFC 4731 3.2).
+        let (min, max) = (has(SearchReturn::Min), has(SearchReturn::Max));
+        let result: Vec<Uid> = match has(SearchReturn::All) || has(SearchReturn::Count) {
+            false if min || max => [found.first().filter(|_| min), found.last().filter(|_| max)]
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect(),
+            _ => found.clone(),
+        };
         if has(SearchReturn::Save) {
-            // RFC 5182 2.1: with MIN or MAX but neither ALL nor COUNT, only those
-            // are saved.
-            view.saved = match (
-                has(SearchReturn::All) || has(SearchReturn::Count),
-                has(SearchReturn::Min),
-                has(SearchReturn::Max),
-            ) {
-                (false, min, max) if min || max => {
-                    [found.first().filter(|_| min), found.last().filter(|_| max)]
-                        .into_iter()
-                        .flatten()
-                        .copied()
-                        .collect()
-                }
-                _ => found.clone(),
-            };
+            view.saved = result.clone();
             if returns.iter().all(|r| *r == SearchReturn::Save) {
                 return Ok(Done::ok("SEARCH done, result saved"));
             }
         }
+        let highest = match modseq {
+            true => self.highest_modseq(&result)?,
+            false => None,
+        };
         let mut line = format!("* ESEARCH (TAG \"{tag}\")");
         if search.uid {
             line.push_str(" UID");
@@ -228,7 +248,17 @@ impl Session {
         if has(SearchReturn::Count) {
             line.push_str(&format!(" COUNT {}", numbers.len()));
         }
+        if let Some(m) = highest {
+            line.push_str(&format!(" MODSEQ {m}"));
+        }
         self.line(&line);
         Ok(Done::ok("SEARCH done"))
+    }
+
+    /// The highest modseq among these messages of the selected mailbox.
+    fn highest_modseq(&self, uids: &[Uid]) -> Result<Option<i64>, Done> {
+        let mailbox = self.view()?.mailbox;
+        let metas = self.with_account(|a| a.messages_by_uid(mailbox, uids))?;
+        Ok(metas.iter().map(|m| m.modseq).max())
     }
 }

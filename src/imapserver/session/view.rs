@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast::error::TryRecvError;
 
+use super::messages::uid_set;
 use super::{Done, Session};
 use crate::imap::{SeqNumber, SequenceSet};
 use crate::store::{
@@ -50,7 +51,11 @@ impl RecentClaims {
 struct Pending {
     expunged: BTreeSet<Uid>,
     added: BTreeSet<Uid>,
-    flags: BTreeMap<Uid, (Flags, Vec<String>)>,
+    /// The newest flags of a message, and the modseq they got.
+    flags: BTreeMap<Uid, (Flags, Vec<String>, ModSeq)>,
+    /// The modseq of the oldest expunge in `expunged`: HIGHESTMODSEQ told while it
+    /// waits must stay below it (RFC 7162 3.2).
+    expunge_modseq: Option<ModSeq>,
     /// The feed dropped changes: reload the mailbox and compare.
     lagged: bool,
     deleted: bool,
@@ -67,8 +72,16 @@ pub struct View {
     keywords: BTreeSet<String>,
     /// The modseq of the last change set taken in: the feed's order.
     modseq: ModSeq,
-    /// Modseqs of this session's own flag changes: it has answered them.
-    own: Vec<ModSeq>,
+    /// The modseq of the last change set that touched this mailbox.
+    latest: ModSeq,
+    /// A HIGHESTMODSEQ the client may resynchronize from: every change of the
+    /// mailbox up to it has been told (RFC 7162 3.2: nothing may be lost if the
+    /// connection drops).
+    highest: ModSeq,
+    /// Messages whose flags the session has told (or changed itself), with the
+    /// modseq of what it told: feed changes up to then are old news, and telling
+    /// them after would undo what the client knows.
+    told: BTreeMap<Uid, ModSeq>,
     /// The last SEARCH ... RETURN (SAVE) result (RFC 5182), as UIDs.
     pub saved: Vec<Uid>,
     pending: Pending,
@@ -76,8 +89,13 @@ pub struct View {
 
 impl View {
     /// The view of `messages`, the mailbox's current content, read with the
-    /// account locked at `modseq`.
-    pub(super) fn new(mailbox: MailboxId, read_only: bool, messages: &[MessageMeta]) -> View {
+    /// account locked when the mailbox's HIGHESTMODSEQ was `highest`.
+    pub(super) fn new(
+        mailbox: MailboxId,
+        read_only: bool,
+        messages: &[MessageMeta],
+        highest: ModSeq,
+    ) -> View {
         let keywords = messages
             .iter()
             .flat_map(|m| m.keywords.iter().cloned())
@@ -89,7 +107,9 @@ impl View {
             recent: BTreeSet::new(),
             keywords,
             modseq: 0,
-            own: Vec::new(),
+            latest: highest,
+            highest,
+            told: BTreeMap::new(),
             saved: Vec::new(),
             pending: Pending::default(),
         }
@@ -114,6 +134,11 @@ impl View {
     /// The sequence number of `uid`, if it is in the view.
     pub fn seq_of(&self, uid: Uid) -> Option<u32> {
         self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
+    }
+
+    /// The HIGHESTMODSEQ the client may resynchronize from.
+    pub fn highest(&self) -> ModSeq {
+        self.highest
     }
 
     pub fn keywords(&self) -> &BTreeSet<String> {
@@ -141,10 +166,14 @@ impl View {
             .extend(self.uids[from..].iter().copied().filter(|&u| u >= first));
     }
 
-    /// Remembers that this session made the flag changes of `modseq` (and has
-    /// answered them with FETCH responses already).
-    pub fn own_change(&mut self, modseq: ModSeq) {
-        self.own.push(modseq);
+    /// Remembers that the client has been told the flags of `uid` as of `modseq`
+    /// (a STORE's answer, or the session's own change).
+    pub fn told(&mut self, uid: Uid, modseq: ModSeq) {
+        let entry = self.told.entry(uid).or_insert(modseq);
+        *entry = (*entry).max(modseq);
+        if self.pending.flags.get(&uid).is_some_and(|p| p.2 <= modseq) {
+            self.pending.flags.remove(&uid);
+        }
     }
 
     /// Takes in a committed change set.
@@ -152,13 +181,11 @@ impl View {
         if set.modseq <= self.modseq {
             return;
         }
-        let own = self.own.contains(&set.modseq);
-        // The feed comes in modseq order: older own changes will not come again.
-        self.own.retain(|&m| m > set.modseq);
         for change in &set.changes {
-            match change {
+            let ours = match change {
                 Change::Added { mailbox, uid, .. } if *mailbox == self.mailbox => {
                     self.pending.added.insert(*uid);
+                    true
                 }
                 Change::Expunged { mailbox, uids } if *mailbox == self.mailbox => {
                     for uid in uids {
@@ -166,22 +193,38 @@ impl View {
                         self.pending.flags.remove(uid);
                         self.pending.expunged.insert(*uid);
                     }
+                    self.pending.expunge_modseq.get_or_insert(set.modseq);
+                    true
                 }
                 Change::FlagsChanged {
                     mailbox,
                     uid,
                     flags,
                     keywords,
-                } if *mailbox == self.mailbox && !own => {
-                    self.pending.flags.insert(*uid, (*flags, keywords.clone()));
+                } if *mailbox == self.mailbox => {
+                    if self.told.get(uid).is_none_or(|&m| m < set.modseq) {
+                        let entry = (*flags, keywords.clone(), set.modseq);
+                        self.pending.flags.insert(*uid, entry);
+                    }
+                    true
                 }
                 Change::MailboxDeleted { mailbox, .. } if *mailbox == self.mailbox => {
                     self.pending.deleted = true;
+                    true
                 }
-                _ => {}
+                Change::AnnotationChanged {
+                    mailbox: Some(mailbox),
+                    ..
+                } => *mailbox == self.mailbox,
+                _ => false,
+            };
+            if ours {
+                self.latest = set.modseq;
             }
         }
         self.modseq = set.modseq;
+        // The feed comes in modseq order: nothing older than this will come again.
+        self.told.retain(|_, &mut m| m > set.modseq);
     }
 
     /// Resolves a sequence set (of sequence numbers, or of UIDs when `uid`) to the
@@ -263,6 +306,9 @@ impl View {
             self.pending.expunged.remove(uid);
             self.pending.flags.remove(uid);
         }
+        if self.pending.expunged.is_empty() {
+            self.pending.expunge_modseq = None;
+        }
         seqs
     }
 }
@@ -305,9 +351,9 @@ impl Session {
         if view.pending.lagged {
             view.pending.lagged = false;
             let account = Arc::clone(&auth.account);
-            let current = super::lock(&account).messages(view.mailbox);
+            let current = read_by_id(&super::lock(&account), view.mailbox);
             match current {
-                Ok(messages) => view.compare(&messages),
+                Ok((mailbox, messages)) => view.compare(&messages, mailbox.modseq),
                 Err(e) => tracing::error!(error = %e, "reloading the selected mailbox failed"),
             }
         }
@@ -317,59 +363,123 @@ impl Session {
 
     /// Writes the untagged responses for the pending changes.
     fn flush_pending(&mut self, expunges_allowed: bool) {
+        if expunges_allowed {
+            let expunged: Vec<Uid> = match self.selected.as_mut() {
+                Some(view) => std::mem::take(&mut view.pending.expunged)
+                    .into_iter()
+                    .collect(),
+                None => return,
+            };
+            self.report_expunged(&expunged);
+        }
+        self.flush_added();
+        self.flush_flags();
+        let condstore = self.enabled.condstore;
         let Some(view) = self.selected.as_mut() else {
             return;
         };
-        let mut out = String::new();
-        if expunges_allowed {
-            let expunged: Vec<Uid> = std::mem::take(&mut view.pending.expunged)
-                .into_iter()
-                .collect();
-            for seq in view.remove(&expunged) {
-                out.push_str(&format!("* {seq} EXPUNGE\r\n"));
+        match view.pending.expunge_modseq {
+            None => view.highest = view.highest.max(view.latest),
+            // RFC 7162 3.2: modseqs were told while an expunge waits; a client that
+            // loses the connection now must resynchronize from before it.
+            Some(_) if condstore => {
+                let line = format!(
+                    "* OK [HIGHESTMODSEQ {}] an expunge is yet to be told",
+                    view.highest
+                );
+                self.line(&line);
             }
+            Some(_) => {}
         }
+    }
+
+    /// Tells the client that these messages are gone (EXPUNGE, or VANISHED once
+    /// QRESYNC is enabled) and takes them out of the view.
+    pub(super) fn report_expunged(&mut self, uids: &[Uid]) {
+        let Some(view) = self.selected.as_mut() else {
+            return;
+        };
+        let present: Vec<Uid> = uids
+            .iter()
+            .copied()
+            .filter(|u| view.seq_of(*u).is_some())
+            .collect();
+        let seqs = view.remove(uids);
+        if self.enabled.qresync {
+            if !present.is_empty() {
+                self.line(&format!("* VANISHED {}", uid_set(&present)));
+            }
+            return;
+        }
+        for seq in seqs {
+            self.line(&format!("* {seq} EXPUNGE"));
+        }
+    }
+
+    /// EXISTS (and RECENT for rev1) for messages that arrived.
+    fn flush_added(&mut self) {
+        let rev2 = self.enabled.rev2;
+        let account = self
+            .auth
+            .as_ref()
+            .map(|a| a.login.account.clone())
+            .unwrap_or_default();
+        let Some(view) = self.selected.as_mut() else {
+            return;
+        };
         let last = view.uids.last().copied().unwrap_or(0);
         let added: Vec<Uid> = std::mem::take(&mut view.pending.added)
             .into_iter()
             .filter(|&u| u > last && !view.pending.expunged.contains(&u))
             .collect();
-        if !added.is_empty() {
-            let from = view.uids.len();
-            view.uids.extend(added);
-            let account = self
-                .auth
-                .as_ref()
-                .map(|a| a.login.account.clone())
-                .unwrap_or_default();
-            // IMAP4rev2 has no \Recent (RFC 9051 E.6): a rev2 session neither shows
-            // nor takes it.
-            if !self.enabled.rev2 {
-                view.claim_recent(&self.services.recent, &account, from);
-            }
-            out.push_str(&format!("* {} EXISTS\r\n", view.len()));
-            if !self.enabled.rev2 {
-                out.push_str(&format!("* {} RECENT\r\n", view.recent_count()));
-            }
+        if added.is_empty() {
+            return;
         }
+        let from = view.uids.len();
+        view.uids.extend(added);
+        // IMAP4rev2 has no \Recent (RFC 9051 E.6): a rev2 session neither shows
+        // nor takes it.
+        if !rev2 {
+            view.claim_recent(&self.services.recent, &account, from);
+        }
+        let (exists, recent) = (view.len(), view.recent_count());
+        self.line(&format!("* {exists} EXISTS"));
+        if !rev2 {
+            self.line(&format!("* {recent} RECENT"));
+        }
+    }
+
+    /// FETCH FLAGS for messages whose flags others changed (with MODSEQ once
+    /// CONDSTORE is enabled), after a new FLAGS list if keywords came up.
+    fn flush_flags(&mut self) {
+        let condstore = self.enabled.condstore;
+        let Some(view) = self.selected.as_mut() else {
+            return;
+        };
         let flags = std::mem::take(&mut view.pending.flags);
         let new_keywords: BTreeSet<String> = flags
             .values()
-            .flat_map(|(_, k)| k.iter())
+            .flat_map(|(_, k, _)| k.iter())
             .filter(|k| !view.keywords.contains(*k))
             .cloned()
             .collect();
+        let mut lines = Vec::new();
         if !new_keywords.is_empty() {
             view.keywords.extend(new_keywords);
-            out.push_str(&format!("* FLAGS {}\r\n", mailbox_flags(&view.keywords)));
+            lines.push(format!("* FLAGS {}", mailbox_flags(&view.keywords)));
         }
-        for (uid, (f, k)) in flags {
+        for (uid, (f, k, modseq)) in flags {
             if let Some(seq) = view.seq_of(uid) {
                 let list = flag_list(f, &k, view.is_recent(uid));
-                out.push_str(&format!("* {seq} FETCH (UID {uid} FLAGS {list})\r\n"));
+                lines.push(match condstore {
+                    true => format!("* {seq} FETCH (UID {uid} FLAGS {list} MODSEQ ({modseq}))"),
+                    false => format!("* {seq} FETCH (UID {uid} FLAGS {list})"),
+                });
             }
         }
-        self.out.extend_from_slice(out.as_bytes());
+        for l in lines {
+            self.line(&l);
+        }
     }
 
     /// Opens the view of a mailbox for SELECT/EXAMINE: reads its messages with the
@@ -391,7 +501,7 @@ impl Session {
         ) {}
         let (mailbox, messages) = read_mailbox(&guard, name).map_err(Done::from)?;
         drop(guard);
-        let mut view = View::new(mailbox.id, read_only, &messages);
+        let mut view = View::new(mailbox.id, read_only, &messages, mailbox.modseq);
         if !self.enabled.rev2 {
             view.claim_recent(&self.services.recent, &auth.login.account, 0);
         }
@@ -404,8 +514,16 @@ fn read_mailbox(
     account: &Account,
     name: &str,
 ) -> Result<(crate::store::Mailbox, Vec<MessageMeta>), StoreError> {
-    let mailbox = account.mailbox(name)?;
-    let messages = account.messages(mailbox.id)?;
+    read_by_id(account, account.mailbox(name)?.id)
+}
+
+/// A mailbox and its messages, read together (under the caller's lock).
+fn read_by_id(
+    account: &Account,
+    id: MailboxId,
+) -> Result<(crate::store::Mailbox, Vec<MessageMeta>), StoreError> {
+    let mailbox = account.mailbox_by_id(id)?;
+    let messages = account.messages(id)?;
     Ok((mailbox, messages))
 }
 
@@ -419,13 +537,17 @@ pub fn mailbox_flags(keywords: &BTreeSet<String>) -> String {
 impl View {
     /// After the feed lagged: compares the view with the mailbox as it is now and
     /// makes the differences pending.
-    fn compare(&mut self, messages: &[MessageMeta]) {
+    /// `highest` is the mailbox's HIGHESTMODSEQ as read with `messages`.
+    fn compare(&mut self, messages: &[MessageMeta], highest: ModSeq) {
         let now: BTreeSet<Uid> = messages.iter().map(|m| m.uid).collect();
         for uid in &self.uids {
             if !now.contains(uid) {
                 self.pending.expunged.insert(*uid);
+                // When they were expunged is not known: after what was told.
+                self.pending.expunge_modseq.get_or_insert(self.highest + 1);
             }
         }
+        self.latest = self.latest.max(highest);
         let last = self.uids.last().copied().unwrap_or(0);
         for m in messages {
             if m.uid > last {
@@ -434,7 +556,7 @@ impl View {
                 // Flags may have changed; telling them again is harmless.
                 self.pending
                     .flags
-                    .insert(m.uid, (m.flags, m.keywords.clone()));
+                    .insert(m.uid, (m.flags, m.keywords.clone(), m.modseq));
             }
         }
     }

@@ -452,3 +452,7 @@ fn a_big_fetch_goes_out_in_parts_before_the_next_command() {
         &rest[rest.len() - 200..]
     );
 }
+
+mod compress;
+mod condstore;
+mod multiappend;
