@@ -245,15 +245,33 @@ fn an_unknown_address_fails_before_any_imap_output() {
 }
 
 #[test]
-fn the_help_gives_the_client_settings_and_says_not_to_run_beside_the_server() {
+fn the_help_gives_the_client_settings() {
     let out = gannet(Path::new("."), &["admin", "imapserve", "--help"]);
     assert!(out.status.success());
     let help = text(&out.stdout);
     for part in [
         "set tunnel=\"gannet admin imapserve user@example.org\"",
         "Tunnel \"gannet admin imapserve user@example.org\"",
-        "Not while `gannet serve` runs on the same data directory",
+        "one process at a time may have\nan account open for writing",
     ] {
         assert!(help.contains(part), "{help}");
     }
+}
+
+#[test]
+fn a_second_process_on_the_same_account_is_refused_before_any_imap() {
+    let dir = tempfile::tempdir().unwrap();
+    configure(dir.path());
+    let first = Tunnel::start(dir.path(), "gannet@localhost");
+    assert!(first.line().starts_with("* PREAUTH "));
+    let second = Tunnel::start(dir.path(), "gannet@localhost");
+    let (status, stdout, stderr) = second.finish();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "", "no IMAP output");
+    assert!(
+        stderr.contains("account \"gannet\" is in use by another gannet process"),
+        "{stderr}"
+    );
+    let (status, _, stderr) = first.finish();
+    assert!(status.success(), "{stderr}");
 }

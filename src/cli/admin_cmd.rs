@@ -25,11 +25,10 @@ mutt or neomutt (the host in the URL is not contacted):
 mbsync (isync), in the IMAPAccount section instead of Host, User and Pass:
     Tunnel \"gannet admin imapserve user@example.org\"
 
-Not while `gannet serve` runs on the same data directory. The account's store is
-opened here directly, and the store expects one process per account: a process
-that opens an account removes the files of deliveries another one has in
-progress, and the sessions of each do not learn of the other's changes. Stop the
-server first, and run one imapserve per account at a time.
+The account's store is opened here directly, and one process at a time may have
+an account open for writing (each would take the other's deliveries in progress
+for crash leftovers). If `gannet serve` or another imapserve has the account
+open, imapserve says so and exits 1: stop the server for the migration.
 
 Exits 1, before any IMAP output, if ADDRESS is not an address or name of an
 account in domains.toml or its store cannot be opened; 0 when the session ends.";

@@ -139,7 +139,7 @@ pub fn import(config: &Path, cmd: ImportCommand) -> ExitCode {
         ImportCommand::Mbox(args) => (MailFormat::Mbox, args),
         ImportCommand::Maildir(args) => (MailFormat::Maildir, args),
     };
-    let mut account = match open_configured(config, "import", &args.account) {
+    let mut account = match open_configured(config, "import", &args.account, Account::open) {
         Ok(account) => account,
         Err(code) => return code,
     };
@@ -159,7 +159,7 @@ pub fn export(config: &Path, cmd: ExportCommand) -> ExitCode {
         ExportCommand::Mbox(args) => (MailFormat::Mbox, args),
         ExportCommand::Maildir(args) => (MailFormat::Maildir, args),
     };
-    let account = match open_configured(config, "export", &args.account) {
+    let account = match open_configured(config, "export", &args.account, Account::open_read_only) {
         Ok(account) => account,
         Err(code) => return code,
     };
@@ -177,7 +177,13 @@ pub fn run(config: &Path, cmd: StoreCommand) -> ExitCode {
 }
 
 /// Opens an account of the configuration; it must be in domains.toml.
-fn open_configured(config: &Path, command: &str, name: &str) -> Result<Account, ExitCode> {
+/// Opens a configured account with `open` (for writing, or read-only).
+fn open_configured(
+    config: &Path,
+    command: &str,
+    name: &str,
+    open: fn(&Path, &str) -> Result<Account, gannet::store::StoreError>,
+) -> Result<Account, ExitCode> {
     let cfg = super::load_config(config)?;
     if !cfg.domains.accounts.contains_key(name) {
         let known: Vec<&str> = cfg.domains.accounts.keys().map(String::as_str).collect();
@@ -192,7 +198,7 @@ fn open_configured(config: &Path, command: &str, name: &str) -> Result<Account, 
         );
         return Err(ExitCode::FAILURE);
     }
-    Account::open(&account_dir(&cfg.data_dir(), name), name).map_err(|e| {
+    open(&account_dir(&cfg.data_dir(), name), name).map_err(|e| {
         eprintln!("gannet {command}: account {name}: {e}");
         ExitCode::FAILURE
     })

@@ -32,6 +32,9 @@ pub struct Account {
     pub(super) feed: Feed,
     /// Files the recovery pass at open removed (left by an interrupted operation).
     recovered: usize,
+    /// Held (locked) while the account is open for writing: one writing process
+    /// per account. `None` for a read-only open.
+    _lock: Option<fs::File>,
 }
 
 impl Account {
@@ -41,6 +44,7 @@ impl Account {
         let io = |e| StoreError::io(dir, e);
         let new = !dir.exists();
         fs::create_dir_all(dir).map_err(io)?;
+        let lock = lock_for_writing(dir, name)?;
         let mut db = Connection::open(dir.join("index.db"))?;
         if new {
             files::sync_dir(dir).map_err(io)?;
@@ -61,10 +65,37 @@ impl Account {
             files: Files::new(dir),
             feed: Feed::new(),
             recovered: 0,
+            _lock: Some(lock),
         };
         account.recovered = account.recover()?;
         account.ensure_standard_mailboxes()?;
         Ok(account)
+    }
+
+    /// Opens an existing account for reading only, alongside the process that may
+    /// have it open for writing (SQLite's WAL lets readers in). No recovery pass
+    /// and no migration: those write. Callers must not change anything through it.
+    pub fn open_read_only(dir: &Path, name: &str) -> Result<Account, StoreError> {
+        let path = dir.join("index.db");
+        if !path.is_file() {
+            return Err(StoreError::io(
+                &path,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+        let db = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        db.pragma_update(None, "foreign_keys", "ON")?;
+        schema::check_current(&db)?;
+        search::register(&db)?;
+        Ok(Account {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+            db,
+            files: Files::new(dir),
+            feed: Feed::new(),
+            recovered: 0,
+            _lock: None,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -94,6 +125,22 @@ impl Account {
             self.set_subscribed(name, true)?;
         }
         Ok(())
+    }
+}
+
+/// Locks the account in `dir` for this process's writes, or says who has it.
+fn lock_for_writing(dir: &Path, name: &str) -> Result<fs::File, StoreError> {
+    let path = dir.join("lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::InUse(name.to_string())),
+        Err(fs::TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
     }
 }
 

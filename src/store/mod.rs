@@ -67,6 +67,10 @@ pub enum StoreError {
         "database schema version {found} is newer than this gannet knows ({known}); use a newer gannet"
     )]
     SchemaTooNew { found: usize, known: usize },
+    #[error(
+        "database schema version {found} is older than this gannet's ({known}) and cannot be migrated by a reading command; run gannet store verify (or the server) once"
+    )]
+    SchemaTooOld { found: usize, known: usize },
     #[error("mailbox {0:?} does not exist")]
     NoMailbox(String),
     #[error("mailbox {0:?} already exists")]
@@ -92,6 +96,13 @@ pub enum StoreError {
     BatchFailed(String),
     #[error("this TLS public key is already registered")]
     TlsPubKeyExists,
+    /// Another process has the account open for writing: two writers would each
+    /// take the other's half-delivered files for crash leftovers, and neither
+    /// would see the other's changes.
+    #[error(
+        "account {0:?} is in use by another gannet process (a running server?); stop it first, or read with gannet export, which may run alongside"
+    )]
+    InUse(String),
 }
 
 impl StoreError {

@@ -132,6 +132,18 @@ pub fn migrate(db: &mut Connection) -> Result<(), StoreError> {
     apply(db, MIGRATIONS)
 }
 
+/// For a read-only open, which cannot migrate: the database must be at the latest
+/// version.
+pub fn check_current(db: &Connection) -> Result<(), StoreError> {
+    let found: usize = db.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len();
+    match found.cmp(&known) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(StoreError::SchemaTooNew { found, known }),
+        std::cmp::Ordering::Less => Err(StoreError::SchemaTooOld { found, known }),
+    }
+}
+
 /// Applies the `migrations` a database has not had yet; its `user_version` counts
 /// those it has. Shared by the account databases and the server-wide ones.
 pub(super) fn apply(db: &mut Connection, migrations: &[&str]) -> Result<(), StoreError> {

@@ -725,3 +725,30 @@ fn grouped_deliveries_get_their_own_quota_outcome() {
     assert_eq!(account.mailbox("Inbox").unwrap().counts.total, 2);
     assert_consistent(&account);
 }
+
+#[test]
+fn one_writer_per_account_and_readers_alongside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alice");
+    let mut writer = Account::open(&path, "alice").unwrap();
+    deliver(&mut writer, "Inbox", &[&msg("first")]);
+    // A second writer (another process, in practice) is refused, not let in to
+    // remove the first one's staged files.
+    let refused = Account::open(&path, "alice").err().unwrap();
+    assert!(matches!(refused, StoreError::InUse(ref name) if name == "alice"));
+    assert!(
+        refused
+            .to_string()
+            .contains("in use by another gannet process")
+    );
+    // A reader sees what the writer committed, and what it commits later.
+    let reader = Account::open_read_only(&path, "alice").unwrap();
+    let inbox = reader.mailbox("Inbox").unwrap().id;
+    assert_eq!(reader.messages(inbox).unwrap().len(), 1);
+    deliver(&mut writer, "Inbox", &[&msg("second")]);
+    assert_eq!(reader.messages(inbox).unwrap().len(), 2);
+    // Once the writer is gone, another may open the account.
+    drop(writer);
+    Account::open(&path, "alice").unwrap();
+    assert!(Account::open_read_only(&dir.path().join("nobody"), "nobody").is_err());
+}
