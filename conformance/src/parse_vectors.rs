@@ -30,6 +30,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc4978", "RFC 4978 COMPRESS"),
     ("rfc7162", "RFC 7162 CONDSTORE, QRESYNC"),
     ("rfc3502", "RFC 3502 MULTIAPPEND"),
+    ("rfc8514", "RFC 8514 SAVEDATE"),
 ];
 
 #[derive(Deserialize)]

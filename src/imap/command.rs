@@ -369,6 +369,13 @@ pub enum SearchKey {
     Unseen,
     /// Message sequence numbers.
     Sequence(SequenceSet),
+    /// SAVEDBEFORE, SAVEDON, SAVEDSINCE (RFC 8514): when the message was put in
+    /// its mailbox.
+    SavedBefore(Date),
+    SavedOn(Date),
+    SavedSince(Date),
+    /// SAVEDATESUPPORTED (RFC 8514): whether the mailbox keeps save dates (all do).
+    SaveDateSupported,
     /// MODSEQ (RFC 7162 3.1.5): messages changed at or after the modseq. A flag
     /// entry may be named; gannet keeps one modseq per message, which stands for
     /// every entry (the RFC allows that).
@@ -443,6 +450,8 @@ pub enum FetchItem {
     },
     /// MODSEQ (CONDSTORE).
     ModSeq,
+    /// SAVEDATE (RFC 8514).
+    SaveDate,
 }
 
 /// `<offset.length>` of a partial fetch.

@@ -318,6 +318,7 @@ impl Conversion {
                     }
                 }
                 Rule::att_modseq => FetchItem::ModSeq,
+                Rule::att_savedate => FetchItem::SaveDate,
                 Rule::att_preview => FetchItem::Preview {
                     lazy: att.into_inner().next().is_some(),
                 },
@@ -501,6 +502,10 @@ impl Conversion {
             Rule::key_sentbefore => SearchKey::SentBefore(date(next(args))?),
             Rule::key_senton => SearchKey::SentOn(date(next(args))?),
             Rule::key_sentsince => SearchKey::SentSince(date(next(args))?),
+            Rule::key_savedbefore => SearchKey::SavedBefore(date(next(args))?),
+            Rule::key_savedon => SearchKey::SavedOn(date(next(args))?),
+            Rule::key_savedsince => SearchKey::SavedSince(date(next(args))?),
+            Rule::key_savedatesupported => SearchKey::SaveDateSupported,
             Rule::key_larger => SearchKey::Larger(number64(&next(args), "LARGER")?),
             Rule::key_modseq => {
                 let first = next(args);
@@ -1202,6 +1207,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::att_binary_peek
         | Rule::att_binary
         | Rule::att_modseq
+        | Rule::att_savedate
         | Rule::att_preview => "a fetch item",
         Rule::section_part | Rule::nz_number => "a part number",
         Rule::header_fields_not => "HEADER.FIELDS.NOT",

@@ -182,6 +182,7 @@ fn search_key() -> impl Strategy<Value = SearchKey> {
             K::Undraft,
             K::Unflagged,
             K::Unseen,
+            K::SaveDateSupported,
         ]),
         string().prop_map(K::Bcc),
         string().prop_map(K::Body),
@@ -199,6 +200,9 @@ fn search_key() -> impl Strategy<Value = SearchKey> {
         date().prop_map(K::SentBefore),
         date().prop_map(K::SentOn),
         date().prop_map(K::SentSince),
+        date().prop_map(K::SavedBefore),
+        date().prop_map(K::SavedOn),
+        date().prop_map(K::SavedSince),
         (0..=NUMBER64_MAX).prop_map(K::Larger),
         (0..=NUMBER64_MAX).prop_map(K::Smaller),
         sequence_set().prop_map(K::Uid),
@@ -281,6 +285,7 @@ fn fetch_item() -> impl Strategy<Value = FetchItem> {
             FetchItem::Body,
             FetchItem::BodyStructure,
             FetchItem::ModSeq,
+            FetchItem::SaveDate,
             FetchItem::Preview { lazy: false },
             FetchItem::Preview { lazy: true },
         ]),
@@ -688,6 +693,7 @@ impl Writer {
             K::Recent => ("RECENT", None),
             K::Seen => ("SEEN", None),
             K::Unanswered => ("UNANSWERED", None),
+            K::SaveDateSupported => ("SAVEDATESUPPORTED", None),
             K::Undeleted => ("UNDELETED", None),
             K::Undraft => ("UNDRAFT", None),
             K::Unflagged => ("UNFLAGGED", None),
@@ -720,14 +726,20 @@ impl Writer {
             | K::Since(d)
             | K::SentBefore(d)
             | K::SentOn(d)
-            | K::SentSince(d) => {
+            | K::SentSince(d)
+            | K::SavedBefore(d)
+            | K::SavedOn(d)
+            | K::SavedSince(d) => {
                 self.kw(match key {
                     K::Before(_) => "BEFORE",
                     K::On(_) => "ON",
                     K::Since(_) => "SINCE",
                     K::SentBefore(_) => "SENTBEFORE",
                     K::SentOn(_) => "SENTON",
-                    _ => "SENTSINCE",
+                    K::SentSince(_) => "SENTSINCE",
+                    K::SavedBefore(_) => "SAVEDBEFORE",
+                    K::SavedOn(_) => "SAVEDON",
+                    _ => "SAVEDSINCE",
                 });
                 self.sp();
                 return self.date(*d);
@@ -813,6 +825,7 @@ impl Writer {
             FetchItem::Body => self.kw("BODY"),
             FetchItem::BodyStructure => self.kw("BODYSTRUCTURE"),
             FetchItem::ModSeq => self.kw("MODSEQ"),
+            FetchItem::SaveDate => self.kw("SAVEDATE"),
             FetchItem::Preview { lazy } => {
                 self.kw("PREVIEW");
                 if *lazy {

@@ -50,7 +50,7 @@ pub use mbox::{
 pub use messages::{FlagsResult, NewMessage, Staged};
 pub use parse::parse_owned;
 pub use registry::{SharedAccount, Store};
-pub use search::SearchKey;
+pub use search::{DateField, SearchKey};
 pub use types::{
     Counts, FlagOp, Flags, Mailbox, MailboxId, MessageId, MessageMeta, ModSeq, Received,
     SpecialUse, Uid,

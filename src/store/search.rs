@@ -36,13 +36,9 @@ pub enum SearchKey {
     Flags(Flags, bool),
     Keyword(String, bool),
     Uids(Vec<RangeInclusive<Uid>>),
-    /// Arrival time (INTERNALDATE) in `[from, until)`.
-    Arrived {
-        from: Option<i64>,
-        until: Option<i64>,
-    },
-    /// Date header in `[from, until)`.
-    Sent {
+    /// One of a message's times in `[from, until)`.
+    Date {
+        field: DateField,
         from: Option<i64>,
         until: Option<i64>,
     },
@@ -59,6 +55,27 @@ pub enum SearchKey {
     And(Vec<SearchKey>),
     Or(Box<SearchKey>, Box<SearchKey>),
     Not(Box<SearchKey>),
+}
+
+/// The times of a message that can be searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateField {
+    /// When it arrived (IMAP INTERNALDATE).
+    Arrived,
+    /// Its Date header field.
+    Sent,
+    /// When it was put in its mailbox (IMAP SAVEDATE, RFC 8514).
+    Saved,
+}
+
+impl DateField {
+    fn column(self) -> &'static str {
+        match self {
+            DateField::Arrived => "m.internal_date",
+            DateField::Sent => "m.sent_date",
+            DateField::Saved => "m.save_date",
+        }
+    }
 }
 
 /// Registers the SQL functions the search needs on a connection.
@@ -161,8 +178,7 @@ fn clause(key: &SearchKey, params: &mut Vec<Value>) -> String {
                 .collect();
             format!("({})", parts.join(" OR "))
         }
-        SearchKey::Arrived { from, until } => range("m.internal_date", *from, *until),
-        SearchKey::Sent { from, until } => range("m.sent_date", *from, *until),
+        SearchKey::Date { field, from, until } => range(field.column(), *from, *until),
         SearchKey::Larger(n) => format!("m.size > {n}"),
         SearchKey::Smaller(n) => format!("m.size < {n}"),
         SearchKey::Header(name, text) => {

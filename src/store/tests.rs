@@ -446,18 +446,29 @@ fn search_combines_flags_sizes_dates_headers_and_text() {
     assert_eq!(s(SearchKey::Text(text("third"))), [3]);
     assert_eq!(s(SearchKey::Larger(c.len() as u64)), [1, 2]);
     assert_eq!(
-        s(SearchKey::Sent {
+        s(SearchKey::Date {
+            field: DateField::Sent,
             from: Some(1795305600),
             until: Some(1795392000)
         }),
         [1]
     );
     assert_eq!(
-        s(SearchKey::Arrived {
+        s(SearchKey::Date {
+            field: DateField::Arrived,
             from: None,
             until: Some(0)
         }),
         Vec::<Uid>::new()
+    );
+    // Saved now, so after the epoch and before tomorrow.
+    assert_eq!(
+        s(SearchKey::Date {
+            field: DateField::Saved,
+            from: Some(0),
+            until: Some(crate::message::now() + 86_400)
+        }),
+        [1, 2, 3]
     );
     assert_eq!(s(SearchKey::Uids(vec![2..=3])), [2, 3]);
     let or = SearchKey::Or(

@@ -25,8 +25,9 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// INTERNALDATE as RFC 9051 writes it: `"22-Nov-2026 21:17:00 +0000"`.
-fn internal_date(unix: i64) -> String {
+/// A date-time as RFC 9051 writes it (INTERNALDATE, SAVEDATE):
+/// `"22-Nov-2026 21:17:00 +0000"`.
+fn date_time(unix: i64) -> String {
     let t =
         time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
@@ -49,6 +50,7 @@ fn needs_body(item: &FetchItem) -> bool {
             | FetchItem::Uid
             | FetchItem::Rfc822Size
             | FetchItem::ModSeq
+            | FetchItem::SaveDate
     )
 }
 
@@ -333,12 +335,12 @@ impl Session {
                 "FLAGS {}",
                 flag_list(meta.flags, &meta.keywords, recent)
             )),
-            FetchItem::InternalDate => put(&format!(
-                "INTERNALDATE {}",
-                internal_date(meta.internal_date)
-            )),
+            FetchItem::InternalDate => {
+                put(&format!("INTERNALDATE {}", date_time(meta.internal_date)))
+            }
             FetchItem::Rfc822Size => put(&format!("RFC822.SIZE {}", meta.size)),
             FetchItem::ModSeq => put(&format!("MODSEQ ({})", meta.modseq)),
+            FetchItem::SaveDate => put(&format!("SAVEDATE {}", date_time(meta.save_date))),
             FetchItem::Envelope => {
                 put("ENVELOPE ");
                 envelope(raw, out);

@@ -13,7 +13,7 @@ use super::messages::uid_set;
 use super::view::View;
 use super::{Done, Outcome, Session};
 use crate::imap::{Search, SearchKey as Key, SearchReturn, SeqNumber, SequenceSet};
-use crate::store::{Flags, SearchKey, Uid};
+use crate::store::{DateField, Flags, SearchKey, Uid};
 
 /// Charsets a search string may be in; RFC 9051 requires UTF-8 and US-ASCII.
 const CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
@@ -23,10 +23,22 @@ fn day_start(day: Date) -> i64 {
     OffsetDateTime::new_utc(day, Time::MIDNIGHT).unix_timestamp()
 }
 
-/// The half-open range of one day.
-fn day(day: Date) -> (Option<i64>, Option<i64>) {
+/// How a date search key relates to its day.
+enum Day {
+    Before,
+    On,
+    Since,
+}
+
+/// A date search key: one of the message's times before, on or since a day.
+fn dated(field: DateField, relation: Day, day: Date) -> SearchKey {
     let start = day_start(day);
-    (Some(start), Some(start + Duration::DAY.whole_seconds()))
+    let (from, until) = match relation {
+        Day::Before => (None, Some(start)),
+        Day::On => (Some(start), Some(start + Duration::DAY.whole_seconds())),
+        Day::Since => (Some(start), None),
+    };
+    SearchKey::Date { field, from, until }
 }
 
 /// UIDs as the store's UID ranges.
@@ -112,30 +124,17 @@ fn convert(key: &Key, view: &View, recent: &[Uid]) -> SearchKey {
         Key::Larger(n) => SearchKey::Larger(*n),
         Key::ModSeq { modseq, .. } => SearchKey::ModSeq(*modseq as i64),
         Key::Smaller(n) => SearchKey::Smaller(*n),
-        Key::Before(d) => SearchKey::Arrived {
-            from: None,
-            until: Some(day_start(*d)),
-        },
-        Key::On(d) => {
-            let (from, until) = day(*d);
-            SearchKey::Arrived { from, until }
-        }
-        Key::Since(d) => SearchKey::Arrived {
-            from: Some(day_start(*d)),
-            until: None,
-        },
-        Key::SentBefore(d) => SearchKey::Sent {
-            from: None,
-            until: Some(day_start(*d)),
-        },
-        Key::SentOn(d) => {
-            let (from, until) = day(*d);
-            SearchKey::Sent { from, until }
-        }
-        Key::SentSince(d) => SearchKey::Sent {
-            from: Some(day_start(*d)),
-            until: None,
-        },
+        Key::Before(d) => dated(DateField::Arrived, Day::Before, *d),
+        Key::On(d) => dated(DateField::Arrived, Day::On, *d),
+        Key::Since(d) => dated(DateField::Arrived, Day::Since, *d),
+        Key::SentBefore(d) => dated(DateField::Sent, Day::Before, *d),
+        Key::SentOn(d) => dated(DateField::Sent, Day::On, *d),
+        Key::SentSince(d) => dated(DateField::Sent, Day::Since, *d),
+        Key::SavedBefore(d) => dated(DateField::Saved, Day::Before, *d),
+        Key::SavedOn(d) => dated(DateField::Saved, Day::On, *d),
+        Key::SavedSince(d) => dated(DateField::Saved, Day::Since, *d),
+        // Every mailbox keeps save dates (RFC 8514 4.3: then it matches all).
+        Key::SaveDateSupported => SearchKey::All,
         Key::Uid(set) => uid_ranges(&search_set(view, set, true)),
         Key::Sequence(set) => uid_ranges(&search_set(view, set, false)),
         Key::Not(k) => SearchKey::Not(Box::new(convert(k))),

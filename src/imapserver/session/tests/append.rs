@@ -1,0 +1,73 @@
+//! APPEND: MULTIAPPEND (RFC 3502), several messages all or none, and the save
+//! date (RFC 8514) each message gets.
+
+use super::*;
+
+#[test]
+fn multiappend_stores_all_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    let first = "Subject: one\r\n\r\nfirst\r\n";
+    let second = "Subject: two\r\n\r\nsecond\r\n";
+    let append = format!(
+        "a2 APPEND INBOX (\\Seen) \"04-Nov-2026 09:00:00 +0000\" {{{}}}\r\n{first} (\\Flagged) \"05-Nov-2026 10:00:00 +0000\" {{{}}}\r\n{second}\r\n",
+        first.len(),
+        second.len()
+    );
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a1 LOGIN alice secret\r\n",
+            &append,
+            // The second message is empty: neither is appended.
+            &format!(
+                "a3 APPEND INBOX {{{}}}\r\n{first} {{0}}\r\n\r\n",
+                first.len()
+            ),
+            &format!(
+                "a4 APPEND INBOX {{{}}}\r\n{first} (\\Recent) {{1}}\r\nx\r\n",
+                first.len()
+            ),
+            "a5 SELECT INBOX\r\n",
+            "a6 FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n",
+        ]
+    ));
+}
+
+#[test]
+fn savedate_is_when_the_message_was_put_in_its_mailbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    let message = "Subject: old\r\n\r\nfrom an archive\r\n";
+    let log = transcript(
+        &server,
+        &[
+            "a1 LOGIN alice secret\r\n",
+            &format!(
+                "a2 APPEND INBOX \"01-Jan-2001 00:00:00 +0000\" {{{}}}\r\n{message}\r\n",
+                message.len()
+            ),
+            "a3 SELECT INBOX\r\n",
+            "a4 FETCH 1 (INTERNALDATE SAVEDATE)\r\n",
+            "a5 SEARCH SAVEDBEFORE 1-Jan-2020\r\n",
+            "a6 SEARCH SAVEDSINCE 1-Jan-2020 SAVEDATESUPPORTED\r\n",
+            "a7 SEARCH SINCE 1-Jan-2020\r\n",
+        ],
+    );
+    // The save date is now: only its year is certain.
+    let fetched = log.lines().find(|l| l.starts_with("S: * 1 FETCH")).unwrap();
+    assert!(
+        fetched.starts_with(
+            "S: * 1 FETCH (INTERNALDATE \\\"01-Jan-2001 00:00:00 +0000\\\" SAVEDATE \\\""
+        ),
+        "{fetched}"
+    );
+    assert!(!fetched.contains("SAVEDATE \\\"01-Jan-2001"), "{fetched}");
+    for (command, answer) in [("a5", "* SEARCH"), ("a6", "* SEARCH 1"), ("a7", "* SEARCH")] {
+        let at = log.find(&format!("C: {command} ")).unwrap();
+        assert!(
+            log[at..].contains(&format!("S: {answer}\\r\\n")),
+            "{command}: {log}"
+        );
+    }
+}
