@@ -31,6 +31,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc7162", "RFC 7162 CONDSTORE, QRESYNC"),
     ("rfc3502", "RFC 3502 MULTIAPPEND"),
     ("rfc8514", "RFC 8514 SAVEDATE"),
+    ("rfc7889", "RFC 7889 APPENDLIMIT"),
 ];
 
 #[derive(Deserialize)]

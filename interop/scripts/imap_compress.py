@@ -169,7 +169,8 @@ for piece in [b"g STAT", b"US INBOX (MESS", b"AGES UIDNEXT)"]:
     c.nothing_yet()
 c.send(b"\r\n", zlib.Z_PARTIAL_FLUSH)
 lines, done = c.response(b"g")
-if not done.startswith(b"g OK") or not re.match(rb"\* STATUS INBOX \(MESSAGES 1 UIDNEXT \d+\)", lines[0]):
+status = re.compile(rb"\* STATUS INBOX \(MESSAGES 1 UIDNEXT \d+\)")
+if not done.startswith(b"g OK") or len(lines) != 1 or not status.match(lines[0]):
     raise AssertionError(f"split STATUS: {lines!r} {done!r}")
 step("STATUS split over partial flushes: OK")
 
@@ -178,7 +179,7 @@ big = c.append("i", BIG, zlib.Z_SYNC_FLUSH)
 for tag, uid, sent in [("j", small, SMALL), ("k", big, BIG)]:
     got = c.fetch_body(tag, uid)
     if got != sent:
-        raise AssertionError(f"UID {uid}: fetched {len(got)} bytes differ from {len(sent)} sent")
+        raise AssertionError(f"UID {uid}: {len(got)} bytes fetched, {len(sent)} sent")
 step(f"APPEND and FETCH back, {len(SMALL)} and {len(BIG)} bytes: OK")
 
 _, again = c.command("l", b"COMPRESS DEFLATE", status=b"NO")

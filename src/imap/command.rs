@@ -244,6 +244,8 @@ pub enum StatusItem {
     Recent,
     /// CONDSTORE (RFC 7162).
     HighestModSeq,
+    /// The largest message APPEND takes into the mailbox (RFC 7889).
+    AppendLimit,
 }
 
 /// The message of an APPEND.

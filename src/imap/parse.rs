@@ -1019,7 +1019,7 @@ fn date_time(pair: Pair<'_, Rule>) -> Converted<OffsetDateTime> {
 }
 
 fn status_att(pair: &Pair<'_, Rule>) -> StatusItem {
-    const ITEMS: [(&str, StatusItem); 8] = [
+    const ITEMS: [(&str, StatusItem); 9] = [
         ("MESSAGES", StatusItem::Messages),
         ("UIDNEXT", StatusItem::UidNext),
         ("UIDVALIDITY", StatusItem::UidValidity),
@@ -1028,6 +1028,7 @@ fn status_att(pair: &Pair<'_, Rule>) -> StatusItem {
         ("SIZE", StatusItem::Size),
         ("RECENT", StatusItem::Recent),
         ("HIGHESTMODSEQ", StatusItem::HighestModSeq),
+        ("APPENDLIMIT", StatusItem::AppendLimit),
     ];
     keyword(pair.as_str(), &ITEMS)
 }
@@ -1238,7 +1239,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::time => "a time (hh:mm:ss)",
         Rule::zone => "a time zone (+hhmm or -hhmm)",
         Rule::status_att => {
-            "a status item (MESSAGES, UIDNEXT, UIDVALIDITY, UNSEEN, DELETED, SIZE, RECENT or HIGHESTMODSEQ)"
+            "a status item (MESSAGES, UIDNEXT, UIDVALIDITY, UNSEEN, DELETED, SIZE, RECENT, HIGHESTMODSEQ or APPENDLIMIT)"
         }
         Rule::list_select_opts => "'('",
         Rule::list_select_opt => {

@@ -159,6 +159,7 @@ fn status_items() -> impl Strategy<Value = Vec<StatusItem>> {
             StatusItem::Size,
             StatusItem::Recent,
             StatusItem::HighestModSeq,
+            StatusItem::AppendLimit,
         ]),
         1..4,
     )
@@ -890,6 +891,7 @@ impl Writer {
             StatusItem::Size => "SIZE",
             StatusItem::Recent => "RECENT",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
+            StatusItem::AppendLimit => "APPENDLIMIT",
         });
     }
 

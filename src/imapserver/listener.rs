@@ -169,12 +169,8 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     seconds = timeout.as_secs(),
                     "client silent too long; closing"
                 );
-                write(
-                    stream,
-                    b"* BYE silent too long; closing\r\n",
-                    command_timeout,
-                )
-                .await?;
+                let (_, bye) = blocking(session, Session::timed_out).await?;
+                write(stream, &bye, command_timeout).await?;
                 return Ok(None);
             }
             Event::Read(Ok(read)) => {

@@ -12,8 +12,9 @@ use crate::auth::{self, Exchange, Failure, Login, Outcome as AuthOutcome};
 use crate::sasl::{Response, decode_initial_response, decode_response, encode_challenge};
 use crate::store::LoginResult;
 
-/// Capabilities always announced once logged in, besides the literal flavour.
-const AUTHENTICATED_CAPABILITIES: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT UNAUTHENTICATE UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY PREVIEW CONDSTORE QRESYNC";
+/// Capabilities always announced once logged in, besides the literal flavour and
+/// APPENDLIMIT. COMPRESS (RFC 4978) is for the authenticated state only.
+const AUTHENTICATED_CAPABILITIES: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT UNAUTHENTICATE UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY PREVIEW CONDSTORE QRESYNC MULTIAPPEND SAVEDATE COMPRESS=DEFLATE";
 
 /// ID fields kept at most (RFC 2971 3.3 allows 30 pairs).
 const USER_AGENT_MAX: usize = 200;
@@ -26,8 +27,8 @@ impl Session {
             Some(_) => "LITERAL-",
         };
         if self.auth.is_some() {
-            // COMPRESS (RFC 4978) is for authenticated state only.
-            return format!("{AUTHENTICATED_CAPABILITIES} {literal} COMPRESS=DEFLATE");
+            let limit = self.settings.limits.max_literal;
+            return format!("{AUTHENTICATED_CAPABILITIES} {literal} APPENDLIMIT={limit}");
         }
         let mut caps = vec![
             "IMAP4rev1",

@@ -400,6 +400,8 @@ impl Session {
                 StatusItem::Size => ("SIZE", m.counts.size),
                 StatusItem::Recent => ("RECENT", self.recent_in(m)?),
                 StatusItem::HighestModSeq => ("HIGHESTMODSEQ", m.modseq as u64),
+                // RFC 7889 4: the same limit for every mailbox.
+                StatusItem::AppendLimit => ("APPENDLIMIT", self.settings.limits.max_literal),
             };
             values.push(format!("{label} {value}"));
         }

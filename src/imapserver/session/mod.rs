@@ -563,6 +563,13 @@ impl Session {
         (out, self.action)
     }
 
+    /// The session ends because the client was silent too long (the listener's
+    /// timer): the BYE to send, compressed if the session is.
+    pub fn timed_out(&mut self) -> Vec<u8> {
+        self.line("* BYE silent too long; closing");
+        self.take_output()
+    }
+
     /// Writes a tagged completion, unless the command is still going on (IDLE).
     fn tagged(&mut self, tag: &str, done: &Done) {
         let status = match done.status {

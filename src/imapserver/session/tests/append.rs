@@ -71,3 +71,24 @@ fn savedate_is_when_the_message_was_put_in_its_mailbox() {
         );
     }
 }
+
+#[test]
+fn appendlimit_is_announced_and_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    let log = transcript(
+        &server,
+        &[
+            "a1 LOGIN alice secret\r\n",
+            "a2 STATUS INBOX (APPENDLIMIT)\r\n",
+            "a3 APPEND INBOX {1048577}\r\n",
+        ],
+    );
+    // The test server's limit is 1 MiB (Server::settings).
+    assert!(log.contains(" APPENDLIMIT=1048576"), "{log}");
+    assert!(
+        log.contains("S: * STATUS INBOX (APPENDLIMIT 1048576)\\r\\n"),
+        "{log}"
+    );
+    assert!(log.contains("S: a3 NO [TOOBIG] "), "{log}");
+}

@@ -35,17 +35,16 @@ impl Deflating {
     }
 
     /// Sends one write, deflated and sync-flushed, and shows the inflated answer.
-    fn send(&mut self, write: &str, log: &mut String) -> Action {
-        self.send_flushed(write, FlushCompress::Sync, log)
+    fn send(&mut self, write: &str, log: &mut String) {
+        self.send_flushed(write, FlushCompress::Sync, log);
     }
 
     /// Sends one write deflated with `flush` (a partial flush ends no block).
-    fn send_flushed(&mut self, write: &str, flush: FlushCompress, log: &mut String) -> Action {
+    fn send_flushed(&mut self, write: &str, flush: FlushCompress, log: &mut String) {
         show(&format!("{}C: ", self.client.name), write.as_bytes(), log);
         let compressed = self.deflate(write.as_bytes(), flush);
         let (out, action) = self.client.session.feed(&compressed);
         self.answer(&out, action, log);
-        action
     }
 
     /// Shows what the server sent, inflated, and the action unless it is the usual.
@@ -256,4 +255,13 @@ fn a_paused_fetch_goes_on_deflated() {
         "{}",
         &rest[rest.len() - 200..]
     );
+}
+
+#[test]
+fn the_autologout_bye_is_deflated_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    let mut client = Deflating::logged_in(&server);
+    let bye = client.client.session.timed_out();
+    assert_eq!(client.inflate(&bye), b"* BYE silent too long; closing\r\n");
 }
