@@ -32,6 +32,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc3502", "RFC 3502 MULTIAPPEND"),
     ("rfc8514", "RFC 8514 SAVEDATE"),
     ("rfc7889", "RFC 7889 APPENDLIMIT"),
+    ("rfc5256", "RFC 5256 SORT, THREAD"),
 ];
 
 #[derive(Deserialize)]

@@ -7,6 +7,9 @@
 
 use std::fs::File;
 
+pub use super::sort::{SortCriterion, SortKey};
+pub use super::thread::ThreadAlgorithm;
+
 /// A tagged command line (with its literals), as parsed.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request {
@@ -95,6 +98,10 @@ pub enum Command {
         uids: Option<SequenceSet>,
     },
     Search(Search),
+    /// SORT and UID SORT (RFC 5256), with ESORT's RETURN options (RFC 5267).
+    Sort(Sort),
+    /// THREAD and UID THREAD (RFC 5256).
+    Thread(Thread),
     Fetch(Fetch),
     Store(Store),
     Copy {
@@ -147,6 +154,8 @@ impl Command {
             Command::Unselect => "UNSELECT",
             Command::Expunge { uids } => uid(uids.is_some(), "UID EXPUNGE", "EXPUNGE"),
             Command::Search(s) => uid(s.uid, "UID SEARCH", "SEARCH"),
+            Command::Sort(s) => uid(s.uid, "UID SORT", "SORT"),
+            Command::Thread(t) => uid(t.uid, "UID THREAD", "THREAD"),
             Command::Fetch(f) => uid(f.uid, "UID FETCH", "FETCH"),
             Command::Store(s) => uid(s.uid, "UID STORE", "STORE"),
             Command::Copy { uid: u, .. } => uid(*u, "UID COPY", "COPY"),
@@ -315,6 +324,28 @@ pub struct Search {
     /// for rev2), `Some(vec![])` for `RETURN ()` (same as `RETURN (ALL)`).
     pub returns: Option<Vec<SearchReturn>>,
     pub charset: Option<String>,
+    /// The keys, ANDed.
+    pub key: SearchKey,
+}
+
+/// SORT and UID SORT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sort {
+    pub uid: bool,
+    /// ESORT's `RETURN (...)` (RFC 5267 3.2); `None` for a plain `* SORT` answer.
+    pub returns: Option<Vec<SearchReturn>>,
+    pub criteria: Vec<SortCriterion>,
+    pub charset: String,
+    /// The keys, ANDed.
+    pub key: SearchKey,
+}
+
+/// THREAD and UID THREAD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    pub uid: bool,
+    pub algorithm: ThreadAlgorithm,
+    pub charset: String,
     /// The keys, ANDed.
     pub key: SearchKey,
 }

@@ -15,7 +15,8 @@ use time::{Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use super::command::{
     AppendMessage, Command, Date, EntryKind, Fetch, FetchItem, Flag, List, ListReturn, ListSelect,
     Literal, ModSeqEntry, Partial, QResync, Request, Search, SearchKey, SearchReturn, Section,
-    SectionText, SeqNumber, SequenceSet, StatusItem, Store, StoreAction,
+    SectionText, SeqNumber, SequenceSet, Sort, SortCriterion, SortKey, StatusItem, Store,
+    StoreAction, Thread, ThreadAlgorithm,
 };
 use crate::grammar::{SyntaxError, parse_entry};
 
@@ -132,6 +133,8 @@ impl Conversion {
                     Rule::fetch => Command::Fetch(self.fetch(inner, true)?),
                     Rule::store => Command::Store(self.store(inner, true)?),
                     Rule::search => Command::Search(self.search(inner, true)?),
+                    Rule::sort => Command::Sort(self.sort(inner, true)?),
+                    Rule::thread => Command::Thread(self.thread(inner, true)?),
                     Rule::copy => {
                         let (set, mailbox) = self.set_and_mailbox(inner, "UID")?;
                         Command::Copy {
@@ -160,6 +163,8 @@ impl Conversion {
             Rule::select | Rule::examine => self.select(inner, rule == Rule::examine)?,
             Rule::idle => Command::Idle,
             Rule::search => Command::Search(self.search(inner, false)?),
+            Rule::sort => Command::Sort(self.sort(inner, false)?),
+            Rule::thread => Command::Thread(self.thread(inner, false)?),
             Rule::status => {
                 let mailbox = self.mailbox(next(&mut inner))?;
                 let items = inner.map(|p| status_att(&p)).collect();
@@ -431,16 +436,53 @@ impl Conversion {
                 r => unreachable!("search rule {r:?}"),
             }
         }
-        let key = if keys.len() == 1 {
-            keys.pop().expect("one key")
-        } else {
-            SearchKey::And(keys)
-        };
         Ok(Search {
             uid,
             returns,
             charset,
-            key,
+            key: anded(keys),
+        })
+    }
+
+    fn sort(&mut self, inner: Pairs<'_, Rule>, uid: bool) -> Converted<Sort> {
+        let mut returns = None;
+        let mut criteria = Vec::new();
+        let mut charset = String::new();
+        let mut keys = Vec::new();
+        for p in inner {
+            match p.as_rule() {
+                Rule::search_return_opts => {
+                    returns = Some(p.into_inner().map(|o| search_return(&o)).collect());
+                }
+                Rule::sort_criterion => criteria.push(sort_criterion(p)),
+                Rule::charset => charset = self.string(next(&mut p.into_inner()))?,
+                Rule::search_key => keys.push(self.search_key(p, 1)?),
+                r => unreachable!("sort rule {r:?}"),
+            }
+        }
+        Ok(Sort {
+            uid,
+            returns,
+            criteria,
+            charset,
+            key: anded(keys),
+        })
+    }
+
+    fn thread(&mut self, mut inner: Pairs<'_, Rule>, uid: bool) -> Converted<Thread> {
+        let algorithm = match next(&mut inner).as_str().to_ascii_uppercase().as_str() {
+            "ORDEREDSUBJECT" => ThreadAlgorithm::OrderedSubject,
+            _ => ThreadAlgorithm::References,
+        };
+        let charset = self.string(next(&mut next(&mut inner).into_inner()))?;
+        let keys = inner
+            .map(|k| self.search_key(k, 1))
+            .collect::<Converted<_>>()?;
+        Ok(Thread {
+            uid,
+            algorithm,
+            charset,
+            key: anded(keys),
         })
     }
 
@@ -738,6 +780,38 @@ fn unquote(quoted: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// The top-level keys of a search: one key, or all of them ANDed.
+fn anded(mut keys: Vec<SearchKey>) -> SearchKey {
+    match keys.len() {
+        1 => keys.pop().expect("one key"),
+        _ => SearchKey::And(keys),
+    }
+}
+
+/// `[REVERSE SP] sort-key`.
+fn sort_criterion(pair: Pair<'_, Rule>) -> SortCriterion {
+    const KEYS: [(&str, SortKey); 9] = [
+        ("ARRIVAL", SortKey::Arrival),
+        ("CC", SortKey::Cc),
+        ("DATE", SortKey::Date),
+        ("FROM", SortKey::From),
+        ("SIZE", SortKey::Size),
+        ("SUBJECT", SortKey::Subject),
+        ("TO", SortKey::To),
+        ("DISPLAYFROM", SortKey::DisplayFrom),
+        ("DISPLAYTO", SortKey::DisplayTo),
+    ];
+    let mut reverse = false;
+    let mut key = SortKey::Arrival;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::sort_reverse => reverse = true,
+            _ => key = keyword(p.as_str(), &KEYS),
+        }
+    }
+    SortCriterion { reverse, key }
 }
 
 /// `QRESYNC (uidvalidity modseq [known-uids] [(known-seqs known-uids)])`.
@@ -1115,6 +1189,8 @@ const COMMANDS: &[&str] = &[
     "CHECK",
     "UNAUTHENTICATE",
     "COMPRESS",
+    "SORT",
+    "THREAD",
 ];
 
 /// The commands that take a UID prefix, as errors name them.
@@ -1125,6 +1201,8 @@ const UID_COMMANDS: &[(&str, &str)] = &[
     ("COPY", "UID COPY"),
     ("MOVE", "UID MOVE"),
     ("EXPUNGE", "UID EXPUNGE"),
+    ("SORT", "UID SORT"),
+    ("THREAD", "UID THREAD"),
 ];
 
 /// The name errors use for the command the grammar matched in `command` (the line
@@ -1226,6 +1304,11 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::seq_match_data => "'('",
         Rule::changedsince | Rule::vanished => "a FETCH modifier (CHANGEDSINCE or VANISHED)",
         Rule::entry_type => "an entry type (priv, shared or all)",
+        Rule::sort_criterion | Rule::sort_key => {
+            "a sort key (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, DISPLAYFROM or DISPLAYTO)"
+        }
+        Rule::sort_reverse => "REVERSE",
+        Rule::thread_alg => "a threading algorithm (ORDEREDSUBJECT or REFERENCES)",
         Rule::preview_mod => "LAZY",
         Rule::flag => "a flag",
         Rule::flag_list => "a flag list",

@@ -220,8 +220,8 @@ fn search_key() -> impl Strategy<Value = SearchKey> {
     })
 }
 
-fn search() -> impl Strategy<Value = Search> {
-    let returns = proptest::option::of(vec(
+fn search_returns() -> impl Strategy<Value = Option<Vec<SearchReturn>>> {
+    proptest::option::of(vec(
         select(vec![
             SearchReturn::Min,
             SearchReturn::Max,
@@ -230,18 +230,75 @@ fn search() -> impl Strategy<Value = Search> {
             SearchReturn::Save,
         ]),
         0..4,
-    ));
-    let charset = proptest::option::of(prop_oneof![atom(), "[A-Za-z0-9 -]{0,10}"]);
-    let key = prop_oneof![
+    ))
+}
+
+fn charset() -> impl Strategy<Value = String> {
+    prop_oneof![atom(), "[A-Za-z0-9 -]{0,10}"]
+}
+
+/// The keys of a search: one, or several ANDed at the top.
+fn search_keys() -> impl Strategy<Value = SearchKey> {
+    prop_oneof![
         search_key(),
         vec(search_key(), 2..4).prop_map(SearchKey::And)
-    ];
-    (any::<bool>(), returns, charset, key).prop_map(|(uid, returns, charset, key)| Search {
-        uid,
-        returns,
-        charset,
-        key,
-    })
+    ]
+}
+
+fn search() -> impl Strategy<Value = Search> {
+    let charset = proptest::option::of(charset());
+    (any::<bool>(), search_returns(), charset, search_keys()).prop_map(
+        |(uid, returns, charset, key)| Search {
+            uid,
+            returns,
+            charset,
+            key,
+        },
+    )
+}
+
+fn sort() -> impl Strategy<Value = Sort> {
+    let key = select(vec![
+        SortKey::Arrival,
+        SortKey::Cc,
+        SortKey::Date,
+        SortKey::From,
+        SortKey::Size,
+        SortKey::Subject,
+        SortKey::To,
+        SortKey::DisplayFrom,
+        SortKey::DisplayTo,
+    ]);
+    let criterion = (any::<bool>(), key).prop_map(|(reverse, key)| SortCriterion { reverse, key });
+    (
+        any::<bool>(),
+        search_returns(),
+        vec(criterion, 1..4),
+        charset(),
+        search_keys(),
+    )
+        .prop_map(|(uid, returns, criteria, charset, key)| Sort {
+            uid,
+            returns,
+            criteria,
+            charset,
+            key,
+        })
+}
+
+fn thread() -> impl Strategy<Value = Thread> {
+    let algorithm = select(vec![
+        ThreadAlgorithm::OrderedSubject,
+        ThreadAlgorithm::References,
+    ]);
+    (any::<bool>(), algorithm, charset(), search_keys()).prop_map(
+        |(uid, algorithm, charset, key)| Thread {
+            uid,
+            algorithm,
+            charset,
+            key,
+        },
+    )
 }
 
 fn part() -> impl Strategy<Value = Vec<u32>> {
@@ -410,6 +467,8 @@ fn command() -> impl Strategy<Value = Command> {
             .prop_map(|(mailbox, messages)| Command::Append { mailbox, messages }),
         proptest::option::of(sequence_set()).prop_map(|uids| Command::Expunge { uids }),
         search().prop_map(Command::Search),
+        sort().prop_map(Command::Sort),
+        thread().prop_map(Command::Thread),
         (
             any::<bool>(),
             sequence_set(),
@@ -1025,6 +1084,8 @@ impl Writer {
                 self.sequence_set(set);
             }
             Command::Search(search) => self.search(search),
+            Command::Sort(sort) => self.sort(sort),
+            Command::Thread(thread) => self.thread(thread),
             Command::Fetch(fetch) => self.fetch(fetch),
             Command::Store(store) => self.store(store),
             Command::Copy { uid, set, mailbox } | Command::Move { uid, set, mailbox } => {
@@ -1078,7 +1139,58 @@ impl Writer {
     fn search(&mut self, search: &Search) {
         self.uid(search.uid);
         self.kw("SEARCH");
-        if let Some(returns) = &search.returns {
+        self.search_returns(search.returns.as_deref());
+        self.sp();
+        if let Some(charset) = &search.charset {
+            self.kw("CHARSET ");
+            self.charset(charset);
+            self.sp();
+        }
+        self.search_keys(&search.key);
+    }
+
+    fn sort(&mut self, sort: &Sort) {
+        self.uid(sort.uid);
+        self.kw("SORT");
+        self.search_returns(sort.returns.as_deref());
+        self.raw(" ");
+        self.parenthesized(&sort.criteria, |w, c| {
+            if c.reverse {
+                w.kw("REVERSE ");
+            }
+            w.kw(match c.key {
+                SortKey::Arrival => "ARRIVAL",
+                SortKey::Cc => "CC",
+                SortKey::Date => "DATE",
+                SortKey::From => "FROM",
+                SortKey::Size => "SIZE",
+                SortKey::Subject => "SUBJECT",
+                SortKey::To => "TO",
+                SortKey::DisplayFrom => "DISPLAYFROM",
+                SortKey::DisplayTo => "DISPLAYTO",
+            });
+        });
+        self.sp();
+        self.charset(&sort.charset);
+        self.sp();
+        self.search_keys(&sort.key);
+    }
+
+    fn thread(&mut self, thread: &Thread) {
+        self.uid(thread.uid);
+        self.kw("THREAD ");
+        self.kw(match thread.algorithm {
+            ThreadAlgorithm::OrderedSubject => "ORDEREDSUBJECT",
+            ThreadAlgorithm::References => "REFERENCES",
+        });
+        self.sp();
+        self.charset(&thread.charset);
+        self.sp();
+        self.search_keys(&thread.key);
+    }
+
+    fn search_returns(&mut self, returns: Option<&[SearchReturn]>) {
+        if let Some(returns) = returns {
             self.kw(" RETURN ");
             self.parenthesized(returns, |w, r| {
                 w.kw(match r {
@@ -1090,18 +1202,19 @@ impl Writer {
                 })
             });
         }
-        self.sp();
-        if let Some(charset) = &search.charset {
-            self.kw("CHARSET ");
-            // charset = atom / quoted: never a literal.
-            if !charset.is_empty() && charset.chars().all(is_atom_char) && self.coin() {
-                self.raw(charset);
-            } else {
-                self.raw(&format!("\"{charset}\""));
-            }
-            self.sp();
+    }
+
+    /// charset = atom / quoted: never a literal.
+    fn charset(&mut self, charset: &str) {
+        if !charset.is_empty() && charset.chars().all(is_atom_char) && self.coin() {
+            self.raw(charset);
+        } else {
+            self.raw(&format!("\"{charset}\""));
         }
-        match &search.key {
+    }
+
+    fn search_keys(&mut self, key: &SearchKey) {
+        match key {
             // Several keys at the top are one And; one key in parentheses is an And
             // of one.
             SearchKey::And(keys) if keys.len() > 1 => self.joined(keys, Self::search_key),

@@ -8,9 +8,10 @@
 //! number, which UIDs follow), whatever REVERSE says: RFC 5256 makes that order the
 //! last, implicit key.
 
+use mail_parser::HeaderValue;
+
 use super::subject::{BaseSubject, parse_value};
 use crate::message::mime;
-use mail_parser::HeaderValue;
 
 /// A SORT key (RFC 5256 3, RFC 5957 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,14 +61,16 @@ pub struct SortFields {
     /// The base subject.
     pub subject: String,
     /// The addr-mailbox (local part, as ENVELOPE shows it) of the first From address;
-    /// empty without one. So for `to` and `cc`.
+    /// empty without one.
     pub from: String,
+    /// The addr-mailbox of the first To address.
     pub to: String,
+    /// The addr-mailbox of the first Cc address.
     pub cc: String,
     /// The DISPLAYFROM value (RFC 5957 3): the first From address's display name with
     /// its encoded-words decoded; without one, `mailbox@host`; empty without an address.
-    /// So for `display_to`.
     pub display_from: String,
+    /// The DISPLAYTO value, likewise from the first To address.
     pub display_to: String,
 }
 

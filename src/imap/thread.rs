@@ -37,6 +37,8 @@ pub struct ThreadMessage {
     /// The message's references, oldest first, normalized: the Message-IDs of its
     /// References field, or without any, the first Message-ID of its In-Reply-To field.
     pub references: Vec<String>,
+    /// The base subject, which both algorithms group by, and whether it marks a reply
+    /// or forward, which REFERENCES consults when it does.
     pub subject: BaseSubject,
     /// The sent date in seconds since the Unix epoch: the Date field, else the internal
     /// date (RFC 5256 2.2).

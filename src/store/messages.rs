@@ -379,6 +379,33 @@ impl Account {
         std::fs::read(&path).map_err(|e| StoreError::io(&path, e))
     }
 
+    /// The message's header section (with the blank line that ends it), read without
+    /// the body: what SORT and THREAD need of every message. At most
+    /// [`HEADER_READ_MAX`] octets of a header that does not end sooner.
+    pub fn header(&self, id: MessageId) -> Result<Vec<u8>, StoreError> {
+        use std::io::Read;
+        let path = self.files.path(id);
+        let io = |e| StoreError::io(&path, e);
+        let mut file = std::fs::File::open(&path).map_err(io)?;
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 8192];
+        while out.len() < HEADER_READ_MAX {
+            let n = file.read(&mut chunk).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            // The end may straddle two chunks: look a few octets back.
+            let from = out.len().saturating_sub(3);
+            out.extend_from_slice(&chunk[..n]);
+            if let Some(end) = header_end(&out[from..]) {
+                out.truncate(from + end);
+                break;
+            }
+        }
+        out.truncate(HEADER_READ_MAX);
+        Ok(out)
+    }
+
     /// The message parsed with mail-parser (structure, decoded text, attachments).
     /// `None` when it cannot be parsed; a panic in the parser fails only this call.
     pub fn parsed(
@@ -501,6 +528,23 @@ fn take_uids(
     )
     .optional()?
     .ok_or_else(|| StoreError::NoMailbox(format!("#{}", mailbox.0)))
+}
+
+/// The most [`Account::header`] reads of a header section.
+pub const HEADER_READ_MAX: usize = 256 * 1024;
+
+/// Where the header section of `bytes` ends (after its blank line), if it does:
+/// CRLF CRLF, or bare LF LF in messages imported from files.
+fn header_end(bytes: &[u8]) -> Option<usize> {
+    let crlf = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4);
+    let lf = bytes.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 fn insert_message(

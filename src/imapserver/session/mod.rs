@@ -16,6 +16,7 @@ mod mailboxes;
 mod messages;
 mod resync;
 mod search;
+mod sort;
 mod view;
 
 use std::net::IpAddr;
@@ -484,6 +485,8 @@ impl Session {
             C::Unselect => self.unselect(),
             C::Expunge { uids } => self.expunge(uids.as_ref()),
             C::Search(search) => self.search(tag, &search),
+            C::Sort(sort) => self.sort(tag, &sort),
+            C::Thread(thread) => self.thread(&thread),
             C::Fetch(fetch) => self.fetch(tag, &fetch),
             C::Store(store) => self.store(&store),
             C::Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox, false),

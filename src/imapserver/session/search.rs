@@ -161,32 +161,9 @@ impl Session {
     }
 
     fn search_saving(&mut self, tag: &str, search: &Search) -> Outcome {
-        if let Some(charset) = &search.charset
-            && !CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset))
-        {
-            return Err(Done::no(format!("charset {charset} is not supported"))
-                .code(format!("BADCHARSET ({})", CHARSETS.join(" "))));
-        }
         let modseq = uses_modseq(&search.key);
-        if modseq {
-            self.enable_condstore();
-        }
-        let view = self.view()?;
-        let recent: Vec<Uid> = view
-            .uids()
-            .iter()
-            .copied()
-            .filter(|u| view.is_recent(*u))
-            .collect();
-        let key = convert(&search.key, view, &recent);
-        let mailbox = view.mailbox;
-        let found = self.with_account(|a| a.search(mailbox, &key))?;
-        let view = self.selected.as_mut().expect("checked above");
-        // Messages not yet announced (EXISTS) are not the client's to see.
-        let found: Vec<Uid> = found
-            .into_iter()
-            .filter(|u| view.seq_of(*u).is_some())
-            .collect();
+        let found = self.matching(search.charset.as_deref(), &search.key)?;
+        let view = self.selected.as_mut().expect("matching checked it");
         let numbers: Vec<u32> = match search.uid {
             true => found.clone(),
             false => found.iter().filter_map(|u| view.seq_of(*u)).collect(),
@@ -252,6 +229,36 @@ impl Session {
         }
         self.line(&line);
         Ok(Done::ok("SEARCH done"))
+    }
+
+    /// The UIDs of the selected mailbox's messages that match `key`, ascending.
+    /// Shared by SEARCH, SORT and THREAD.
+    pub(super) fn matching(&mut self, charset: Option<&str>, key: &Key) -> Result<Vec<Uid>, Done> {
+        if let Some(charset) = charset
+            && !CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset))
+        {
+            return Err(Done::no(format!("charset {charset} is not supported"))
+                .code(format!("BADCHARSET ({})", CHARSETS.join(" "))));
+        }
+        if uses_modseq(key) {
+            self.enable_condstore();
+        }
+        let view = self.view()?;
+        let recent: Vec<Uid> = view
+            .uids()
+            .iter()
+            .copied()
+            .filter(|u| view.is_recent(*u))
+            .collect();
+        let key = convert(key, view, &recent);
+        let mailbox = view.mailbox;
+        let found = self.with_account(|a| a.search(mailbox, &key))?;
+        let view = self.view()?;
+        // Messages not yet announced (EXISTS) are not the client's to see.
+        Ok(found
+            .into_iter()
+            .filter(|u| view.seq_of(*u).is_some())
+            .collect())
     }
 
     /// The highest modseq among these messages of the selected mailbox.

@@ -357,7 +357,8 @@ impl Session {
                 Err(e) => tracing::error!(error = %e, "reloading the selected mailbox failed"),
             }
         }
-        let expunges_allowed = !matches!(command, "FETCH" | "STORE" | "SEARCH");
+        // RFC 9051 7.5.1, and RFC 5256 4 for SORT and THREAD; UID commands may.
+        let expunges_allowed = !matches!(command, "FETCH" | "STORE" | "SEARCH" | "SORT" | "THREAD");
         self.flush_pending(expunges_allowed);
     }
 

@@ -456,3 +456,4 @@ fn a_big_fetch_goes_out_in_parts_before_the_next_command() {
 mod append;
 mod compress;
 mod condstore;
+mod sort;

@@ -1,0 +1,64 @@
+//! SORT, THREAD (RFC 5256), ESORT (RFC 5267) and SORT=DISPLAY (RFC 5957) against a
+//! real store: a small mailbox with a reply chain, answered by sequence number and
+//! by UID.
+
+use super::*;
+
+/// Four messages: a thread of three (one a reply with a "Re:" subject and a
+/// References field) and one alone, with sizes and dates out of arrival order.
+fn conversation(server: &Server) {
+    let messages = [
+        "From: Zoe <zoe@example.org>\r\nTo: bob@example.org\r\nSubject: lunch\r\nDate: Mon, 02 Nov 2026 12:00:00 +0000\r\nMessage-ID: <1@example.org>\r\n\r\nnoon?\r\n",
+        "From: \"Adam\" <adam@example.org>\r\nTo: zed@example.org\r\nSubject: Budget\r\nDate: Sun, 01 Nov 2026 09:00:00 +0000\r\nMessage-ID: <2@example.org>\r\n\r\nnumbers attached, and a longer body than the others\r\n",
+        "From: bob@example.org\r\nTo: zoe@example.org\r\nSubject: Re: lunch\r\nDate: Mon, 02 Nov 2026 12:30:00 +0000\r\nMessage-ID: <3@example.org>\r\nIn-Reply-To: <1@example.org>\r\nReferences: <1@example.org>\r\n\r\nyes\r\n",
+        "From: Zoe <zoe@example.org>\r\nTo: bob@example.org\r\nSubject: Re: Re: lunch\r\nDate: Mon, 02 Nov 2026 13:00:00 +0000\r\nMessage-ID: <4@example.org>\r\nReferences: <1@example.org> <3@example.org>\r\n\r\nsee you\r\n",
+    ];
+    for m in messages {
+        append_message(server, "alice", "Inbox", m);
+    }
+}
+
+#[test]
+fn sort_thread_and_esort_answer_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    conversation(&server);
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a LOGIN alice secret\r\n",
+            "b SELECT INBOX\r\n",
+            "c SORT (DATE) UTF-8 ALL\r\n",
+            "d SORT (SUBJECT REVERSE DATE) UTF-8 ALL\r\n",
+            "e UID SORT (REVERSE SIZE) US-ASCII NOT FROM adam\r\n",
+            "f SORT (FROM) UTF-8 ALL\r\n",
+            "g SORT (DISPLAYFROM) UTF-8 ALL\r\n",
+            "h SORT (TO ARRIVAL) UTF-8 ALL\r\n",
+            "i THREAD REFERENCES UTF-8 ALL\r\n",
+            "j THREAD ORDEREDSUBJECT UTF-8 ALL\r\n",
+            "k UID THREAD REFERENCES UTF-8 SUBJECT lunch\r\n",
+            "l SORT RETURN (MIN MAX COUNT ALL) (REVERSE DATE) UTF-8 ALL\r\n",
+            "m UID SORT RETURN () (SUBJECT) UTF-8 ALL\r\n",
+            "n SORT RETURN (COUNT) (DATE) UTF-8 SUBJECT nothing\r\n",
+            "o SORT (DATE) KOI8-R ALL\r\n",
+        ]
+    ));
+}
+
+#[test]
+fn expunges_wait_outside_sort_and_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    conversation(&server);
+    let mut log = String::new();
+    let mut a = server.logged_in("alice", "A");
+    let mut b = server.logged_in("alice", "B");
+    a.send("a1 SELECT INBOX\r\n", &mut log);
+    b.send("b1 SELECT INBOX\r\n", &mut log);
+    b.send("b2 STORE 1 +FLAGS.SILENT (\\Deleted)\r\n", &mut log);
+    b.send("b3 EXPUNGE\r\n", &mut log);
+    a.send("a2 SORT (DATE) UTF-8 ALL\r\n", &mut log);
+    a.send("a3 THREAD REFERENCES UTF-8 ALL\r\n", &mut log);
+    a.send("a4 UID SORT (DATE) UTF-8 ALL\r\n", &mut log);
+    insta::assert_snapshot!(log);
+}
