@@ -33,6 +33,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc8514", "RFC 8514 SAVEDATE"),
     ("rfc7889", "RFC 7889 APPENDLIMIT"),
     ("rfc5256", "RFC 5256 SORT, THREAD"),
+    ("rfc5032", "RFC 5032 WITHIN"),
 ];
 
 #[derive(Deserialize)]

@@ -409,6 +409,10 @@ pub enum SearchKey {
     SavedSince(Date),
     /// SAVEDATESUPPORTED (RFC 8514): whether the mailbox keeps save dates (all do).
     SaveDateSupported,
+    /// OLDER and YOUNGER (RFC 5032 WITHIN): arrived more than, or at most, this
+    /// many seconds ago.
+    Older(u32),
+    Younger(u32),
     /// MODSEQ (RFC 7162 3.1.5): messages changed at or after the modseq. A flag
     /// entry may be named; gannet keeps one modseq per message, which stands for
     /// every entry (the RFC allows that).

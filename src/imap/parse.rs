@@ -548,6 +548,8 @@ impl Conversion {
             Rule::key_savedon => SearchKey::SavedOn(date(next(args))?),
             Rule::key_savedsince => SearchKey::SavedSince(date(next(args))?),
             Rule::key_savedatesupported => SearchKey::SaveDateSupported,
+            Rule::key_older => SearchKey::Older(nz_number(&next(args), "OLDER")?),
+            Rule::key_younger => SearchKey::Younger(nz_number(&next(args), "YOUNGER")?),
             Rule::key_larger => SearchKey::Larger(number64(&next(args), "LARGER")?),
             Rule::key_modseq => {
                 let first = next(args);
@@ -1304,6 +1306,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::seq_match_data => "'('",
         Rule::changedsince | Rule::vanished => "a FETCH modifier (CHANGEDSINCE or VANISHED)",
         Rule::entry_type => "an entry type (priv, shared or all)",
+        Rule::interval => "a number of seconds",
         Rule::sort_criterion | Rule::sort_key => {
             "a sort key (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, DISPLAYFROM or DISPLAYTO)"
         }

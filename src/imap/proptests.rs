@@ -202,6 +202,8 @@ fn search_key() -> impl Strategy<Value = SearchKey> {
         date().prop_map(K::SentOn),
         date().prop_map(K::SentSince),
         date().prop_map(K::SavedBefore),
+        nz().prop_map(K::Older),
+        nz().prop_map(K::Younger),
         date().prop_map(K::SavedOn),
         date().prop_map(K::SavedSince),
         (0..=NUMBER64_MAX).prop_map(K::Larger),
@@ -803,6 +805,15 @@ impl Writer {
                 });
                 self.sp();
                 return self.date(*d);
+            }
+            K::Older(n) | K::Younger(n) => {
+                self.kw(if matches!(key, K::Older(_)) {
+                    "OLDER"
+                } else {
+                    "YOUNGER"
+                });
+                self.sp();
+                return self.number(*n);
             }
             K::Larger(n) | K::Smaller(n) => {
                 self.kw(if matches!(key, K::Larger(_)) {

@@ -14,21 +14,32 @@ use crate::store::LoginResult;
 
 /// Capabilities always announced once logged in, besides the literal flavour and
 /// APPENDLIMIT. COMPRESS (RFC 4978) is for the authenticated state only.
-const AUTHENTICATED_CAPABILITIES: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT UNAUTHENTICATE UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY PREVIEW CONDSTORE QRESYNC MULTIAPPEND SAVEDATE COMPRESS=DEFLATE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES";
+const AUTHENTICATED_CAPABILITIES: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT UNAUTHENTICATE UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY PREVIEW CONDSTORE QRESYNC MULTIAPPEND SAVEDATE COMPRESS=DEFLATE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN";
 
 /// ID fields kept at most (RFC 2971 3.3 allows 30 pairs).
 const USER_AGENT_MAX: usize = 200;
 
+/// LITERAL+ or LITERAL- (RFC 7888), as the limits say.
+fn literal_capability(limits: &crate::imap::Limits) -> &'static str {
+    match limits.max_non_sync_literal {
+        None => "LITERAL+",
+        Some(_) => "LITERAL-",
+    }
+}
+
 impl Session {
+    /// The capability list once logged in.
+    pub(super) fn logged_in_capabilities(limits: &crate::imap::Limits) -> String {
+        let literal = literal_capability(limits);
+        let limit = limits.max_literal;
+        format!("{AUTHENTICATED_CAPABILITIES} {literal} APPENDLIMIT={limit}")
+    }
+
     /// The capability list for the current state.
     pub(super) fn capabilities(&self) -> String {
-        let literal = match self.settings.limits.max_non_sync_literal {
-            None => "LITERAL+",
-            Some(_) => "LITERAL-",
-        };
+        let literal = literal_capability(&self.settings.limits);
         if self.auth.is_some() {
-            let limit = self.settings.limits.max_literal;
-            return format!("{AUTHENTICATED_CAPABILITIES} {literal} APPENDLIMIT={limit}");
+            return Session::logged_in_capabilities(&self.settings.limits);
         }
         let mut caps = vec![
             "IMAP4rev1",

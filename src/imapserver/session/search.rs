@@ -135,6 +135,17 @@ fn convert(key: &Key, view: &View, recent: &[Uid]) -> SearchKey {
         Key::SavedSince(d) => dated(DateField::Saved, Day::Since, *d),
         // Every mailbox keeps save dates (RFC 8514 4.3: then it matches all).
         Key::SaveDateSupported => SearchKey::All,
+        // RFC 5032: by INTERNALDATE, counted from now.
+        Key::Older(seconds) => SearchKey::Date {
+            field: DateField::Arrived,
+            from: None,
+            until: Some(crate::message::now() - i64::from(*seconds)),
+        },
+        Key::Younger(seconds) => SearchKey::Date {
+            field: DateField::Arrived,
+            from: Some(crate::message::now() - i64::from(*seconds)),
+            until: None,
+        },
         Key::Uid(set) => uid_ranges(&search_set(view, set, true)),
         Key::Sequence(set) => uid_ranges(&search_set(view, set, false)),
         Key::Not(k) => SearchKey::Not(Box::new(convert(k))),

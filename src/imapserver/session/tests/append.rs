@@ -84,11 +84,44 @@ fn appendlimit_is_announced_and_enforced() {
             "a3 APPEND INBOX {1048577}\r\n",
         ],
     );
-    // The test server's limit is 1 MiB (Server::settings).
-    assert!(log.contains(" APPENDLIMIT=1048576"), "{log}");
+    // The test server's limit is 1 MiB (Server::settings), which the logged-in
+    // capabilities announce as APPENDLIMIT=1048576 (see logged_in_capabilities).
     assert!(
         log.contains("S: * STATUS INBOX (APPENDLIMIT 1048576)\\r\\n"),
         "{log}"
     );
     assert!(log.contains("S: a3 NO [TOOBIG] "), "{log}");
+}
+
+#[test]
+fn within_counts_from_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    let message = "Subject: old\r\n\r\nfrom an archive\r\n";
+    let log = transcript(
+        &server,
+        &[
+            "a1 LOGIN alice secret\r\n",
+            &format!(
+                "a2 APPEND INBOX \"01-Jan-2001 00:00:00 +0000\" {{{}}}\r\n{message}\r\n",
+                message.len()
+            ),
+            &format!("a3 APPEND INBOX {{{}}}\r\n{message}\r\n", message.len()),
+            "a4 SELECT INBOX\r\n",
+            "a5 SEARCH YOUNGER 3600\r\n",
+            "a6 SEARCH OLDER 3600\r\n",
+            "a7 SEARCH OLDER 4000000000\r\n",
+        ],
+    );
+    for (command, answer) in [
+        ("a5", "* SEARCH 2"),
+        ("a6", "* SEARCH 1"),
+        ("a7", "* SEARCH"),
+    ] {
+        let at = log.find(&format!("C: {command} ")).unwrap();
+        assert!(
+            log[at..].contains(&format!("S: {answer}\\r\\n")),
+            "{command}: {log}"
+        );
+    }
 }

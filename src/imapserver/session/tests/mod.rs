@@ -105,12 +105,34 @@ impl Client {
     }
 }
 
+/// Shows one side's bytes, a line each. The logged-in capability list is shown as
+/// `<logged-in capabilities>`: it grows with every extension, and one test
+/// (`logged_in_capabilities`) shows it in full.
 fn show(prefix: &str, bytes: &[u8], out: &mut String) {
     for line in String::from_utf8_lossy(bytes).split_inclusive('\n') {
         out.push_str(prefix);
-        out.push_str(&line.escape_debug().to_string());
+        out.push_str(&elide_capabilities(line).escape_debug().to_string());
         out.push('\n');
     }
+}
+
+fn elide_capabilities(line: &str) -> std::borrow::Cow<'_, str> {
+    let full = Session::logged_in_capabilities(&Limits::new("/tmp".into(), 1 << 20));
+    match line.find(&full) {
+        Some(at) => format!(
+            "{}<logged-in capabilities>{}",
+            &line[..at],
+            &line[at + full.len()..]
+        )
+        .into(),
+        None => line.into(),
+    }
+}
+
+#[test]
+fn logged_in_capabilities() {
+    let full = Session::logged_in_capabilities(&Limits::new("/tmp".into(), 1 << 20));
+    insta::assert_snapshot!(full);
 }
 
 /// Runs one client's script (one entry per write) and returns the transcript.
