@@ -17,7 +17,7 @@ use crate::imapserver;
 use crate::leniency::Leniencies;
 use crate::recipients::Recipients;
 use crate::smtpserver::{self, Settings, Shared};
-use crate::store::{Store, StoreError};
+use crate::store::{Quota, Store, StoreError};
 use crate::tls::{self, TlsError};
 
 #[derive(Debug, thiserror::Error)]
@@ -67,33 +67,62 @@ pub struct Started {
 
 /// What all listeners share.
 struct Common {
-    hostname: Domain,
-    store: Arc<Store>,
+    core: Core,
     recipients: Recipients,
-    authenticator: Arc<Authenticator>,
     limiter: Arc<ConnectionLimiter>,
     recent: Arc<imapserver::RecentClaims>,
-    spool_dir: std::path::PathBuf,
+}
+
+/// What every way of serving a protocol needs, built from the configuration: the
+/// listeners, and `gannet admin imapserve`.
+pub struct Core {
+    pub hostname: Domain,
+    /// The accounts, with their quotas from domains.toml.
+    pub store: Arc<Store>,
+    pub authenticator: Arc<Authenticator>,
+    /// Where big IMAP literals are spooled.
+    pub spool_dir: std::path::PathBuf,
+}
+
+impl Core {
+    pub fn new(config: &Config) -> Result<Core, ServeError> {
+        let sc = &config.static_config;
+        let hostname = Domain::parse(&sc.hostname, Leniencies::PEDANTIC)
+            .map_err(|_| ServeError::Hostname(sc.hostname.clone()))?;
+        let authenticator = Authenticator::new(
+            &config.data_dir(),
+            &config.domains,
+            sc.limits.max_auth_failures_per_hour,
+            hostname.ascii(),
+        )
+        .map_err(ServeError::AuthDb)?;
+        let quotas = config
+            .domains
+            .accounts
+            .iter()
+            .map(|(name, a)| {
+                let quota = Quota {
+                    bytes: a.quota_bytes,
+                    messages: a.quota_messages,
+                };
+                (name.clone(), quota)
+            })
+            .collect();
+        Ok(Core {
+            spool_dir: spool_dir(config)?,
+            hostname,
+            store: Arc::new(Store::new(config.data_dir()).with_quotas(quotas)),
+            authenticator: Arc::new(authenticator),
+        })
+    }
 }
 
 /// Binds and starts the listeners of `config` on the current tokio runtime.
 pub async fn start(config: &Config) -> Result<Started, ServeError> {
     let sc = &config.static_config;
-    let hostname = Domain::parse(&sc.hostname, Leniencies::PEDANTIC)
-        .map_err(|_| ServeError::Hostname(sc.hostname.clone()))?;
-    let authenticator = Authenticator::new(
-        &config.data_dir(),
-        &config.domains,
-        sc.limits.max_auth_failures_per_hour,
-        hostname.ascii(),
-    )
-    .map_err(ServeError::AuthDb)?;
     let common = Common {
-        spool_dir: spool_dir(config)?,
-        hostname,
-        store: Arc::new(Store::new(config.data_dir())),
+        core: Core::new(config)?,
         recipients: Recipients::new(&config.domains),
-        authenticator: Arc::new(authenticator),
         limiter: ConnectionLimiter::new(&sc.limits),
         recent: Arc::default(),
     };
@@ -214,20 +243,20 @@ fn imap_shared(
     let hostname = listener
         .hostname
         .clone()
-        .unwrap_or_else(|| common.hostname.ascii().to_string());
+        .unwrap_or_else(|| common.core.hostname.ascii().to_string());
     let settings = imapserver::Settings {
         hostname,
         starttls: matches!(tls, Tls::StartTls(_)),
         plaintext_auth: listener.allow_plaintext_auth,
-        limits: crate::imap::Limits::new(common.spool_dir.clone(), limits.max_message_size),
+        limits: crate::imap::Limits::new(common.core.spool_dir.clone(), limits.max_message_size),
         max_errors: limits.max_errors,
     };
     imapserver::Shared {
         settings,
         tls,
         services: imapserver::Services {
-            store: Arc::clone(&common.store),
-            authenticator: Arc::clone(&common.authenticator),
+            store: Arc::clone(&common.core.store),
+            authenticator: Arc::clone(&common.core.authenticator),
             recent: Arc::clone(&common.recent),
         },
         limiter: Arc::clone(&common.limiter),
@@ -249,7 +278,7 @@ fn smtp_shared(
         .hostname
         .as_deref()
         .and_then(|h| Domain::parse(h, Leniencies::PEDANTIC).ok())
-        .unwrap_or_else(|| common.hostname.clone());
+        .unwrap_or_else(|| common.core.hostname.clone());
     let settings = Settings {
         hostname,
         max_message_size: limits.max_message_size,
@@ -265,8 +294,8 @@ fn smtp_shared(
         settings,
         tls,
         recipients: common.recipients.clone(),
-        store: Arc::clone(&common.store),
-        authenticator: submission.then(|| Arc::clone(&common.authenticator)),
+        store: Arc::clone(&common.core.store),
+        authenticator: submission.then(|| Arc::clone(&common.core.authenticator)),
         limiter: Arc::clone(&common.limiter),
         command_timeout: Duration::from_secs(limits.command_timeout.into()),
         data_timeout: Duration::from_secs(limits.data_timeout.into()),

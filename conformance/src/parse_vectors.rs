@@ -34,6 +34,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc7889", "RFC 7889 APPENDLIMIT"),
     ("rfc5256", "RFC 5256 SORT, THREAD"),
     ("rfc5032", "RFC 5032 WITHIN"),
+    ("rfc9208", "RFC 9208 QUOTA"),
 ];
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@
 //! test with the package to install rather than skipping it, so CI cannot pass by
 //! testing nothing.
 
+pub mod capture;
 pub mod imap;
 pub mod process;
 pub mod server;

@@ -61,6 +61,16 @@ pub struct AccountConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = "account is being migrated; try again in an hour")]
     pub login_disabled: Option<String>,
+    /// Storage limit for the account's messages, in bytes (all mailboxes together).
+    /// Deliveries and IMAP APPEND/COPY that would go over it are refused; IMAP
+    /// clients see it with GETQUOTAROOT. Unlimited when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = 1_073_741_824u64)]
+    pub quota_bytes: Option<u64>,
+    /// Limit on the number of messages in the account, like `quota_bytes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = 100_000u64)]
+    pub quota_messages: Option<u64>,
 }
 
 /// One `[aliases."ADDRESS"]` section.

@@ -45,6 +45,8 @@ pub fn example() -> (StaticConfig, DomainsConfig) {
         destinations: dests.iter().map(|d| d.to_string()).collect(),
         full_name: Some(name.to_string()),
         login_disabled: None,
+        quota_bytes: None,
+        quota_messages: None,
     };
     let domains = DomainsConfig {
         domains: BTreeMap::from([("example.org".to_string(), domain)]),

@@ -86,6 +86,15 @@ pub enum Command {
     Unauthenticate,
     /// COMPRESS (RFC 4978) with the algorithm name, upper-cased.
     Compress(String),
+    /// GETQUOTA with a quota root name (RFC 9208).
+    GetQuota(String),
+    /// GETQUOTAROOT with a mailbox name.
+    GetQuotaRoot(String),
+    /// SETQUOTA: a root and its resources' new limits (names upper-cased).
+    SetQuota {
+        root: String,
+        limits: Vec<(String, u64)>,
+    },
 
     // Selected (6.4).
     /// The IMAP4rev1 CHECK (RFC 3501 6.4.1): a checkpoint, which for gannet (every
@@ -149,6 +158,9 @@ impl Command {
             Command::Idle => "IDLE",
             Command::Unauthenticate => "UNAUTHENTICATE",
             Command::Compress(_) => "COMPRESS",
+            Command::GetQuota(_) => "GETQUOTA",
+            Command::GetQuotaRoot(_) => "GETQUOTAROOT",
+            Command::SetQuota { .. } => "SETQUOTA",
             Command::Check => "CHECK",
             Command::Close => "CLOSE",
             Command::Unselect => "UNSELECT",
@@ -255,6 +267,8 @@ pub enum StatusItem {
     HighestModSeq,
     /// The largest message APPEND takes into the mailbox (RFC 7889).
     AppendLimit,
+    /// What EXPUNGE would free, in KiB (RFC 9208 4.2).
+    DeletedStorage,
 }
 
 /// The message of an APPEND.

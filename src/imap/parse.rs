@@ -194,6 +194,20 @@ impl Conversion {
             Rule::cmd_unauthenticate => Command::Unauthenticate,
             // Algorithm names are case-insensitive atoms (RFC 4978 3).
             Rule::compress => Command::Compress(next(&mut inner).as_str().to_ascii_uppercase()),
+            Rule::getquota => Command::GetQuota(self.string(next(&mut inner))?),
+            Rule::getquotaroot => Command::GetQuotaRoot(self.mailbox(next(&mut inner))?),
+            Rule::setquota => {
+                let root = self.string(next(&mut inner))?;
+                let limits = inner
+                    .map(|r| {
+                        let mut parts = r.into_inner();
+                        let name = next(&mut parts).as_str().to_ascii_uppercase();
+                        let limit = number64(&next(&mut parts), &name)?;
+                        Ok((name, limit))
+                    })
+                    .collect::<Converted<_>>()?;
+                Command::SetQuota { root, limits }
+            }
             Rule::login => Command::Login {
                 user: self.string(next(&mut inner))?,
                 password: self.string(next(&mut inner))?,
@@ -1095,7 +1109,7 @@ fn date_time(pair: Pair<'_, Rule>) -> Converted<OffsetDateTime> {
 }
 
 fn status_att(pair: &Pair<'_, Rule>) -> StatusItem {
-    const ITEMS: [(&str, StatusItem); 9] = [
+    const ITEMS: [(&str, StatusItem); 10] = [
         ("MESSAGES", StatusItem::Messages),
         ("UIDNEXT", StatusItem::UidNext),
         ("UIDVALIDITY", StatusItem::UidValidity),
@@ -1105,6 +1119,7 @@ fn status_att(pair: &Pair<'_, Rule>) -> StatusItem {
         ("RECENT", StatusItem::Recent),
         ("HIGHESTMODSEQ", StatusItem::HighestModSeq),
         ("APPENDLIMIT", StatusItem::AppendLimit),
+        ("DELETED-STORAGE", StatusItem::DeletedStorage),
     ];
     keyword(pair.as_str(), &ITEMS)
 }
@@ -1193,6 +1208,9 @@ const COMMANDS: &[&str] = &[
     "COMPRESS",
     "SORT",
     "THREAD",
+    "GETQUOTAROOT",
+    "GETQUOTA",
+    "SETQUOTA",
 ];
 
 /// The commands that take a UID prefix, as errors name them.
@@ -1307,6 +1325,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::changedsince | Rule::vanished => "a FETCH modifier (CHANGEDSINCE or VANISHED)",
         Rule::entry_type => "an entry type (priv, shared or all)",
         Rule::interval => "a number of seconds",
+        Rule::setquota_resource | Rule::resource_name => "a quota resource (STORAGE, MESSAGE, ...)",
         Rule::sort_criterion | Rule::sort_key => {
             "a sort key (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, DISPLAYFROM or DISPLAYTO)"
         }
@@ -1325,7 +1344,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::time => "a time (hh:mm:ss)",
         Rule::zone => "a time zone (+hhmm or -hhmm)",
         Rule::status_att => {
-            "a status item (MESSAGES, UIDNEXT, UIDVALIDITY, UNSEEN, DELETED, SIZE, RECENT, HIGHESTMODSEQ or APPENDLIMIT)"
+            "a status item (MESSAGES, UIDNEXT, UIDVALIDITY, UNSEEN, DELETED, SIZE, RECENT, HIGHESTMODSEQ, APPENDLIMIT or DELETED-STORAGE)"
         }
         Rule::list_select_opts => "'('",
         Rule::list_select_opt => {

@@ -160,6 +160,7 @@ fn status_items() -> impl Strategy<Value = Vec<StatusItem>> {
             StatusItem::Recent,
             StatusItem::HighestModSeq,
             StatusItem::AppendLimit,
+            StatusItem::DeletedStorage,
         ]),
         1..4,
     )
@@ -439,6 +440,19 @@ fn command() -> impl Strategy<Value = Command> {
         (string(), string()).prop_map(|(user, password)| Command::Login { user, password }),
         vec(atom(), 1..4).prop_map(Command::Enable),
         atom().prop_map(|a| Command::Compress(a.to_ascii_uppercase())),
+        string().prop_map(Command::GetQuota),
+        mailbox().prop_map(Command::GetQuotaRoot),
+        (
+            string(),
+            vec(
+                (
+                    atom().prop_map(|a| a.to_ascii_uppercase()),
+                    0..=NUMBER64_MAX
+                ),
+                0..3
+            )
+        )
+            .prop_map(|(root, limits)| Command::SetQuota { root, limits }),
         (
             mailbox(),
             any::<bool>(),
@@ -962,6 +976,7 @@ impl Writer {
             StatusItem::Recent => "RECENT",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::AppendLimit => "APPENDLIMIT",
+            StatusItem::DeletedStorage => "DELETED-STORAGE",
         });
     }
 
@@ -987,6 +1002,24 @@ impl Writer {
             Command::Compress(algorithm) => {
                 self.kw("COMPRESS ");
                 self.kw(algorithm);
+            }
+            Command::GetQuota(root) => {
+                self.kw("GETQUOTA ");
+                self.astring(root);
+            }
+            Command::GetQuotaRoot(mailbox) => {
+                self.kw("GETQUOTAROOT ");
+                self.mailbox(mailbox);
+            }
+            Command::SetQuota { root, limits } => {
+                self.kw("SETQUOTA ");
+                self.astring(root);
+                self.sp();
+                self.parenthesized(limits, |w, (name, limit)| {
+                    w.kw(name);
+                    w.sp();
+                    w.number64(*limit);
+                });
             }
             Command::Id(None) => self.kw("ID NIL"),
             Command::Id(Some(pairs)) => {

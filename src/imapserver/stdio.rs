@@ -5,7 +5,6 @@
 //! timeouts.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,12 +14,9 @@ use tokio::task::JoinHandle;
 
 use super::listener;
 use super::session::{Services, Session, Settings};
-use crate::address::Domain;
-use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::imap::Limits;
-use crate::leniency::Leniencies;
-use crate::store::{Store, StoreError};
+use crate::server::{Core, ServeError};
 
 /// Bytes held between the session and the threads that read stdin and write
 /// stdout: as much as the listener reads at a time while a message streams in.
@@ -29,12 +25,9 @@ const PIPE: usize = 64 * 1024;
 /// Why the session could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum StdioError {
-    #[error("hostname {0:?} is not a valid domain")]
-    Hostname(String),
-    #[error("opening the authentication database: {0}")]
-    AuthDb(StoreError),
-    #[error("creating {path} (for IMAP literals being received): {source}")]
-    SpoolDir { path: PathBuf, source: io::Error },
+    /// What `gannet serve` would fail on too.
+    #[error(transparent)]
+    Setup(#[from] ServeError),
     /// An unknown login name, or an account that cannot be opened.
     #[error("{0}")]
     Login(String),
@@ -51,27 +44,19 @@ impl StdioSession {
     /// LOGIN takes) in the data directory of `config`, as `gannet serve` would.
     pub fn open(config: &Config, login: &str) -> Result<StdioSession, StdioError> {
         let sc = &config.static_config;
-        let hostname = Domain::parse(&sc.hostname, Leniencies::PEDANTIC)
-            .map_err(|_| StdioError::Hostname(sc.hostname.clone()))?;
-        let authenticator = Authenticator::new(
-            &config.data_dir(),
-            &config.domains,
-            sc.limits.max_auth_failures_per_hour,
-            hostname.ascii(),
-        )
-        .map_err(StdioError::AuthDb)?;
+        let core = Core::new(config)?;
         let settings = Settings {
-            hostname: hostname.ascii().to_string(),
+            hostname: core.hostname.ascii().to_string(),
             // There is no TLS to start on a pipe, and the session is logged in
             // already: no login is offered after UNAUTHENTICATE either.
             starttls: false,
             plaintext_auth: false,
-            limits: Limits::new(spool_dir(config)?, sc.limits.max_message_size),
+            limits: Limits::new(core.spool_dir, sc.limits.max_message_size),
             max_errors: sc.limits.max_errors,
         };
         let services = Services {
-            store: Arc::new(Store::new(config.data_dir())),
-            authenticator: Arc::new(authenticator),
+            store: core.store,
+            authenticator: core.authenticator,
             recent: Arc::default(),
         };
         let session =
@@ -117,23 +102,6 @@ fn client_gone_is_fine(e: io::Error) -> io::Result<()> {
         }
         _ => Err(e),
     }
-}
-
-/// Where IMAP spools large literals, as for `gannet serve`: `DATA_DIR/tmp`,
-/// owner-only.
-fn spool_dir(config: &Config) -> Result<PathBuf, StdioError> {
-    let path = config.data_dir().join("tmp");
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(&path)
-        .map_err(|source| StdioError::SpoolDir {
-            path: path.clone(),
-            source,
-        })?;
-    Ok(path)
 }
 
 /// stdin and stdout as one stream for the listener's loop, and the thread that

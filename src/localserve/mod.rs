@@ -110,6 +110,8 @@ pub fn config(opts: &Options) -> Result<(StaticConfig, DomainsConfig), String> {
         destinations: vec!["gannet".to_string(), "@localhost".to_string()],
         full_name: Some("Gannet localserve".to_string()),
         login_disabled: None,
+        quota_bytes: None,
+        quota_messages: None,
     };
     let domains = DomainsConfig {
         domains: BTreeMap::from([("localhost".to_string(), DomainConfig::default())]),

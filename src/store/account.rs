@@ -8,6 +8,7 @@ use tokio::sync::broadcast;
 
 use super::feed::{ChangeSet, Feed};
 use super::files::{self, Files};
+use super::quota::Quota;
 use super::types::{ModSeq, SpecialUse};
 use super::{StoreError, schema, search};
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct Account {
     /// Held (locked) while the account is open for writing: one writing process
     /// per account. `None` for a read-only open.
     _lock: Option<fs::File>,
+    /// The limits deliveries are checked against (from the configuration).
+    pub(super) quota: Quota,
 }
 
 impl Account {
@@ -66,6 +69,7 @@ impl Account {
             feed: Feed::new(),
             recovered: 0,
             _lock: Some(lock),
+            quota: Quota::default(),
         };
         account.recovered = account.recover()?;
         account.ensure_standard_mailboxes()?;
@@ -95,6 +99,7 @@ impl Account {
             feed: Feed::new(),
             recovered: 0,
             _lock: None,
+            quota: Quota::default(),
         })
     }
 

@@ -10,6 +10,7 @@ use super::account::{Account, next_modseq};
 use super::feed::{Change, Feed};
 use super::files::Files;
 use super::parse::{self, Fields, fields};
+use super::quota::Usage;
 use super::types::{FlagOp, Flags, MailboxId, MessageId, MessageMeta, ModSeq, Received, Uid};
 use crate::message::now;
 
@@ -121,8 +122,10 @@ impl Account {
         mailbox: MailboxId,
         messages: Vec<(Staged, NewMessage)>,
     ) -> Result<Vec<Uid>, StoreError> {
-        let needed: u64 = messages.iter().map(|(s, _)| s.size).sum();
-        self.check_quota(needed)?;
+        self.check_quota(Usage {
+            bytes: messages.iter().map(|(s, _)| s.size).sum(),
+            messages: messages.len() as u64,
+        })?;
         let tx = self.db.transaction()?;
         let modseq = next_modseq(&tx)?;
         let mut uid = take_uids(&tx, mailbox, messages.len(), modseq)?;
@@ -189,7 +192,10 @@ impl Account {
         let sources = self.messages_by_uid(from, uids)?;
         self.mailbox_by_id(to)?;
         if !expunge {
-            self.check_quota(sources.iter().map(|m| m.size).sum())?;
+            self.check_quota(Usage {
+                bytes: sources.iter().map(|m| m.size).sum(),
+                messages: sources.len() as u64,
+            })?;
         }
         let tx = self.db.transaction()?;
         let modseq = next_modseq(&tx)?;
@@ -416,22 +422,6 @@ impl Account {
         Ok(parse::parse_owned(&raw))
     }
 
-    /// Quota: refuses `needed` more bytes when a limit is set and would be passed.
-    fn check_quota(&self, needed: u64) -> Result<(), StoreError> {
-        let Some(limit) = self.quota_limit()? else {
-            return Ok(());
-        };
-        let used = self.quota_used()?;
-        if used + needed > limit {
-            return Err(StoreError::OverQuota {
-                used,
-                limit,
-                needed,
-            });
-        }
-        Ok(())
-    }
-
     /// How a message arrived: the SMTP envelope details stored with it.
     pub fn received(&self, id: MessageId) -> Result<Received, StoreError> {
         let (remote_ip, ehlo, mail_from, verified, dsn): (_, _, _, String, _) = self.db.query_row(
@@ -446,38 +436,6 @@ impl Account {
             verified_domains: verified.split_whitespace().map(str::to_string).collect(),
             dsn,
         })
-    }
-
-    /// Bytes used by all messages of the account.
-    pub fn quota_used(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .db
-            .query_row("SELECT ifnull(sum(size), 0) FROM mailbox", [], |r| r.get(0))?)
-    }
-
-    /// The account's storage limit in bytes, if any.
-    pub fn quota_limit(&self) -> Result<Option<u64>, StoreError> {
-        let value: Option<String> = self
-            .db
-            .query_row(
-                "SELECT value FROM setting WHERE key = 'quota_bytes'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(value.and_then(|v| v.parse().ok()))
-    }
-
-    /// Sets or clears the account's storage limit.
-    pub fn set_quota_limit(&mut self, limit: Option<u64>) -> Result<(), StoreError> {
-        match limit {
-            Some(l) => self.db.execute(
-                "INSERT INTO setting (key, value) VALUES ('quota_bytes', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [l.to_string()],
-            )?,
-            None => self.db.execute("DELETE FROM setting WHERE key = 'quota_bytes'", [])?,
-        };
-        Ok(())
     }
 }
 

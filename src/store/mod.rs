@@ -19,6 +19,7 @@ mod messages;
 mod parse;
 #[cfg(test)]
 mod proptests;
+mod quota;
 mod registry;
 mod schema;
 mod search;
@@ -49,6 +50,7 @@ pub use mbox::{
 };
 pub use messages::{FlagsResult, NewMessage, Staged};
 pub use parse::parse_owned;
+pub use quota::{Quota, Usage};
 pub use registry::{SharedAccount, Store};
 pub use search::{DateField, SearchKey};
 pub use types::{
@@ -89,8 +91,13 @@ pub enum StoreError {
         "invalid annotation entry {0:?}: it must start with '/' and have no wildcards or control characters"
     )]
     InvalidEntry(String),
-    #[error("over quota: {used} of {limit} bytes used, {needed} more needed")]
-    OverQuota { used: u64, limit: u64, needed: u64 },
+    #[error("over quota: {used} of {limit} {unit} used, {needed} more needed")]
+    OverQuota {
+        unit: &'static str,
+        used: u64,
+        limit: u64,
+        needed: u64,
+    },
     /// A delivery committed together with another that failed: see that one's error.
     #[error("the transaction this delivery was part of failed: {0}")]
     BatchFailed(String),

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::files::Files;
 use super::messages::{NewMessage, Staged};
+use super::quota::{Quota, Usage};
 use super::types::Uid;
 use super::{Account, StoreError, account_dir};
 
@@ -23,6 +24,8 @@ pub type SharedAccount = Arc<Mutex<Account>>;
 pub struct Store {
     data_dir: PathBuf,
     open: Mutex<HashMap<String, Open>>,
+    /// Each account's limits, given to it when it is opened.
+    quotas: HashMap<String, Quota>,
 }
 
 /// An open account and its deliveries waiting to be committed.
@@ -49,7 +52,14 @@ impl Store {
         Store {
             data_dir,
             open: Mutex::default(),
+            quotas: HashMap::new(),
         }
+    }
+
+    /// The store with these accounts' limits (from the configuration).
+    pub fn with_quotas(mut self, quotas: HashMap<String, Quota>) -> Store {
+        self.quotas = quotas;
+        self
     }
 
     /// The account `name`, opened (and created) on first use.
@@ -63,8 +73,10 @@ impl Store {
             return Ok(o.clone());
         }
         let dir = account_dir(&self.data_dir, name);
+        let mut account = Account::open(&dir, name)?;
+        account.set_quota(self.quotas.get(name).copied().unwrap_or_default());
         let o = Open {
-            account: Arc::new(Mutex::new(Account::open(&dir, name)?)),
+            account: Arc::new(Mutex::new(account)),
             queue: Arc::default(),
         };
         open.insert(name.to_string(), o.clone());
@@ -144,22 +156,26 @@ fn commit(account: &mut Account, batch: Vec<Queued>) {
 /// Hands an over-quota outcome to each queued message that does not fit after the
 /// ones before it; returns the others.
 fn refuse_over_quota(account: &Account, queued: Vec<Queued>) -> Vec<Queued> {
-    let (Ok(Some(limit)), Ok(mut used)) = (account.quota_limit(), account.quota_used()) else {
-        // No limit, or it cannot be read: the transaction checks again.
+    let quota = account.quota();
+    if quota.is_unlimited() {
+        return queued;
+    }
+    let Ok(mut used) = account.usage() else {
+        // The usage cannot be read: the transaction checks again.
         return queued;
     };
     let mut fitting = Vec::with_capacity(queued.len());
     for q in queued {
-        let needed = q.staged.size();
-        if used + needed > limit {
-            *lock(&q.outcome) = Some(Err(StoreError::OverQuota {
-                used,
-                limit,
-                needed,
-            }));
-        } else {
-            used += needed;
-            fitting.push(q);
+        let needed = Usage {
+            bytes: q.staged.size(),
+            messages: 1,
+        };
+        match quota.refusal(used, needed) {
+            Some(e) => *lock(&q.outcome) = Some(Err(e)),
+            None => {
+                used += needed;
+                fitting.push(q);
+            }
         }
     }
     fitting

@@ -312,14 +312,40 @@ fn mailboxes_create_parents_rename_children_and_refuse_bad_deletes() {
 fn quota_refuses_what_does_not_fit() {
     let (_dir, mut account) = open();
     let m = msg("a");
-    account.set_quota_limit(Some(m.len() as u64 + 10)).unwrap();
+    account.set_quota(Quota {
+        bytes: Some(m.len() as u64 + 10),
+        messages: None,
+    });
     deliver(&mut account, "Inbox", &[&m]);
     let inbox = account.mailbox("Inbox").unwrap().id;
     let staged = vec![(account.stage(&m).unwrap(), NewMessage::default())];
     assert!(matches!(
         account.deliver(inbox, staged),
-        Err(StoreError::OverQuota { .. })
+        Err(StoreError::OverQuota { unit: "bytes", .. })
     ));
+    // A limit on messages counts messages, in every mailbox; COPY counts too,
+    // MOVE does not add any.
+    account.set_quota(Quota {
+        bytes: None,
+        messages: Some(2),
+    });
+    let archive = account.mailbox("Archive").unwrap().id;
+    account.copy(inbox, &[1], archive).unwrap();
+    assert_eq!(
+        account.usage().unwrap(),
+        Usage {
+            bytes: 2 * m.len() as u64,
+            messages: 2
+        }
+    );
+    let refused = account.copy(inbox, &[1], archive).err().unwrap();
+    assert_eq!(
+        refused.to_string(),
+        "over quota: 2 of 2 messages used, 1 more needed"
+    );
+    account.move_messages(inbox, &[1], archive).unwrap();
+    let staged = vec![(account.stage(&m).unwrap(), NewMessage::default())];
+    assert!(account.deliver(inbox, staged).is_err());
     assert_consistent(&account);
 }
 
@@ -702,9 +728,10 @@ fn grouped_deliveries_get_their_own_quota_outcome() {
     {
         let shared = store.account("alice").unwrap();
         let mut account = shared.lock().unwrap();
-        account
-            .set_quota_limit(Some(2 * small.len() as u64 + 10))
-            .unwrap();
+        account.set_quota(Quota {
+            bytes: Some(2 * small.len() as u64 + 10),
+            messages: None,
+        });
     }
     let shared = store.account("alice").unwrap();
     // Hold the lock so that all three queue up and are committed as one batch.

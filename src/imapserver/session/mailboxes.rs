@@ -74,7 +74,7 @@ impl Session {
     }
 
     /// A mailbox name written as a response value.
-    fn name_value(&self, store_name: &str) -> String {
+    pub(super) fn name_value(&self, store_name: &str) -> String {
         let mut out = Vec::new();
         astring(&mut out, &self.imap_name(store_name));
         String::from_utf8(out).unwrap_or_default()
@@ -402,6 +402,10 @@ impl Session {
                 StatusItem::HighestModSeq => ("HIGHESTMODSEQ", m.modseq as u64),
                 // RFC 7889 4: the same limit for every mailbox.
                 StatusItem::AppendLimit => ("APPENDLIMIT", self.settings.limits.max_literal),
+                StatusItem::DeletedStorage => {
+                    let bytes = self.with_account(|a| a.deleted_storage(m.id))?;
+                    ("DELETED-STORAGE", super::quota::kib(bytes))
+                }
             };
             values.push(format!("{label} {value}"));
         }

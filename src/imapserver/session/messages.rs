@@ -89,9 +89,10 @@ impl Session {
             Ok((result, current))
         })?;
         let view = self.selected.as_mut().expect("checked above");
-        // The client knows what it changed (even silently).
-        for m in &result.changed {
-            view.told(m.uid, m.modseq);
+        if store.silent {
+            for m in &result.changed {
+                view.changed_silently(m);
+            }
         }
         let mut lines = Vec::new();
         let new_keywords: Vec<String> = result
@@ -127,7 +128,9 @@ impl Session {
                 items.push(format!("MODSEQ ({})", m.modseq));
             }
             lines.push(format!("* {seq} FETCH ({})", items.join(" ")));
-            view.told(m.uid, m.modseq);
+            if !store.silent {
+                view.told(m.uid, m.modseq);
+            }
         }
         for l in lines {
             self.line(&l);

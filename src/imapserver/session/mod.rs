@@ -14,6 +14,7 @@ mod compress;
 mod fetch;
 mod mailboxes;
 mod messages;
+mod quota;
 mod resync;
 mod search;
 mod sort;
@@ -486,6 +487,9 @@ impl Session {
             C::Expunge { uids } => self.expunge(uids.as_ref()),
             C::Search(search) => self.search(tag, &search),
             C::Sort(sort) => self.sort(tag, &sort),
+            C::GetQuotaRoot(mailbox) => self.getquotaroot(&mailbox),
+            C::GetQuota(root) => self.getquota(&root),
+            C::SetQuota { .. } => self.setquota(),
             C::Thread(thread) => self.thread(&thread),
             C::Fetch(fetch) => self.fetch(tag, &fetch),
             C::Store(store) => self.store(&store),

@@ -78,10 +78,14 @@ pub struct View {
     /// mailbox up to it has been told (RFC 7162 3.2: nothing may be lost if the
     /// connection drops).
     highest: ModSeq,
-    /// Messages whose flags the session has told (or changed itself), with the
-    /// modseq of what it told: feed changes up to then are old news, and telling
-    /// them after would undo what the client knows.
+    /// Messages whose flags the session has told, with the modseq of what it
+    /// told: feed changes up to then are old news, and telling them after would
+    /// undo what the client knows.
     told: BTreeMap<Uid, ModSeq>,
+    /// The flags this session gave messages with a silent STORE (not told): the
+    /// client knows its own change, not others' before it. Should one of those
+    /// come in, the client is told these flags, which hold both.
+    silent: BTreeMap<Uid, (Flags, Vec<String>, ModSeq)>,
     /// The last SEARCH ... RETURN (SAVE) result (RFC 5182), as UIDs.
     pub saved: Vec<Uid>,
     pending: Pending,
@@ -110,6 +114,7 @@ impl View {
             latest: highest,
             highest,
             told: BTreeMap::new(),
+            silent: BTreeMap::new(),
             saved: Vec::new(),
             pending: Pending::default(),
         }
@@ -176,6 +181,22 @@ impl View {
         }
     }
 
+    /// Remembers that the session changed the flags of `m` with a silent STORE.
+    /// An older change by others still waiting to be told is told as `m`'s flags,
+    /// which hold it and the session's own.
+    pub fn changed_silently(&mut self, m: &MessageMeta) {
+        let state = (m.flags, m.keywords.clone(), m.modseq);
+        if self
+            .pending
+            .flags
+            .get(&m.uid)
+            .is_some_and(|p| p.2 < m.modseq)
+        {
+            self.pending.flags.insert(m.uid, state.clone());
+        }
+        self.silent.insert(m.uid, state);
+    }
+
     /// Takes in a committed change set.
     fn apply(&mut self, set: &ChangeSet) {
         if set.modseq <= self.modseq {
@@ -202,8 +223,16 @@ impl View {
                     flags,
                     keywords,
                 } if *mailbox == self.mailbox => {
-                    if self.told.get(uid).is_none_or(|&m| m < set.modseq) {
-                        let entry = (*flags, keywords.clone(), set.modseq);
+                    let told = self.told.get(uid).is_some_and(|&m| m >= set.modseq);
+                    let entry = match self.silent.get(uid) {
+                        // The session's own silent change: the client knows it.
+                        Some(own) if own.2 == set.modseq => None,
+                        // Older than the session's own silent change: tell the
+                        // flags after that change, which include this one.
+                        Some(own) if own.2 > set.modseq => Some(own.clone()),
+                        _ => Some((*flags, keywords.clone(), set.modseq)),
+                    };
+                    if let (false, Some(entry)) = (told, entry) {
                         self.pending.flags.insert(*uid, entry);
                     }
                     true
@@ -225,6 +254,7 @@ impl View {
         self.modseq = set.modseq;
         // The feed comes in modseq order: nothing older than this will come again.
         self.told.retain(|_, &mut m| m > set.modseq);
+        self.silent.retain(|_, own| own.2 > set.modseq);
     }
 
     /// Resolves a sequence set (of sequence numbers, or of UIDs when `uid`) to the

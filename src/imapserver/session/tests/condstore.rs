@@ -144,3 +144,29 @@ fn flag_changes_told_while_an_expunge_waits_keep_highestmodseq_below_it() {
     a.send("a4 NOOP\r\n", &mut log);
     insta::assert_snapshot!(log);
 }
+
+#[test]
+fn a_silent_store_does_not_hide_an_earlier_change_by_another_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    three_messages(&server);
+    let mut log = String::new();
+    let mut a = server.logged_in("alice", "A");
+    let mut b = server.logged_in("alice", "B");
+    a.send("a1 ENABLE QRESYNC\r\n", &mut log);
+    a.send("a2 SELECT INBOX\r\n", &mut log);
+    b.send("b1 SELECT INBOX\r\n", &mut log);
+    b.send("b2 STORE 2 +FLAGS ($Label1)\r\n", &mut log);
+    // A's own change is silent, but B's before it must still reach A, with the
+    // flags that hold both.
+    a.send("a3 UID STORE 2 +FLAGS.SILENT (\\Seen)\r\n", &mut log);
+    a.send("a4 NOOP\r\n", &mut log);
+    // Without CONDSTORE too; and a silent change nobody else made stays silent.
+    let mut c = server.logged_in("alice", "C");
+    c.send("c1 SELECT INBOX\r\n", &mut log);
+    b.send("b3 STORE 3 +FLAGS ($Label2)\r\n", &mut log);
+    c.send("c2 STORE 3 +FLAGS.SILENT (\\Flagged)\r\n", &mut log);
+    c.send("c3 STORE 1 +FLAGS.SILENT (\\Answered)\r\n", &mut log);
+    c.send("c4 NOOP\r\n", &mut log);
+    insta::assert_snapshot!(log);
+}

@@ -478,4 +478,5 @@ fn a_big_fetch_goes_out_in_parts_before_the_next_command() {
 mod append;
 mod compress;
 mod condstore;
+mod quota;
 mod sort;
