@@ -35,6 +35,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc5256", "RFC 5256 SORT, THREAD"),
     ("rfc5032", "RFC 5032 WITHIN"),
     ("rfc9208", "RFC 9208 QUOTA"),
+    ("rfc8508", "RFC 8508 REPLACE"),
 ];
 
 #[derive(Deserialize)]
@@ -138,25 +139,35 @@ fn header_value<T: Display>(
 fn imap_request(r: &imap::Request) -> String {
     match &r.command {
         imap::Command::Append { mailbox, messages } => {
-            let shown: Vec<String> = messages
-                .iter()
-                .map(|m| {
-                    format!(
-                        "flags: {:?}, date: {:?}, data: {} octets",
-                        m.flags,
-                        m.date,
-                        m.data.len()
-                    )
-                })
-                .collect();
+            let shown: Vec<String> = messages.iter().map(append_message).collect();
             format!(
                 "{} Append {{ mailbox: {mailbox:?}, {} }}",
                 r.tag,
                 shown.join("; ")
             )
         }
+        imap::Command::Replace {
+            uid,
+            number,
+            mailbox,
+            message,
+        } => format!(
+            "{} Replace {{ uid: {uid}, number: {number:?}, mailbox: {mailbox:?}, {} }}",
+            r.tag,
+            append_message(message)
+        ),
         command => format!("{} {command:?}", r.tag),
     }
+}
+
+/// An APPEND or REPLACE message with its data shown by its length.
+fn append_message(m: &imap::AppendMessage) -> String {
+    format!(
+        "flags: {:?}, date: {:?}, data: {} octets",
+        m.flags,
+        m.date,
+        m.data.len()
+    )
 }
 
 fn parse(

@@ -123,6 +123,14 @@ pub enum Command {
         set: SequenceSet,
         mailbox: String,
     },
+    /// REPLACE or UID REPLACE (RFC 8508): append the message to the mailbox and
+    /// expunge the one numbered, atomically.
+    Replace {
+        uid: bool,
+        number: SeqNumber,
+        mailbox: String,
+        message: AppendMessage,
+    },
 }
 
 impl Command {
@@ -172,6 +180,7 @@ impl Command {
             Command::Store(s) => uid(s.uid, "UID STORE", "STORE"),
             Command::Copy { uid: u, .. } => uid(*u, "UID COPY", "COPY"),
             Command::Move { uid: u, .. } => uid(*u, "UID MOVE", "MOVE"),
+            Command::Replace { uid: u, .. } => uid(*u, "UID REPLACE", "REPLACE"),
         }
     }
 }

@@ -134,6 +134,7 @@ impl Conversion {
                     Rule::store => Command::Store(self.store(inner, true)?),
                     Rule::search => Command::Search(self.search(inner, true)?),
                     Rule::sort => Command::Sort(self.sort(inner, true)?),
+                    Rule::replace => self.replace(inner, true)?,
                     Rule::thread => Command::Thread(self.thread(inner, true)?),
                     Rule::copy => {
                         let (set, mailbox) = self.set_and_mailbox(inner, "UID")?;
@@ -164,6 +165,7 @@ impl Conversion {
             Rule::idle => Command::Idle,
             Rule::search => Command::Search(self.search(inner, false)?),
             Rule::sort => Command::Sort(self.sort(inner, false)?),
+            Rule::replace => self.replace(inner, false)?,
             Rule::thread => Command::Thread(self.thread(inner, false)?),
             Rule::status => {
                 let mailbox = self.mailbox(next(&mut inner))?;
@@ -635,6 +637,19 @@ impl Conversion {
             .map(|m| self.append_message(m.into_inner()))
             .collect::<Converted<_>>()?;
         Ok(Command::Append { mailbox, messages })
+    }
+
+    fn replace(&mut self, mut inner: Pairs<'_, Rule>, uid: bool) -> Converted<Command> {
+        let what = if uid { "UID" } else { "message number" };
+        let number = seq_number(&next(&mut inner), what)?;
+        let mailbox = self.mailbox(next(&mut inner))?;
+        let message = self.append_message(next(&mut inner).into_inner())?;
+        Ok(Command::Replace {
+            uid,
+            number,
+            mailbox,
+            message,
+        })
     }
 
     fn append_message(&mut self, inner: Pairs<'_, Rule>) -> Converted<AppendMessage> {
@@ -1211,6 +1226,7 @@ const COMMANDS: &[&str] = &[
     "GETQUOTAROOT",
     "GETQUOTA",
     "SETQUOTA",
+    "REPLACE",
 ];
 
 /// The commands that take a UID prefix, as errors name them.
@@ -1223,6 +1239,7 @@ const UID_COMMANDS: &[(&str, &str)] = &[
     ("EXPUNGE", "UID EXPUNGE"),
     ("SORT", "UID SORT"),
     ("THREAD", "UID THREAD"),
+    ("REPLACE", "UID REPLACE"),
 ];
 
 /// The name errors use for the command the grammar matched in `command` (the line

@@ -56,13 +56,16 @@ fn nz() -> impl Strategy<Value = u32> {
     prop_oneof![1u32..20, 1u32..=u32::MAX, Just(u32::MAX)]
 }
 
-fn sequence_set() -> impl Strategy<Value = SequenceSet> {
-    let number = prop_oneof![
+fn seq_number() -> impl Strategy<Value = SeqNumber> {
+    prop_oneof![
         4 => nz().prop_map(SeqNumber::Number),
         1 => Just(SeqNumber::Last),
-    ];
+    ]
+}
+
+fn sequence_set() -> impl Strategy<Value = SequenceSet> {
     prop_oneof![
-        9 => vec((number.clone(), number), 1..4).prop_map(SequenceSet::Ranges),
+        9 => vec((seq_number(), seq_number()), 1..4).prop_map(SequenceSet::Ranges),
         1 => Just(SequenceSet::Saved),
     ]
 }
@@ -481,6 +484,14 @@ fn command() -> impl Strategy<Value = Command> {
         (mailbox(), status_items()).prop_map(|(mailbox, items)| Command::Status { mailbox, items }),
         (mailbox(), vec(append_message(), 1..4))
             .prop_map(|(mailbox, messages)| Command::Append { mailbox, messages }),
+        (any::<bool>(), seq_number(), mailbox(), append_message()).prop_map(
+            |(uid, number, mailbox, message)| Command::Replace {
+                uid,
+                number,
+                mailbox,
+                message
+            }
+        ),
         proptest::option::of(sequence_set()).prop_map(|uids| Command::Expunge { uids }),
         search().prop_map(Command::Search),
         sort().prop_map(Command::Sort),
@@ -667,6 +678,22 @@ impl Writer {
         self.raw("(");
         self.joined(items, each);
         self.raw(")");
+    }
+
+    /// One message of APPEND or REPLACE, with the SP before it.
+    fn append_message(&mut self, message: &AppendMessage) {
+        if !message.flags.is_empty() || self.coin() {
+            self.sp();
+            self.parenthesized(&message.flags, Self::flag);
+        }
+        if let Some(date) = message.date {
+            self.sp();
+            self.date_time(date);
+        }
+        self.sp();
+        let bytes = message.data.bytes().expect("in memory").into_owned();
+        let literal8 = bytes.contains(&0) || self.coin();
+        self.literal(&bytes, literal8);
     }
 
     fn seq_number(&mut self, n: SeqNumber) {
@@ -1108,19 +1135,21 @@ impl Writer {
                 self.kw("APPEND ");
                 self.mailbox(mailbox);
                 for message in messages {
-                    if !message.flags.is_empty() || self.coin() {
-                        self.sp();
-                        self.parenthesized(&message.flags, Self::flag);
-                    }
-                    if let Some(date) = message.date {
-                        self.sp();
-                        self.date_time(date);
-                    }
-                    self.sp();
-                    let bytes = message.data.bytes().expect("in memory").into_owned();
-                    let literal8 = bytes.contains(&0) || self.coin();
-                    self.literal(&bytes, literal8);
+                    self.append_message(message);
                 }
+            }
+            Command::Replace {
+                uid,
+                number,
+                mailbox,
+                message,
+            } => {
+                self.uid(*uid);
+                self.kw("REPLACE ");
+                self.seq_number(*number);
+                self.sp();
+                self.mailbox(mailbox);
+                self.append_message(message);
             }
             Command::Expunge { uids: None } => self.kw("EXPUNGE"),
             Command::Expunge { uids: Some(set) } => {

@@ -126,6 +126,40 @@ impl Account {
             bytes: messages.iter().map(|(s, _)| s.size).sum(),
             messages: messages.len() as u64,
         })?;
+        self.deliver_replacing(mailbox, messages, None)
+    }
+
+    /// Puts a staged message into `mailbox` and expunges message `old` of
+    /// `old_mailbox` in the same transaction (IMAP REPLACE, RFC 8508): both
+    /// happen or neither. Returns the new message's UID; fails with
+    /// [`StoreError::NoMessage`] when `old` is not there (expunged meanwhile).
+    pub fn replace(
+        &mut self,
+        (old_mailbox, old): (MailboxId, Uid),
+        mailbox: MailboxId,
+        message: (Staged, NewMessage),
+    ) -> Result<Uid, StoreError> {
+        let gone = self.messages_by_uid(old_mailbox, &[old])?;
+        let Some(replaced) = gone.first() else {
+            return Err(StoreError::NoMessage(old));
+        };
+        // The replaced message's room is freed in the same transaction.
+        self.check_quota(Usage {
+            bytes: message.0.size.saturating_sub(replaced.size),
+            messages: 0,
+        })?;
+        let uids = self.deliver_replacing(mailbox, vec![message], Some((old_mailbox, gone)))?;
+        Ok(uids[0])
+    }
+
+    /// Delivers, and expunges `replaced` (messages of a mailbox) in the same
+    /// transaction; the quota was checked by the caller.
+    fn deliver_replacing(
+        &mut self,
+        mailbox: MailboxId,
+        messages: Vec<(Staged, NewMessage)>,
+        replaced: Option<(MailboxId, Vec<MessageMeta>)>,
+    ) -> Result<Vec<Uid>, StoreError> {
         let tx = self.db.transaction()?;
         let modseq = next_modseq(&tx)?;
         let mut uid = take_uids(&tx, mailbox, messages.len(), modseq)?;
@@ -147,6 +181,13 @@ impl Account {
                 uids.push(uid);
                 uid += 1;
             }
+            if let Some((old_mailbox, old)) = &replaced {
+                mark_expunged(&tx, *old_mailbox, old, modseq)?;
+                changes.push(Change::Expunged {
+                    mailbox: *old_mailbox,
+                    uids: old.iter().map(|m| m.uid).collect(),
+                });
+            }
             Ok(())
         })();
         finish(
@@ -157,6 +198,10 @@ impl Account {
             modseq,
             changes,
         )?;
+        if let Some((_, old)) = replaced {
+            self.files
+                .remove_all(&old.iter().map(|m| m.id).collect::<Vec<_>>());
+        }
         self.index_when_due(&installed);
         Ok(uids)
     }

@@ -75,6 +75,8 @@ pub enum StoreError {
     SchemaTooOld { found: usize, known: usize },
     #[error("mailbox {0:?} does not exist")]
     NoMailbox(String),
+    #[error("message UID {0} does not exist (expunged?)")]
+    NoMessage(u32),
     #[error("mailbox {0:?} already exists")]
     MailboxExists(String),
     #[error("invalid mailbox name {name:?}: {reason}")]

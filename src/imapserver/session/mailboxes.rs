@@ -475,7 +475,7 @@ impl Session {
 }
 
 /// A message to append: its bytes and what the store keeps with it.
-fn prepare(message: AppendMessage) -> Result<(Vec<u8>, NewMessage), Done> {
+pub(super) fn prepare(message: AppendMessage) -> Result<(Vec<u8>, NewMessage), Done> {
     if message.data.is_empty() {
         return Err(Done::no("an empty message cannot be appended"));
     }

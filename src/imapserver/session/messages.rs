@@ -3,7 +3,7 @@
 
 use super::view::{flag_list, mailbox_flags};
 use super::{Done, Outcome, Session, lock};
-use crate::imap::{Flag, SequenceSet, Store, StoreAction};
+use crate::imap::{AppendMessage, Flag, SeqNumber, SequenceSet, Store, StoreAction};
 use crate::store::{FlagOp, Flags, SearchKey, Uid};
 
 /// Splits IMAP flags into the store's system flags and keywords. `\Recent` and
@@ -197,6 +197,40 @@ impl Session {
         self.line(&format!("* OK [{code}] moved"));
         self.report_expunged(&sources);
         Ok(Done::ok("MOVE done"))
+    }
+
+    /// REPLACE (RFC 8508): appends `message` to `target` and expunges the message
+    /// numbered, in one transaction.
+    pub(super) fn replace(
+        &mut self,
+        uid: bool,
+        number: SeqNumber,
+        target: &str,
+        message: AppendMessage,
+    ) -> Outcome {
+        self.writable()?;
+        let view = self.view()?;
+        let from = view.mailbox;
+        let old = match view.resolve(&SequenceSet::Ranges(vec![(number, number)]), uid)?[..] {
+            [old] => old,
+            _ => {
+                return Err(Done::no("the message to replace does not exist").code("NONEXISTENT"));
+            }
+        };
+        let store_name = self.store_name(target)?;
+        let to = self.target_mailbox(&store_name, target)?;
+        let (data, new) = super::mailboxes::prepare(message)?;
+        let new_uid = self.with_account(|a| {
+            let staged = a.stage(&data)?;
+            a.replace((from, old), to.id, (staged, new))
+        })?;
+        // RFC 8508 3.3, as MOVE: the APPENDUID before the expunge.
+        self.line(&format!(
+            "* OK [APPENDUID {} {new_uid}] replaced",
+            to.uid_validity
+        ));
+        self.report_expunged(&[old]);
+        Ok(Done::ok("REPLACE done"))
     }
 
     /// EXPUNGE, or UID EXPUNGE of the given UIDs only.

@@ -239,7 +239,7 @@ impl Done {
 impl From<StoreError> for Done {
     fn from(e: StoreError) -> Done {
         let code = match &e {
-            StoreError::NoMailbox(_) => Some("NONEXISTENT"),
+            StoreError::NoMailbox(_) | StoreError::NoMessage(_) => Some("NONEXISTENT"),
             StoreError::MailboxExists(_) => Some("ALREADYEXISTS"),
             StoreError::OverQuota { .. } => Some("OVERQUOTA"),
             StoreError::InboxFixed(_) | StoreError::HasChildren(_) => Some("CANNOT"),
@@ -495,6 +495,12 @@ impl Session {
             C::Store(store) => self.store(&store),
             C::Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox, false),
             C::Move { uid, set, mailbox } => self.copy(uid, &set, &mailbox, true),
+            C::Replace {
+                uid,
+                number,
+                mailbox,
+                message,
+            } => self.replace(uid, number, &mailbox, message),
         }
     }
 

@@ -125,3 +125,42 @@ fn within_counts_from_now() {
         );
     }
 }
+
+#[test]
+fn replace_appends_and_expunges_in_one_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    let draft = "Subject: draft 1\r\n\r\nfirst words\r\n";
+    let better = "Subject: draft 2\r\n\r\nbetter words\r\n";
+    let mut log = String::new();
+    let mut a = server.logged_in("alice", "A");
+    let mut b = server.logged_in("alice", "B");
+    b.send("b1 SELECT Drafts\r\n", &mut log);
+    for command in [
+        &format!(
+            "a1 APPEND Drafts (\\Draft) {{{}}}\r\n{draft}\r\n",
+            draft.len()
+        ),
+        "a2 SELECT Drafts\r\n",
+        &format!(
+            "a3 REPLACE 1 Drafts (\\Draft) {{{}}}\r\n{better}\r\n",
+            better.len()
+        ),
+        "a4 FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n",
+        // Into another mailbox, by UID; the original goes all the same.
+        &format!("a5 UID REPLACE 2 Sent {{{}}}\r\n{better}\r\n", better.len()),
+        // Nothing to replace, no such mailbox, an empty message: nothing changes.
+        &format!(
+            "a6 UID REPLACE 99 Drafts {{{}}}\r\n{better}\r\n",
+            better.len()
+        ),
+        "a7 APPEND Drafts {1}\r\nx\r\n",
+        &format!("a8 REPLACE 1 Nowhere {{{}}}\r\n{better}\r\n", better.len()),
+        "a9 REPLACE 1 Drafts {0}\r\n\r\n",
+        "a10 STATUS Sent (MESSAGES)\r\n",
+    ] {
+        a.send(command, &mut log);
+    }
+    b.send("b2 NOOP\r\n", &mut log);
+    insta::assert_snapshot!(log);
+}
