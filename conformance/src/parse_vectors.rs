@@ -36,6 +36,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc5032", "RFC 5032 WITHIN"),
     ("rfc9208", "RFC 9208 QUOTA"),
     ("rfc8508", "RFC 8508 REPLACE"),
+    ("rfc8474", "RFC 8474 OBJECTID"),
 ];
 
 #[derive(Deserialize)]

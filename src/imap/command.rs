@@ -278,6 +278,8 @@ pub enum StatusItem {
     AppendLimit,
     /// What EXPUNGE would free, in KiB (RFC 9208 4.2).
     DeletedStorage,
+    /// The mailbox's objectid (RFC 8474).
+    MailboxId,
 }
 
 /// The message of an APPEND.
@@ -436,6 +438,9 @@ pub enum SearchKey {
     /// many seconds ago.
     Older(u32),
     Younger(u32),
+    /// EMAILID and THREADID (RFC 8474): the objectid as sent.
+    EmailId(String),
+    ThreadId(String),
     /// MODSEQ (RFC 7162 3.1.5): messages changed at or after the modseq. A flag
     /// entry may be named; gannet keeps one modseq per message, which stands for
     /// every entry (the RFC allows that).
@@ -512,6 +517,9 @@ pub enum FetchItem {
     ModSeq,
     /// SAVEDATE (RFC 8514).
     SaveDate,
+    /// EMAILID and THREADID (RFC 8474).
+    EmailId,
+    ThreadId,
 }
 
 /// `<offset.length>` of a partial fetch.

@@ -340,6 +340,8 @@ impl Conversion {
                 }
                 Rule::att_modseq => FetchItem::ModSeq,
                 Rule::att_savedate => FetchItem::SaveDate,
+                Rule::att_emailid => FetchItem::EmailId,
+                Rule::att_threadid => FetchItem::ThreadId,
                 Rule::att_preview => FetchItem::Preview {
                     lazy: att.into_inner().next().is_some(),
                 },
@@ -565,6 +567,8 @@ impl Conversion {
             Rule::key_savedsince => SearchKey::SavedSince(date(next(args))?),
             Rule::key_savedatesupported => SearchKey::SaveDateSupported,
             Rule::key_older => SearchKey::Older(nz_number(&next(args), "OLDER")?),
+            Rule::key_emailid => SearchKey::EmailId(objectid(&next(args))?),
+            Rule::key_threadid => SearchKey::ThreadId(objectid(&next(args))?),
             Rule::key_younger => SearchKey::Younger(nz_number(&next(args), "YOUNGER")?),
             Rule::key_larger => SearchKey::Larger(number64(&next(args), "LARGER")?),
             Rule::key_modseq => {
@@ -811,6 +815,17 @@ fn unquote(quoted: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// An objectid (RFC 8474 7): 1 to 255 letters, digits, '_' and '-'.
+fn objectid(pair: &Pair<'_, Rule>) -> Converted<String> {
+    match pair.as_str().len() {
+        1..=255 => Ok(pair.as_str().to_owned()),
+        n => Err(Failure::at(
+            pair,
+            format!("an objectid is at most 255 characters, not {n}"),
+        )),
+    }
 }
 
 /// The top-level keys of a search: one key, or all of them ANDed.
@@ -1124,7 +1139,7 @@ fn date_time(pair: Pair<'_, Rule>) -> Converted<OffsetDateTime> {
 }
 
 fn status_att(pair: &Pair<'_, Rule>) -> StatusItem {
-    const ITEMS: [(&str, StatusItem); 10] = [
+    const ITEMS: [(&str, StatusItem); 11] = [
         ("MESSAGES", StatusItem::Messages),
         ("UIDNEXT", StatusItem::UidNext),
         ("UIDVALIDITY", StatusItem::UidValidity),
@@ -1135,6 +1150,7 @@ fn status_att(pair: &Pair<'_, Rule>) -> StatusItem {
         ("HIGHESTMODSEQ", StatusItem::HighestModSeq),
         ("APPENDLIMIT", StatusItem::AppendLimit),
         ("DELETED-STORAGE", StatusItem::DeletedStorage),
+        ("MAILBOXID", StatusItem::MailboxId),
     ];
     keyword(pair.as_str(), &ITEMS)
 }
@@ -1324,6 +1340,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::att_binary
         | Rule::att_modseq
         | Rule::att_savedate
+        | Rule::att_emailid
+        | Rule::att_threadid
         | Rule::att_preview => "a fetch item",
         Rule::section_part | Rule::nz_number => "a part number",
         Rule::header_fields_not => "HEADER.FIELDS.NOT",
@@ -1342,6 +1360,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::changedsince | Rule::vanished => "a FETCH modifier (CHANGEDSINCE or VANISHED)",
         Rule::entry_type => "an entry type (priv, shared or all)",
         Rule::interval => "a number of seconds",
+        Rule::objectid => "an objectid (letters, digits, '_' and '-')",
         Rule::setquota_resource | Rule::resource_name => "a quota resource (STORAGE, MESSAGE, ...)",
         Rule::sort_criterion | Rule::sort_key => {
             "a sort key (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, DISPLAYFROM or DISPLAYTO)"
@@ -1361,7 +1380,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::time => "a time (hh:mm:ss)",
         Rule::zone => "a time zone (+hhmm or -hhmm)",
         Rule::status_att => {
-            "a status item (MESSAGES, UIDNEXT, UIDVALIDITY, UNSEEN, DELETED, SIZE, RECENT, HIGHESTMODSEQ, APPENDLIMIT or DELETED-STORAGE)"
+            "a status item (MESSAGES, UIDNEXT, UIDVALIDITY, UNSEEN, DELETED, SIZE, RECENT, HIGHESTMODSEQ, APPENDLIMIT, DELETED-STORAGE or MAILBOXID)"
         }
         Rule::list_select_opts => "'('",
         Rule::list_select_opt => {

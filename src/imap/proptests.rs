@@ -164,6 +164,7 @@ fn status_items() -> impl Strategy<Value = Vec<StatusItem>> {
             StatusItem::HighestModSeq,
             StatusItem::AppendLimit,
             StatusItem::DeletedStorage,
+            StatusItem::MailboxId,
         ]),
         1..4,
     )
@@ -207,6 +208,8 @@ fn search_key() -> impl Strategy<Value = SearchKey> {
         date().prop_map(K::SentSince),
         date().prop_map(K::SavedBefore),
         nz().prop_map(K::Older),
+        "[A-Za-z0-9_-]{1,20}".prop_map(K::EmailId),
+        "[A-Za-z0-9_-]{1,20}".prop_map(K::ThreadId),
         nz().prop_map(K::Younger),
         date().prop_map(K::SavedOn),
         date().prop_map(K::SavedSince),
@@ -350,6 +353,8 @@ fn fetch_item() -> impl Strategy<Value = FetchItem> {
             FetchItem::BodyStructure,
             FetchItem::ModSeq,
             FetchItem::SaveDate,
+            FetchItem::EmailId,
+            FetchItem::ThreadId,
             FetchItem::Preview { lazy: false },
             FetchItem::Preview { lazy: true },
         ]),
@@ -847,6 +852,15 @@ impl Writer {
                 self.sp();
                 return self.date(*d);
             }
+            K::EmailId(id) | K::ThreadId(id) => {
+                self.kw(if matches!(key, K::EmailId(_)) {
+                    "EMAILID"
+                } else {
+                    "THREADID"
+                });
+                self.sp();
+                return self.raw(id);
+            }
             K::Older(n) | K::Younger(n) => {
                 self.kw(if matches!(key, K::Older(_)) {
                     "OLDER"
@@ -938,6 +952,8 @@ impl Writer {
             FetchItem::BodyStructure => self.kw("BODYSTRUCTURE"),
             FetchItem::ModSeq => self.kw("MODSEQ"),
             FetchItem::SaveDate => self.kw("SAVEDATE"),
+            FetchItem::EmailId => self.kw("EMAILID"),
+            FetchItem::ThreadId => self.kw("THREADID"),
             FetchItem::Preview { lazy } => {
                 self.kw("PREVIEW");
                 if *lazy {
@@ -1004,6 +1020,7 @@ impl Writer {
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::AppendLimit => "APPENDLIMIT",
             StatusItem::DeletedStorage => "DELETED-STORAGE",
+            StatusItem::MailboxId => "MAILBOXID",
         });
     }
 

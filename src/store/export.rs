@@ -381,6 +381,7 @@ mod tests {
             size: 0,
             message_id: String::new(),
             thread_id: 1,
+            email_id: 1,
         };
         let many: Vec<String> = (0..30).map(|i| format!("k{i:02}")).collect();
         let (named, left_out) = maildir_keywords(&[meta(many.clone())]);

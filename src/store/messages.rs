@@ -69,7 +69,7 @@ pub struct FlagsResult {
     pub modified: Vec<Uid>,
 }
 
-const META_COLUMNS: &str = "id, mailbox_id, uid, modseq, create_seq, flags, keywords, internal_date, save_date, size, message_id, thread_id";
+const META_COLUMNS: &str = "id, mailbox_id, uid, modseq, create_seq, flags, keywords, internal_date, save_date, size, message_id, thread_id, ifnull(email_id, id)";
 
 fn meta_from_row(r: &Row<'_>) -> rusqlite::Result<MessageMeta> {
     let keywords: String = r.get(6)?;
@@ -86,6 +86,7 @@ fn meta_from_row(r: &Row<'_>) -> rusqlite::Result<MessageMeta> {
         size: r.get(9)?,
         message_id: r.get(10)?,
         thread_id: r.get(11)?,
+        email_id: r.get(12)?,
     })
 }
 
@@ -618,9 +619,10 @@ fn copy_row(
 ) -> Result<MessageId, StoreError> {
     let id: i64 = tx.query_row(
         "INSERT INTO message (mailbox_id, uid, modseq, create_seq, flags, keywords, internal_date, save_date, size,
-            message_id, in_reply_to, thread_id, sent_date, remote_ip, ehlo, mail_from, verified_domains, dsn)
+            message_id, in_reply_to, thread_id, sent_date, remote_ip, ehlo, mail_from, verified_domains, dsn, email_id)
          SELECT ?, ?, ?, ?, flags, keywords, internal_date, ?, size,
-            message_id, in_reply_to, thread_id, sent_date, remote_ip, ehlo, mail_from, verified_domains, dsn
+            message_id, in_reply_to, thread_id, sent_date, remote_ip, ehlo, mail_from, verified_domains, dsn,
+            ifnull(email_id, id)
          FROM message WHERE id = ? RETURNING id",
         params![to.0, uid, modseq, modseq, now(), m.id.0],
         |r| r.get(0),

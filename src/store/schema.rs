@@ -125,6 +125,11 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE message ADD COLUMN dsn TEXT;
     "#,
+    // 4: the message a copy was made from, so all copies share one EMAILID (IMAP
+    // OBJECTID, RFC 8474); NULL for an original, whose EMAILID comes from its id.
+    r#"
+    ALTER TABLE message ADD COLUMN email_id INTEGER;
+    "#,
 ];
 
 /// Brings the database to the latest version, one migration per transaction.

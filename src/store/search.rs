@@ -52,6 +52,10 @@ pub enum SearchKey {
     Text(String),
     /// Modseq at least this (CONDSTORE MODSEQ search).
     ModSeq(ModSeq),
+    /// Copies of one delivered message (IMAP EMAILID, RFC 8474).
+    EmailId(i64),
+    /// Messages of one thread (IMAP THREADID).
+    ThreadId(i64),
     And(Vec<SearchKey>),
     Or(Box<SearchKey>, Box<SearchKey>),
     Not(Box<SearchKey>),
@@ -200,6 +204,8 @@ fn clause(key: &SearchKey, params: &mut Vec<Value>) -> String {
             format!("({headers} OR {body})")
         }
         SearchKey::ModSeq(n) => format!("m.modseq >= {n}"),
+        SearchKey::EmailId(id) => format!("ifnull(m.email_id, m.id) = {id}"),
+        SearchKey::ThreadId(id) => format!("m.thread_id = {id}"),
         SearchKey::And(keys) if keys.is_empty() => "1".into(),
         SearchKey::And(keys) => {
             let parts: Vec<String> = keys.iter().map(|k| clause(k, params)).collect();

@@ -144,6 +144,9 @@ pub struct MessageMeta {
     pub size: u64,
     pub message_id: String,
     pub thread_id: i64,
+    /// The same for every copy of one delivered message (IMAP EMAILID): the id of
+    /// the message copies were first made from.
+    pub email_id: i64,
 }
 
 /// How the message reached us, kept for reputation-based junk filtering.

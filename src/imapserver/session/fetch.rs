@@ -51,6 +51,8 @@ fn needs_body(item: &FetchItem) -> bool {
             | FetchItem::Rfc822Size
             | FetchItem::ModSeq
             | FetchItem::SaveDate
+            | FetchItem::EmailId
+            | FetchItem::ThreadId
     )
 }
 
@@ -341,6 +343,9 @@ impl Session {
             FetchItem::Rfc822Size => put(&format!("RFC822.SIZE {}", meta.size)),
             FetchItem::ModSeq => put(&format!("MODSEQ ({})", meta.modseq)),
             FetchItem::SaveDate => put(&format!("SAVEDATE {}", date_time(meta.save_date))),
+            // RFC 8474 5: objectids, from the store's ids.
+            FetchItem::EmailId => put(&format!("EMAILID (E{})", meta.email_id)),
+            FetchItem::ThreadId => put(&format!("THREADID (T{})", meta.thread_id)),
             FetchItem::Envelope => {
                 put("ENVELOPE ");
                 envelope(raw, out);

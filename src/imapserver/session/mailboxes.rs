@@ -127,6 +127,10 @@ impl Session {
             "* OK [UIDNEXT {}] predicted next UID",
             mailbox.uid_next
         ));
+        lines.push(format!(
+            "* OK [MAILBOXID ({})] mailbox id",
+            mailbox_id(&mailbox)
+        ));
         if self.enabled.condstore {
             lines.push(format!(
                 "* OK [HIGHESTMODSEQ {}] highest modseq",
@@ -161,8 +165,8 @@ impl Session {
             })?),
             _ => return Err(Done::no("a mailbox can have one special use").code("USEATTR")),
         };
-        self.with_account(|a| a.create_mailbox(&store_name, role))?;
-        Ok(Done::ok("CREATE done"))
+        let created = self.with_account(|a| a.create_mailbox(&store_name, role))?;
+        Ok(Done::ok("CREATE done").code(format!("MAILBOXID ({})", mailbox_id(&created))))
     }
 
     pub(super) fn delete(&mut self, name: &str) -> Outcome {
@@ -391,7 +395,11 @@ impl Session {
     fn status_line(&self, m: &Mailbox, items: &[StatusItem]) -> Result<String, Done> {
         let mut values = Vec::new();
         for item in items {
-            let (label, value) = match item {
+            let (label, value): (_, u64) = match item {
+                StatusItem::MailboxId => {
+                    values.push(format!("MAILBOXID ({})", mailbox_id(m)));
+                    continue;
+                }
                 StatusItem::Messages => ("MESSAGES", m.counts.total.into()),
                 StatusItem::UidNext => ("UIDNEXT", m.uid_next.into()),
                 StatusItem::UidValidity => ("UIDVALIDITY", m.uid_validity.into()),
@@ -492,6 +500,12 @@ pub(super) fn prepare(message: AppendMessage) -> Result<(Vec<u8>, NewMessage), D
         ..NewMessage::default()
     };
     Ok((data, new))
+}
+
+/// A mailbox's objectid (RFC 8474 4): from the modseq of its creation, which no
+/// other mailbox of the account has and which RENAME keeps.
+pub(super) fn mailbox_id(m: &Mailbox) -> String {
+    format!("M{}", m.create_seq)
 }
 
 /// Whether a LIST pattern (`*` matches anything, `%` anything but the hierarchy

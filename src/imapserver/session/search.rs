@@ -30,6 +30,15 @@ enum Day {
     Since,
 }
 
+/// An EMAILID or THREADID key (RFC 8474): the store's id in an objectid gannet
+/// made (`E12`), else nothing matches.
+fn object(id: &str, prefix: char, key: fn(i64) -> SearchKey) -> SearchKey {
+    match id.strip_prefix(prefix).and_then(|n| n.parse().ok()) {
+        Some(n) => key(n),
+        None => SearchKey::Uids(Vec::new()),
+    }
+}
+
 /// A date search key: one of the message's times before, on or since a day.
 fn dated(field: DateField, relation: Day, day: Date) -> SearchKey {
     let start = day_start(day);
@@ -135,6 +144,8 @@ fn convert(key: &Key, view: &View, recent: &[Uid]) -> SearchKey {
         Key::SavedSince(d) => dated(DateField::Saved, Day::Since, *d),
         // Every mailbox keeps save dates (RFC 8514 4.3: then it matches all).
         Key::SaveDateSupported => SearchKey::All,
+        Key::EmailId(id) => object(id, 'E', SearchKey::EmailId),
+        Key::ThreadId(id) => object(id, 'T', SearchKey::ThreadId),
         // RFC 5032: by INTERNALDATE, counted from now.
         Key::Older(seconds) => SearchKey::Date {
             field: DateField::Arrived,
