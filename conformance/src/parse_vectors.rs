@@ -37,6 +37,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc9208", "RFC 9208 QUOTA"),
     ("rfc8508", "RFC 8508 REPLACE"),
     ("rfc8474", "RFC 8474 OBJECTID"),
+    ("rfc9394", "RFC 9394 PARTIAL"),
 ];
 
 #[derive(Deserialize)]

@@ -382,6 +382,44 @@ pub enum SearchReturn {
     All,
     Count,
     Save,
+    /// PARTIAL (RFC 9394): a page of the result.
+    Partial(PartialRange),
+}
+
+/// Positions in a result (RFC 9394): `first:last` counting from 1 at the start,
+/// or from the end when `from_end` (`-1:-100`, the last hundred). Kept as sent:
+/// `5:1` is `1:5`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartialRange {
+    pub from_end: bool,
+    pub first: u32,
+    pub last: u32,
+}
+
+impl PartialRange {
+    /// The items of `all` at these positions, in their order.
+    pub fn of<'a, T>(&self, all: &'a [T]) -> &'a [T] {
+        let (low, high) = (
+            self.first.min(self.last) as usize,
+            self.first.max(self.last) as usize,
+        );
+        let (start, end) = match self.from_end {
+            false => (low - 1, high),
+            true => (
+                all.len().saturating_sub(high),
+                all.len().saturating_sub(low - 1),
+            ),
+        };
+        let end = end.min(all.len());
+        all.get(start.min(end)..end).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for PartialRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.from_end { "-" } else { "" };
+        write!(f, "{sign}{}:{sign}{}", self.first, self.last)
+    }
 }
 
 /// A search key (RFC 9051 6.4.4). Several keys in a row are one `And`.
@@ -479,6 +517,9 @@ pub struct Fetch {
     /// `(VANISHED)` (RFC 7162 3.2.6, UID FETCH with CHANGEDSINCE only): also the
     /// UIDs in the set expunged after CHANGEDSINCE.
     pub vanished: bool,
+    /// `(PARTIAL range)` (RFC 9394): only the messages at these positions of the
+    /// set (after CHANGEDSINCE).
+    pub partial: Option<PartialRange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -569,4 +610,30 @@ pub enum StoreAction {
     Replace,
     Add,
     Remove,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PartialRange;
+
+    #[test]
+    fn partial_ranges_pick_positions_from_either_end() {
+        let all = [5, 6, 7, 2, 3, 9, 8];
+        let range = |from_end, first, last| PartialRange {
+            from_end,
+            first,
+            last,
+        };
+        assert_eq!(range(false, 1, 3).of(&all), [5, 6, 7]);
+        assert_eq!(range(false, 5, 4).of(&all), [2, 3]);
+        assert_eq!(range(false, 6, 100).of(&all), [9, 8]);
+        assert_eq!(range(false, 8, 9).of(&all), [] as [i32; 0]);
+        assert_eq!(range(true, 1, 2).of(&all), [9, 8]);
+        assert_eq!(range(true, 3, 1).of(&all), [3, 9, 8]);
+        assert_eq!(range(true, 7, 100).of(&all), [5]);
+        assert_eq!(range(true, 8, 9).of(&all), [] as [i32; 0]);
+        assert_eq!(range(false, u32::MAX, u32::MAX).of(&all), [] as [i32; 0]);
+        assert_eq!(range(true, u32::MAX, u32::MAX).of(&all), [] as [i32; 0]);
+        assert_eq!(range(true, 1, 10).to_string(), "-1:-10");
+    }
 }

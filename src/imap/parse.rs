@@ -14,8 +14,8 @@ use time::{Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::command::{
     AppendMessage, Command, Date, EntryKind, Fetch, FetchItem, Flag, List, ListReturn, ListSelect,
-    Literal, ModSeqEntry, Partial, QResync, Request, Search, SearchKey, SearchReturn, Section,
-    SectionText, SeqNumber, SequenceSet, Sort, SortCriterion, SortKey, StatusItem, Store,
+    Literal, ModSeqEntry, Partial, PartialRange, QResync, Request, Search, SearchKey, SearchReturn,
+    Section, SectionText, SeqNumber, SequenceSet, Sort, SortCriterion, SortKey, StatusItem, Store,
     StoreAction, Thread, ThreadAlgorithm,
 };
 use crate::grammar::{SyntaxError, parse_entry};
@@ -285,6 +285,7 @@ impl Conversion {
         let mut items = Vec::with_capacity(inner.len().max(4));
         let mut changed_since = None;
         let mut vanished = None;
+        let mut page = None;
         for att in inner {
             let rule = att.as_rule();
             let item = match rule {
@@ -295,6 +296,13 @@ impl Conversion {
                         .is_some()
                     {
                         return Err(Failure::at(&att, "CHANGEDSINCE is given twice"));
+                    }
+                    continue;
+                }
+                Rule::fetch_partial => {
+                    let range = partial_range(next(&mut att.clone().into_inner()))?;
+                    if page.replace(range).is_some() {
+                        return Err(Failure::at(&att, "PARTIAL is given twice"));
                     }
                     continue;
                 }
@@ -376,6 +384,7 @@ impl Conversion {
             items,
             changed_since,
             vanished: vanished.is_some(),
+            partial: page,
         })
     }
 
@@ -447,7 +456,11 @@ impl Conversion {
         for p in inner {
             match p.as_rule() {
                 Rule::search_return_opts => {
-                    returns = Some(p.into_inner().map(|o| search_return(&o)).collect());
+                    returns = Some(
+                        p.into_inner()
+                            .map(|o| search_return(&o))
+                            .collect::<Converted<_>>()?,
+                    );
                 }
                 Rule::charset => charset = Some(self.string(next(&mut p.into_inner()))?),
                 Rule::search_key => keys.push(self.search_key(p, 1)?),
@@ -470,7 +483,11 @@ impl Conversion {
         for p in inner {
             match p.as_rule() {
                 Rule::search_return_opts => {
-                    returns = Some(p.into_inner().map(|o| search_return(&o)).collect());
+                    returns = Some(
+                        p.into_inner()
+                            .map(|o| search_return(&o))
+                            .collect::<Converted<_>>()?,
+                    );
                 }
                 Rule::sort_criterion => criteria.push(sort_criterion(p)),
                 Rule::charset => charset = self.string(next(&mut p.into_inner()))?,
@@ -1155,7 +1172,11 @@ fn status_att(pair: &Pair<'_, Rule>) -> StatusItem {
     keyword(pair.as_str(), &ITEMS)
 }
 
-fn search_return(pair: &Pair<'_, Rule>) -> SearchReturn {
+fn search_return(pair: &Pair<'_, Rule>) -> Converted<SearchReturn> {
+    if pair.as_rule() == Rule::return_partial {
+        let range = next(&mut pair.clone().into_inner());
+        return Ok(SearchReturn::Partial(partial_range(range)?));
+    }
     const OPTIONS: [(&str, SearchReturn); 5] = [
         ("MIN", SearchReturn::Min),
         ("MAX", SearchReturn::Max),
@@ -1163,7 +1184,21 @@ fn search_return(pair: &Pair<'_, Rule>) -> SearchReturn {
         ("COUNT", SearchReturn::Count),
         ("SAVE", SearchReturn::Save),
     ];
-    keyword(pair.as_str(), &OPTIONS)
+    Ok(keyword(pair.as_str(), &OPTIONS))
+}
+
+/// `first:last` or `-first:-last` (RFC 9394 4).
+fn partial_range(pair: Pair<'_, Rule>) -> Converted<PartialRange> {
+    let range = next(&mut pair.into_inner());
+    let from_end = range.as_rule() == Rule::partial_last;
+    let mut ends = range.into_inner();
+    let first = nz_number(&next(&mut ends), "PARTIAL position")?;
+    let last = nz_number(&next(&mut ends), "PARTIAL position")?;
+    Ok(PartialRange {
+        from_end,
+        first,
+        last,
+    })
 }
 
 fn list_select_opts(pair: Pair<'_, Rule>) -> Converted<Vec<ListSelect>> {
@@ -1320,7 +1355,13 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::literal => "a literal",
         Rule::literal8 => "a literal8",
         Rule::search_key => "a search key",
-        Rule::search_return_opt => "a search return option (MIN, MAX, ALL, COUNT or SAVE)",
+        Rule::return_simple | Rule::return_partial => {
+            "a search return option (MIN, MAX, ALL, COUNT, SAVE or PARTIAL)"
+        }
+        Rule::partial_range | Rule::partial_first | Rule::partial_last => {
+            "a range of positions (first:last or -first:-last)"
+        }
+        Rule::position => "a position (1 or more)",
         Rule::charset => "a charset",
         Rule::fetch_macro
         | Rule::att_flags
@@ -1357,7 +1398,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         }
         Rule::known_uids => "a UID set",
         Rule::seq_match_data => "'('",
-        Rule::changedsince | Rule::vanished => "a FETCH modifier (CHANGEDSINCE or VANISHED)",
+        Rule::changedsince | Rule::vanished | Rule::fetch_partial => {
+            "a FETCH modifier (CHANGEDSINCE, VANISHED or PARTIAL)"
+        }
         Rule::entry_type => "an entry type (priv, shared or all)",
         Rule::interval => "a number of seconds",
         Rule::objectid => "an objectid (letters, digits, '_' and '-')",

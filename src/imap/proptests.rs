@@ -229,8 +229,16 @@ fn search_key() -> impl Strategy<Value = SearchKey> {
     })
 }
 
+fn partial_range() -> impl Strategy<Value = PartialRange> {
+    (any::<bool>(), nz(), nz()).prop_map(|(from_end, first, last)| PartialRange {
+        from_end,
+        first,
+        last,
+    })
+}
+
 fn search_returns() -> impl Strategy<Value = Option<Vec<SearchReturn>>> {
-    proptest::option::of(vec(
+    let option = prop_oneof![
         select(vec![
             SearchReturn::Min,
             SearchReturn::Max,
@@ -238,8 +246,9 @@ fn search_returns() -> impl Strategy<Value = Option<Vec<SearchReturn>>> {
             SearchReturn::Count,
             SearchReturn::Save,
         ]),
-        0..4,
-    ))
+        partial_range().prop_map(SearchReturn::Partial),
+    ];
+    proptest::option::of(vec(option, 0..4))
 }
 
 fn charset() -> impl Strategy<Value = String> {
@@ -506,9 +515,10 @@ fn command() -> impl Strategy<Value = Command> {
             sequence_set(),
             vec(fetch_item(), 1..5),
             proptest::option::of(0..=NUMBER64_MAX),
-            any::<bool>()
+            any::<bool>(),
+            proptest::option::of(partial_range()),
         )
-            .prop_map(|(uid, set, items, changed_since, vanished)| {
+            .prop_map(|(uid, set, items, changed_since, vanished, partial)| {
                 Command::Fetch(Fetch {
                     uid,
                     set,
@@ -516,6 +526,7 @@ fn command() -> impl Strategy<Value = Command> {
                     changed_since,
                     // Only UID FETCH with CHANGEDSINCE takes VANISHED.
                     vanished: vanished && uid && changed_since.is_some(),
+                    partial,
                 })
             }),
         (
@@ -1282,14 +1293,16 @@ impl Writer {
     fn search_returns(&mut self, returns: Option<&[SearchReturn]>) {
         if let Some(returns) = returns {
             self.kw(" RETURN ");
-            self.parenthesized(returns, |w, r| {
-                w.kw(match r {
-                    SearchReturn::Min => "MIN",
-                    SearchReturn::Max => "MAX",
-                    SearchReturn::All => "ALL",
-                    SearchReturn::Count => "COUNT",
-                    SearchReturn::Save => "SAVE",
-                })
+            self.parenthesized(returns, |w, r| match r {
+                SearchReturn::Min => w.kw("MIN"),
+                SearchReturn::Max => w.kw("MAX"),
+                SearchReturn::All => w.kw("ALL"),
+                SearchReturn::Count => w.kw("COUNT"),
+                SearchReturn::Save => w.kw("SAVE"),
+                SearchReturn::Partial(range) => {
+                    w.kw("PARTIAL ");
+                    w.raw(&range.to_string());
+                }
             });
         }
     }
@@ -1383,6 +1396,9 @@ impl Writer {
         let mut modifiers = Vec::new();
         if let Some(n) = fetch.changed_since {
             modifiers.push(format!("CHANGEDSINCE {n}"));
+        }
+        if let Some(range) = fetch.partial {
+            modifiers.push(format!("PARTIAL {range}"));
         }
         if fetch.vanished {
             modifiers.push("VANISHED".to_owned());

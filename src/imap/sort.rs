@@ -1,5 +1,5 @@
 //! SORT (RFC 5256 3) with the DISPLAYFROM and DISPLAYTO keys of SORT=DISPLAY (RFC
-//! 5957), the result options of ESORT (RFC 5267 3), and i;unicode-casemap (RFC 5051),
+//! 5957), the order-keeping sequence sets of ESORT (RFC 5267 3), and i;unicode-casemap (RFC 5051),
 //! the collation SORT and THREAD compare strings with: RFC 5256 requires the collation
 //! rules of I18NLEVEL=1 (RFC 5255), whose default collation it is.
 //!
@@ -321,52 +321,6 @@ fn read_literal(s: &[u8], at: &mut usize) -> Option<Vec<u8>> {
 }
 
 // ---- ESORT -------------------------------------------------------------------------
-
-/// The result options of an extended SORT (ESORT, RFC 5267 3; PARTIAL from CONTEXT=SORT,
-/// 4.4), over a SORT result: numbers in sort order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SortReturn<'a> {
-    sorted: &'a [u32],
-}
-
-impl<'a> SortReturn<'a> {
-    pub fn new(sorted: &'a [u32]) -> SortReturn<'a> {
-        SortReturn { sorted }
-    }
-
-    /// MIN: the first message in sort order ("lowest sorted"), not the lowest number;
-    /// `None` (MIN left out) when no message matched.
-    pub fn min(&self) -> Option<u32> {
-        self.sorted.first().copied()
-    }
-
-    /// MAX: the last message in sort order.
-    pub fn max(&self) -> Option<u32> {
-        self.sorted.last().copied()
-    }
-
-    /// COUNT.
-    pub fn count(&self) -> usize {
-        self.sorted.len()
-    }
-
-    /// ALL: every message in sort order as a sequence-set; `None` (ALL left out) when no
-    /// message matched.
-    pub fn all(&self) -> Option<String> {
-        sequence_set(self.sorted)
-    }
-
-    /// PARTIAL `first:last`: the messages at those 1-based positions of the sort order
-    /// (the range either way round, cut at the end), as a sequence-set in sort order;
-    /// `None` (written NIL) when the range holds none.
-    pub fn partial(&self, first: u32, last: u32) -> Option<String> {
-        let (low, high) = (first.min(last), first.max(last));
-        let start = usize::try_from(low.max(1) - 1).unwrap_or(usize::MAX);
-        let end = usize::try_from(high).unwrap_or(usize::MAX);
-        let end = end.min(self.sorted.len());
-        sequence_set(self.sorted.get(start..end).unwrap_or_default())
-    }
-}
 
 /// `numbers` as a sequence-set that keeps their order, for ESORT's results: runs of
 /// consecutive ascending numbers become `first:last`, everything else is listed one by
@@ -799,23 +753,6 @@ mod tests {
         ] {
             assert_eq!(read_item(broken, &mut 0, 0), None, "{broken:?}");
         }
-    }
-
-    #[test]
-    fn esort_results() {
-        let sorted = [5, 6, 7, 2, 3, 9, 8];
-        let r = SortReturn::new(&sorted);
-        assert_eq!((r.min(), r.max(), r.count()), (Some(5), Some(8), 7));
-        assert_eq!(r.all().as_deref(), Some("5:7,2:3,9,8"));
-        assert_eq!(r.partial(1, 3).as_deref(), Some("5:7"));
-        assert_eq!(r.partial(5, 4).as_deref(), Some("2:3"));
-        assert_eq!(r.partial(6, 100).as_deref(), Some("9,8"));
-        assert_eq!(r.partial(8, 9), None);
-        assert_eq!(r.partial(u32::MAX, u32::MAX), None);
-        let none = SortReturn::new(&[]);
-        assert_eq!((none.min(), none.max(), none.count()), (None, None, 0));
-        assert_eq!(none.all(), None);
-        assert_eq!(none.partial(1, 10), None);
     }
 
     #[test]

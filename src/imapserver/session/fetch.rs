@@ -187,6 +187,10 @@ impl Session {
         if let Some(since) = fetch.changed_since {
             metas.retain(|m| m.modseq > since as i64);
         }
+        // RFC 9394: a page of what the set (and CHANGEDSINCE) selected.
+        if let Some(range) = fetch.partial {
+            metas = range.of(&metas).to_vec();
+        }
         if mark_seen {
             self.mark_seen(&mut metas, &mut items)?;
         }

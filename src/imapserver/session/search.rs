@@ -9,9 +9,9 @@ use std::ops::RangeInclusive;
 
 use time::{Date, Duration, OffsetDateTime, Time};
 
-use super::messages::uid_set;
 use super::view::View;
 use super::{Done, Outcome, Session};
+use crate::imap::sort::sequence_set;
 use crate::imap::{Search, SearchKey as Key, SearchReturn, SeqNumber, SequenceSet};
 use crate::store::{DateField, Flags, SearchKey, Uid};
 
@@ -86,6 +86,98 @@ fn search_set(view: &View, set: &SequenceSet, uid: bool) -> Vec<Uid> {
     }
     view.resolve(&SequenceSet::Ranges(kept), uid)
         .unwrap_or_default()
+}
+
+/// Of a result, what the return options show: the MIN, MAX and PARTIAL messages
+/// when only those are asked for (RFC 4731 3.2, RFC 9394), else all of it.
+pub(super) fn reported<T: Copy + PartialEq>(returns: &[SearchReturn], all: &[T]) -> Vec<T> {
+    let has = |r| returns.contains(&r);
+    let narrowed = returns.iter().any(|r| {
+        matches!(
+            r,
+            SearchReturn::Min | SearchReturn::Max | SearchReturn::Partial(_)
+        )
+    });
+    if has(SearchReturn::All) || has(SearchReturn::Count) || !narrowed {
+        return all.to_vec();
+    }
+    let mut out: Vec<T> = Vec::new();
+    let mut add = |items: &[T]| {
+        for item in items {
+            if !out.contains(item) {
+                out.push(*item);
+            }
+        }
+    };
+    if has(SearchReturn::Min) {
+        add(all.get(..1).unwrap_or_default());
+    }
+    for r in returns {
+        if let SearchReturn::Partial(range) = r {
+            add(range.of(all));
+        }
+    }
+    if has(SearchReturn::Max) {
+        add(all.get(all.len().saturating_sub(1)..).unwrap_or_default());
+    }
+    out
+}
+
+/// An ESEARCH response (RFC 4731) for SEARCH RETURN and ESORT (RFC 5267):
+/// `numbers` is the result as the client numbers it, in the order it is in
+/// (ascending, or sort order), and sequence sets keep that order.
+pub(super) fn esearch_line(
+    tag: &str,
+    uid: bool,
+    returns: &[SearchReturn],
+    numbers: &[u32],
+    modseq: Option<i64>,
+) -> String {
+    let mut line = format!("* ESEARCH (TAG \"{tag}\")");
+    if uid {
+        line.push_str(" UID");
+    }
+    // In one order whatever the client's: MIN, MAX, ALL, COUNT, PARTIAL.
+    let rank = |r: &&SearchReturn| match r {
+        SearchReturn::Min => 0,
+        SearchReturn::Max => 1,
+        SearchReturn::All => 2,
+        SearchReturn::Count => 3,
+        SearchReturn::Partial(_) => 4,
+        SearchReturn::Save => 5,
+    };
+    let mut ordered: Vec<&SearchReturn> = returns.iter().collect();
+    ordered.sort_by_key(rank);
+    for r in ordered {
+        match r {
+            SearchReturn::Min => {
+                if let Some(n) = numbers.first() {
+                    line.push_str(&format!(" MIN {n}"));
+                }
+            }
+            SearchReturn::Max => {
+                if let Some(n) = numbers.last() {
+                    line.push_str(&format!(" MAX {n}"));
+                }
+            }
+            SearchReturn::All => {
+                if let Some(set) = sequence_set(numbers) {
+                    line.push_str(&format!(" ALL {set}"));
+                }
+            }
+            SearchReturn::Count => line.push_str(&format!(" COUNT {}", numbers.len())),
+            SearchReturn::Partial(range) => {
+                let set = sequence_set(range.of(numbers));
+                let set = set.as_deref().unwrap_or("NIL");
+                line.push_str(&format!(" PARTIAL ({range} {set})"));
+            }
+            SearchReturn::Save => {}
+        }
+    }
+    if let Some(m) = modseq {
+        line.push_str(&format!(" MODSEQ {m}"));
+    }
+    line
 }
 
 /// Whether a MODSEQ key is among the keys: then the answer tells the highest
@@ -207,20 +299,10 @@ impl Session {
             self.line(&line);
             return Ok(Done::ok("SEARCH done"));
         };
-        let has = |r| returns.contains(&r);
-        // With MIN and/or MAX but neither ALL nor COUNT, only those messages are
-        // the result: saved for `$` (RFC 5182 2.1) and the ones whose modseq counts
-        // (RFC 4731 3.2).
-        let (min, max) = (has(SearchReturn::Min), has(SearchReturn::Max));
-        let result: Vec<Uid> = match has(SearchReturn::All) || has(SearchReturn::Count) {
-            false if min || max => [found.first().filter(|_| min), found.last().filter(|_| max)]
-                .into_iter()
-                .flatten()
-                .copied()
-                .collect(),
-            _ => found.clone(),
-        };
-        if has(SearchReturn::Save) {
+        // The messages the client is told of: saved for `$` (RFC 5182 2.1), and
+        // the ones whose modseq counts (RFC 4731 3.2).
+        let result = reported(&returns, &found);
+        if returns.contains(&SearchReturn::Save) {
             view.saved = result.clone();
             if returns.iter().all(|r| *r == SearchReturn::Save) {
                 return Ok(Done::ok("SEARCH done, result saved"));
@@ -230,25 +312,7 @@ impl Session {
             true => self.highest_modseq(&result)?,
             false => None,
         };
-        let mut line = format!("* ESEARCH (TAG \"{tag}\")");
-        if search.uid {
-            line.push_str(" UID");
-        }
-        if let (true, Some(n)) = (has(SearchReturn::Min), numbers.first()) {
-            line.push_str(&format!(" MIN {n}"));
-        }
-        if let (true, Some(n)) = (has(SearchReturn::Max), numbers.last()) {
-            line.push_str(&format!(" MAX {n}"));
-        }
-        if has(SearchReturn::All) && !numbers.is_empty() {
-            line.push_str(&format!(" ALL {}", uid_set(&numbers)));
-        }
-        if has(SearchReturn::Count) {
-            line.push_str(&format!(" COUNT {}", numbers.len()));
-        }
-        if let Some(m) = highest {
-            line.push_str(&format!(" MODSEQ {m}"));
-        }
+        let line = esearch_line(tag, search.uid, &returns, &numbers, highest);
         self.line(&line);
         Ok(Done::ok("SEARCH done"))
     }

@@ -2,11 +2,12 @@
 //! messages SEARCH would find, ordered or threaded by what their header sections
 //! say (`crate::imap::sort` and `crate::imap::thread` hold the algorithms).
 
+use super::search::esearch_line;
 use super::{Done, Outcome, Session};
-use crate::imap::sort::{SortFields, SortReturn, sort};
+use crate::imap::sort::{SortFields, sort};
 use crate::imap::thread::{ThreadMessage, thread};
 use crate::imap::{SearchReturn, Sort, Thread};
-use crate::store::{MessageMeta, Uid};
+use crate::store::MessageMeta;
 
 impl Session {
     pub(super) fn sort(&mut self, tag: &str, command: &Sort) -> Outcome {
@@ -33,7 +34,12 @@ impl Session {
             self.line(&line);
             return Ok(Done::ok("SORT done"));
         };
-        self.line(&esort_line(tag, command.uid, returns, &sorted));
+        // ESORT (RFC 5267 3.2): MIN and MAX are the first and last in sort order.
+        let returns: &[SearchReturn] = match returns.is_empty() {
+            true => &[SearchReturn::All],
+            false => returns,
+        };
+        self.line(&esearch_line(tag, command.uid, returns, &sorted, None));
         Ok(Done::ok("SORT done"))
     }
 
@@ -83,28 +89,4 @@ impl Session {
             })
             .collect())
     }
-}
-
-/// ESORT's answer (RFC 5267 3.2): an ESEARCH response whose MIN and MAX are the
-/// first and last in sort order and whose ALL keeps that order.
-fn esort_line(tag: &str, uid: bool, returns: &[SearchReturn], sorted: &[Uid]) -> String {
-    let result = SortReturn::new(sorted);
-    let all = returns.is_empty() || returns.contains(&SearchReturn::All);
-    let mut line = format!("* ESEARCH (TAG \"{tag}\")");
-    if uid {
-        line.push_str(" UID");
-    }
-    if let (true, Some(n)) = (returns.contains(&SearchReturn::Min), result.min()) {
-        line.push_str(&format!(" MIN {n}"));
-    }
-    if let (true, Some(n)) = (returns.contains(&SearchReturn::Max), result.max()) {
-        line.push_str(&format!(" MAX {n}"));
-    }
-    if let (true, Some(set)) = (all, result.all()) {
-        line.push_str(&format!(" ALL {set}"));
-    }
-    if returns.contains(&SearchReturn::Count) {
-        line.push_str(&format!(" COUNT {}", result.count()));
-    }
-    line
 }

@@ -62,3 +62,26 @@ fn expunges_wait_outside_sort_and_thread() {
     a.send("a4 UID SORT (DATE) UTF-8 ALL\r\n", &mut log);
     insta::assert_snapshot!(log);
 }
+
+#[test]
+fn partial_pages_search_fetch_and_sort_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    conversation(&server);
+    append_message(&server, "alice", "Inbox", MESSAGE);
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a LOGIN alice secret\r\n",
+            "b SELECT INBOX\r\n",
+            "c UID SEARCH RETURN (PARTIAL 1:2) ALL\r\n",
+            "d SEARCH RETURN (COUNT PARTIAL -1:-2 MIN) ALL\r\n",
+            "e SEARCH RETURN (PARTIAL 10:20) ALL\r\n",
+            "f SEARCH RETURN (SAVE PARTIAL 2:3) ALL\r\n",
+            "g FETCH $ (UID)\r\n",
+            "h UID FETCH 1:* (FLAGS) (PARTIAL -1:-2)\r\n",
+            "i FETCH 1:* (UID) (PARTIAL 4:2)\r\n",
+            "j SORT RETURN (PARTIAL 1:2) (REVERSE DATE) UTF-8 ALL\r\n",
+        ]
+    ));
+}
