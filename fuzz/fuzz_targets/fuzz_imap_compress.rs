@@ -8,91 +8,16 @@
 
 #![no_main]
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+#[path = "common/imap_env.rs"]
+mod imap_env;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
-use gannet::auth::Authenticator;
-use gannet::imap::Limits;
-use gannet::imapserver::{Action, Services, Session, Settings};
-use gannet::store::{AuthDb, Store, TlsPubKey};
-use gannet::tls::{ConnectionInfo, SpkiFingerprint};
+use gannet::imapserver::{Action, Session};
 use libfuzzer_sys::fuzz_target;
-use rustls::{CipherSuite, ProtocolVersion};
-
-const DOMAINS: &str = r#"
-    [domains."example.org"]
-    [accounts.alice]
-    domain = "example.org"
-    destinations = ["alice"]
-"#;
-
-/// Inputs run against one data directory before it is replaced, so mailboxes and
-/// messages the inputs create do not pile up without end.
-const INPUTS_PER_DIR: u32 = 500;
-
-struct Env {
-    dir: PathBuf,
-    services: Services,
-    inputs: u32,
-}
-
-fn env(generation: &mut u32) -> Env {
-    *generation += 1;
-    let dir = std::env::temp_dir().join(format!(
-        "gannet-fuzz-imap-compress-{}-{generation}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tmp")).unwrap();
-    AuthDb::open(&dir)
-        .unwrap()
-        .add_tls_pubkey(&TlsPubKey {
-            fingerprint: [7; 32],
-            account: "alice".into(),
-            login_address: "alice@example.org".into(),
-            name: "fuzzer".into(),
-            no_imap_preauth: false,
-            created: 0,
-        })
-        .unwrap();
-    let domains = toml::from_str(DOMAINS).unwrap();
-    let auth = Authenticator::new(&dir, &domains, [10, 50, 250], "mail.example.org").unwrap();
-    let services = Services {
-        store: Arc::new(Store::new(dir.clone())),
-        authenticator: Arc::new(auth),
-        recent: Arc::default(),
-    };
-    Env {
-        dir,
-        services,
-        inputs: 0,
-    }
-}
-
-static ENV: Mutex<Option<(Env, u32)>> = Mutex::new(None);
 
 /// A session logged in by PREAUTH, with compression on.
-fn compressed_session(env: &Env) -> Session {
-    let tls = ConnectionInfo {
-        version: ProtocolVersion::TLSv1_3,
-        cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
-        client_key: Some(SpkiFingerprint::from_bytes([7; 32])),
-        channel_binding: None,
-    };
-    let settings = Settings {
-        hostname: "mail.example.org".into(),
-        starttls: false,
-        plaintext_auth: false,
-        limits: Limits::new(env.dir.join("tmp"), 64 * 1024),
-        max_errors: 50,
-    };
-    let mut session = Session::new(
-        settings,
-        env.services.clone(),
-        "192.0.2.1".parse().unwrap(),
-        Some(tls),
-    );
+fn compressed_session() -> Session {
+    let mut session = imap_env::with_env(|env| imap_env::session(env, true));
     let greeting = session.greeting();
     assert!(greeting.starts_with(b"* PREAUTH"), "{greeting:?}");
     let (ok, action) = session.feed(b"z COMPRESS DEFLATE\r\n");
@@ -107,17 +32,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&control, stream)) = data.split_first() else {
         return;
     };
-    let mut guard = ENV.lock().unwrap();
-    let (env_now, generation) = guard.get_or_insert_with(|| {
-        let mut g = 0;
-        (env(&mut g), g)
-    });
-    if env_now.inputs >= INPUTS_PER_DIR {
-        let _ = std::fs::remove_dir_all(&env_now.dir);
-        *env_now = env(generation);
-    }
-    env_now.inputs += 1;
-    let mut session = compressed_session(env_now);
+    let mut session = compressed_session();
     let mut client = Client::new();
     let deflated = control & 1 == 1;
     let flush = match control & 2 {

@@ -18,24 +18,13 @@
 
 use std::collections::HashMap;
 
-use gannet::imap::sort::{SortCriterion, SortFields, SortKey, SortReturn, sort};
+use gannet::imap::PartialRange;
+use gannet::imap::sort::{SortCriterion, SortFields, SortKey, sequence_set, sort};
 use gannet::imap::subject::base_subject;
 use gannet::imap::thread::{ThreadAlgorithm, ThreadMessage, Threads, message_ids, thread};
 use libfuzzer_sys::fuzz_target;
 
 const MAX_MESSAGES: usize = 32;
-
-const KEYS: [SortKey; 9] = [
-    SortKey::Arrival,
-    SortKey::Cc,
-    SortKey::Date,
-    SortKey::From,
-    SortKey::Size,
-    SortKey::Subject,
-    SortKey::To,
-    SortKey::DisplayFrom,
-    SortKey::DisplayTo,
-];
 
 fuzz_target!(|data: &[u8]| {
     let headers: Vec<&[u8]> = data.split(|&b| b == 0).take(MAX_MESSAGES).collect();
@@ -77,7 +66,7 @@ fn valid_id(id: &str) -> bool {
 fn check_sort(messages: &[SortFields], data: &[u8]) {
     let numbers: Vec<u32> = messages.iter().map(|m| m.number).collect();
     // Key lists from the input's first octets, and each key alone.
-    let mut lists: Vec<Vec<SortCriterion>> = KEYS
+    let mut lists: Vec<Vec<SortCriterion>> = SortKey::ALL
         .iter()
         .map(|&key| {
             vec![SortCriterion {
@@ -91,7 +80,7 @@ fn check_sort(messages: &[SortFields], data: &[u8]) {
             .take(4)
             .map(|&b| SortCriterion {
                 reverse: b & 0x80 != 0,
-                key: KEYS[usize::from(b) % KEYS.len()],
+                key: SortKey::ALL[usize::from(b) % SortKey::ALL.len()],
             })
             .collect(),
     );
@@ -102,7 +91,7 @@ fn check_sort(messages: &[SortFields], data: &[u8]) {
         assert_eq!(listed, numbers, "{criteria:?}");
         check_esort(&sorted);
     }
-    for key in KEYS {
+    for key in SortKey::ALL {
         let forward = sort(
             messages,
             &[SortCriterion {
@@ -123,15 +112,26 @@ fn check_sort(messages: &[SortFields], data: &[u8]) {
     }
 }
 
-/// ALL and PARTIAL name the sorted numbers, in order.
+/// ESORT's ALL and PARTIAL sets name the sorted numbers, in order.
 fn check_esort(sorted: &[u32]) {
-    let result = SortReturn::new(sorted);
-    assert_eq!(result.min(), sorted.first().copied());
-    assert_eq!(result.max(), sorted.last().copied());
-    assert_eq!(expand(result.all()), sorted);
+    assert_eq!(expand(sequence_set(sorted)), sorted);
     let half = u32::try_from(sorted.len() / 2).expect("few messages");
     let from_half = sorted.get(sorted.len() / 2..).unwrap_or_default();
-    assert_eq!(expand(result.partial(half + 1, u32::MAX)), from_half);
+    let range = PartialRange {
+        from_end: false,
+        first: half + 1,
+        last: u32::MAX,
+    };
+    assert_eq!(expand(sequence_set(range.of(sorted))), from_half);
+    let last_two = PartialRange {
+        from_end: true,
+        first: 1,
+        last: 2,
+    };
+    let tail = sorted
+        .get(sorted.len().saturating_sub(2)..)
+        .unwrap_or_default();
+    assert_eq!(expand(sequence_set(last_two.of(sorted))), tail);
 }
 
 /// The numbers of a sequence-set in the order it lists them.

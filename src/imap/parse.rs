@@ -455,13 +455,7 @@ impl Conversion {
         let mut keys = Vec::new();
         for p in inner {
             match p.as_rule() {
-                Rule::search_return_opts => {
-                    returns = Some(
-                        p.into_inner()
-                            .map(|o| search_return(&o))
-                            .collect::<Converted<_>>()?,
-                    );
-                }
+                Rule::search_return_opts => returns = Some(search_returns(p)?),
                 Rule::charset => charset = Some(self.string(next(&mut p.into_inner()))?),
                 Rule::search_key => keys.push(self.search_key(p, 1)?),
                 r => unreachable!("search rule {r:?}"),
@@ -482,13 +476,7 @@ impl Conversion {
         let mut keys = Vec::new();
         for p in inner {
             match p.as_rule() {
-                Rule::search_return_opts => {
-                    returns = Some(
-                        p.into_inner()
-                            .map(|o| search_return(&o))
-                            .collect::<Converted<_>>()?,
-                    );
-                }
+                Rule::search_return_opts => returns = Some(search_returns(p)?),
                 Rule::sort_criterion => criteria.push(sort_criterion(p)),
                 Rule::charset => charset = self.string(next(&mut p.into_inner()))?,
                 Rule::search_key => keys.push(self.search_key(p, 1)?),
@@ -855,23 +843,13 @@ fn anded(mut keys: Vec<SearchKey>) -> SearchKey {
 
 /// `[REVERSE SP] sort-key`.
 fn sort_criterion(pair: Pair<'_, Rule>) -> SortCriterion {
-    const KEYS: [(&str, SortKey); 9] = [
-        ("ARRIVAL", SortKey::Arrival),
-        ("CC", SortKey::Cc),
-        ("DATE", SortKey::Date),
-        ("FROM", SortKey::From),
-        ("SIZE", SortKey::Size),
-        ("SUBJECT", SortKey::Subject),
-        ("TO", SortKey::To),
-        ("DISPLAYFROM", SortKey::DisplayFrom),
-        ("DISPLAYTO", SortKey::DisplayTo),
-    ];
+    let keys = SortKey::ALL.map(|k| (k.name(), k));
     let mut reverse = false;
     let mut key = SortKey::Arrival;
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::sort_reverse => reverse = true,
-            _ => key = keyword(p.as_str(), &KEYS),
+            _ => key = keyword(p.as_str(), &keys),
         }
     }
     SortCriterion { reverse, key }
@@ -1170,6 +1148,11 @@ fn status_att(pair: &Pair<'_, Rule>) -> StatusItem {
         ("MAILBOXID", StatusItem::MailboxId),
     ];
     keyword(pair.as_str(), &ITEMS)
+}
+
+/// `RETURN (...)` of SEARCH and SORT.
+fn search_returns(pair: Pair<'_, Rule>) -> Converted<Vec<SearchReturn>> {
+    pair.into_inner().map(|o| search_return(&o)).collect()
 }
 
 fn search_return(pair: &Pair<'_, Rule>) -> Converted<SearchReturn> {

@@ -276,17 +276,7 @@ fn search() -> impl Strategy<Value = Search> {
 }
 
 fn sort() -> impl Strategy<Value = Sort> {
-    let key = select(vec![
-        SortKey::Arrival,
-        SortKey::Cc,
-        SortKey::Date,
-        SortKey::From,
-        SortKey::Size,
-        SortKey::Subject,
-        SortKey::To,
-        SortKey::DisplayFrom,
-        SortKey::DisplayTo,
-    ]);
+    let key = select(SortKey::ALL.to_vec());
     let criterion = (any::<bool>(), key).prop_map(|(reverse, key)| SortCriterion { reverse, key });
     (
         any::<bool>(),
@@ -1259,17 +1249,7 @@ impl Writer {
             if c.reverse {
                 w.kw("REVERSE ");
             }
-            w.kw(match c.key {
-                SortKey::Arrival => "ARRIVAL",
-                SortKey::Cc => "CC",
-                SortKey::Date => "DATE",
-                SortKey::From => "FROM",
-                SortKey::Size => "SIZE",
-                SortKey::Subject => "SUBJECT",
-                SortKey::To => "TO",
-                SortKey::DisplayFrom => "DISPLAYFROM",
-                SortKey::DisplayTo => "DISPLAYTO",
-            });
+            w.kw(c.key.name());
         });
         self.sp();
         self.charset(&sort.charset);

@@ -36,6 +36,36 @@ pub enum SortKey {
     DisplayTo,
 }
 
+impl SortKey {
+    /// Every key, in the order RFC 5256 and RFC 5957 list them.
+    pub const ALL: [SortKey; 9] = [
+        SortKey::Arrival,
+        SortKey::Cc,
+        SortKey::Date,
+        SortKey::From,
+        SortKey::Size,
+        SortKey::Subject,
+        SortKey::To,
+        SortKey::DisplayFrom,
+        SortKey::DisplayTo,
+    ];
+
+    /// The key's name in a SORT command.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Arrival => "ARRIVAL",
+            SortKey::Cc => "CC",
+            SortKey::Date => "DATE",
+            SortKey::From => "FROM",
+            SortKey::Size => "SIZE",
+            SortKey::Subject => "SUBJECT",
+            SortKey::To => "TO",
+            SortKey::DisplayFrom => "DISPLAYFROM",
+            SortKey::DisplayTo => "DISPLAYTO",
+        }
+    }
+}
+
 /// One key of a SORT command, REVERSE or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SortCriterion {
@@ -807,17 +837,7 @@ mod tests {
     }
 
     fn key() -> impl Strategy<Value = SortKey> {
-        select(vec![
-            SortKey::Arrival,
-            SortKey::Cc,
-            SortKey::Date,
-            SortKey::From,
-            SortKey::Size,
-            SortKey::Subject,
-            SortKey::To,
-            SortKey::DisplayFrom,
-            SortKey::DisplayTo,
-        ])
+        select(SortKey::ALL.to_vec())
     }
 
     fn criteria() -> impl Strategy<Value = Vec<SortCriterion>> {

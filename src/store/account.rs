@@ -60,17 +60,7 @@ impl Account {
         db.pragma_update(None, "synchronous", "FULL")?;
         db.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut db)?;
-        search::register(&db)?;
-        let mut account = Account {
-            name: name.to_string(),
-            dir: dir.to_path_buf(),
-            db,
-            files: Files::new(dir),
-            feed: Feed::new(),
-            recovered: 0,
-            _lock: Some(lock),
-            quota: Quota::default(),
-        };
+        let mut account = Account::with(dir, name, db, Some(lock))?;
         account.recovered = account.recover()?;
         account.ensure_standard_mailboxes()?;
         Ok(account)
@@ -90,6 +80,16 @@ impl Account {
         let db = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         db.pragma_update(None, "foreign_keys", "ON")?;
         schema::check_current(&db)?;
+        Account::with(dir, name, db, None)
+    }
+
+    /// The account over its opened database (`lock` held for writing).
+    fn with(
+        dir: &Path,
+        name: &str,
+        db: Connection,
+        lock: Option<fs::File>,
+    ) -> Result<Account, StoreError> {
         search::register(&db)?;
         Ok(Account {
             name: name.to_string(),
@@ -98,7 +98,7 @@ impl Account {
             files: Files::new(dir),
             feed: Feed::new(),
             recovered: 0,
-            _lock: None,
+            _lock: lock,
             quota: Quota::default(),
         })
     }
