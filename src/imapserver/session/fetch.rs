@@ -168,7 +168,9 @@ impl Session {
             return Err(Done::bad("VANISHED needs ENABLE QRESYNC first"));
         }
         let mut items = fetch.items.clone();
-        if fetch.uid && !items.contains(&FetchItem::Uid) {
+        // UID FETCH answers with the UID; under UIDONLY the response is numbered by
+        // it already (RFC 9586).
+        if fetch.uid && !self.enabled.uidonly && !items.contains(&FetchItem::Uid) {
             items.insert(0, FetchItem::Uid);
         }
         // RFC 7162 3.1.4: CHANGEDSINCE implies MODSEQ.
@@ -280,7 +282,10 @@ impl Session {
         // the new MODSEQ (RFC 7162 3.2.4).
         let mut wanted = vec![FetchItem::Flags];
         if self.enabled.condstore {
-            wanted.extend([FetchItem::Uid, FetchItem::ModSeq]);
+            if !self.enabled.uidonly {
+                wanted.push(FetchItem::Uid);
+            }
+            wanted.push(FetchItem::ModSeq);
         }
         for item in wanted {
             if !items.contains(&item) {
@@ -311,7 +316,11 @@ impl Session {
             tree: &tree,
             recent,
         };
-        let mut out = format!("* {seq} FETCH (").into_bytes();
+        let mut out = match self.enabled.uidonly {
+            true => format!("* {} UIDFETCH (", meta.uid),
+            false => format!("* {seq} FETCH ("),
+        }
+        .into_bytes();
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 out.push(b' ');

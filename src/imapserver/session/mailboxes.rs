@@ -115,7 +115,9 @@ impl Session {
         ];
         if !self.enabled.rev2 {
             lines.push(format!("* {} RECENT", view.recent_count()));
-            if let Some(i) = messages.iter().position(|m| !m.flags.contains(Flags::SEEN)) {
+            // A message number, which UIDONLY does without (RFC 9586).
+            let first_unseen = messages.iter().position(|m| !m.flags.contains(Flags::SEEN));
+            if let (false, Some(i)) = (self.enabled.uidonly, first_unseen) {
                 lines.push(format!("* OK [UNSEEN {}] first unseen message", i + 1));
             }
         }

@@ -1,7 +1,7 @@
 //! Commands that change messages of the selected mailbox: STORE, COPY, MOVE
 //! (RFC 6851), EXPUNGE and UID EXPUNGE (RFC 4315), CLOSE and UNSELECT.
 
-use super::view::{flag_list, mailbox_flags};
+use super::view::{fetch_response, flag_list, mailbox_flags};
 use super::{Done, Outcome, Session, lock};
 use crate::imap::{AppendMessage, Flag, SeqNumber, SequenceSet, Store, StoreAction};
 use crate::store::{FlagOp, Flags, SearchKey, Uid};
@@ -68,7 +68,7 @@ impl Session {
         if store.unchanged_since.is_some() {
             self.enable_condstore();
         }
-        let condstore = self.enabled.condstore;
+        let (condstore, uidonly) = (self.enabled.condstore, self.enabled.uidonly);
         let view = self.view()?;
         let mailbox = view.mailbox;
         let uids = view.resolve(&store.set, store.uid)?;
@@ -115,11 +115,6 @@ impl Session {
                 continue;
             }
             let mut items = Vec::new();
-            // Once CONDSTORE is on, every FETCH a STORE causes has UID and MODSEQ
-            // (RFC 7162 3.2.4).
-            if store.uid || condstore {
-                items.push(format!("UID {}", m.uid));
-            }
             if !store.silent {
                 let list = flag_list(m.flags, &m.keywords, view.is_recent(m.uid));
                 items.push(format!("FLAGS {list}"));
@@ -127,7 +122,11 @@ impl Session {
             if condstore {
                 items.push(format!("MODSEQ ({})", m.modseq));
             }
-            lines.push(format!("* {seq} FETCH ({})", items.join(" ")));
+            // Once CONDSTORE is on, every FETCH a STORE causes has UID and MODSEQ
+            // (RFC 7162 3.2.4).
+            let with_uid = store.uid || condstore;
+            let items = items.join(" ");
+            lines.push(fetch_response(uidonly, seq, m.uid, with_uid, &items));
             if !store.silent {
                 view.told(m.uid, m.modseq);
             }

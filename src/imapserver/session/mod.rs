@@ -18,6 +18,7 @@ mod quota;
 mod resync;
 mod search;
 mod sort;
+mod uidonly;
 mod view;
 
 use std::net::IpAddr;
@@ -136,6 +137,9 @@ struct Enabled {
     /// QRESYNC (RFC 7162 3.2, implies CONDSTORE): VANISHED instead of EXPUNGE,
     /// SELECT with QRESYNC, UID FETCH with VANISHED.
     qresync: bool,
+    /// UIDONLY (RFC 9586): no message numbers either way; FETCH responses are
+    /// UIDFETCH, expunges VANISHED.
+    uidonly: bool,
 }
 
 impl Enabled {
@@ -444,6 +448,13 @@ impl Session {
     /// Runs `command` in the state the session is in.
     fn dispatch(&mut self, tag: &str, command: Command) -> Outcome {
         use Command as C;
+        if self.enabled.uidonly
+            && let Some(why) = uidonly::message_numbers_in(&command)
+        {
+            return Err(
+                Done::bad(format!("{why}, but UIDONLY is enabled: use UIDs")).code("UIDREQUIRED"),
+            );
+        }
         match command {
             C::Capability => self.capability(),
             C::Noop => Ok(Done::ok("NOOP done")),

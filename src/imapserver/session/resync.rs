@@ -7,7 +7,7 @@
 //! SELECT (QRESYNC ...), which helps servers that forget expunges, is accepted and
 //! not needed.
 
-use super::view::flag_list;
+use super::view::{fetch_response, flag_list};
 use super::{Done, Session, Status};
 use crate::imap::{QResync, SeqNumber, SequenceSet};
 use crate::store::{Mailbox, MailboxId, ModSeq, Uid};
@@ -70,15 +70,14 @@ impl Session {
         self.vanished_earlier(mailbox.id, since, known)?;
         let changed = self.with_account(|a| a.changed_since(mailbox.id, since))?;
         let view = self.view()?;
+        let uidonly = self.enabled.uidonly;
         let lines: Vec<String> = changed
             .iter()
             .filter_map(|m| {
                 let seq = view.seq_of(m.uid)?;
                 let flags = flag_list(m.flags, &m.keywords, view.is_recent(m.uid));
-                Some(format!(
-                    "* {seq} FETCH (UID {} FLAGS {flags} MODSEQ ({}))",
-                    m.uid, m.modseq
-                ))
+                let items = format!("FLAGS {flags} MODSEQ ({})", m.modseq);
+                Some(fetch_response(uidonly, seq, m.uid, true, &items))
             })
             .collect();
         for l in lines {

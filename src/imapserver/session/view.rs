@@ -343,6 +343,17 @@ impl View {
     }
 }
 
+/// A FETCH response carrying `items`: `* 3 FETCH (UID 7 items)` (the UID item
+/// when `with_uid`), or once UIDONLY is enabled (RFC 9586) `* 7 UIDFETCH (items)`,
+/// numbered by UID, with the UID item only when the client asked for it.
+pub fn fetch_response(uidonly: bool, seq: u32, uid: Uid, with_uid: bool, items: &str) -> String {
+    match (uidonly, with_uid) {
+        (true, _) => format!("* {uid} UIDFETCH ({items})"),
+        (false, true) => format!("* {seq} FETCH (UID {uid} {items})"),
+        (false, false) => format!("* {seq} FETCH ({items})"),
+    }
+}
+
 /// The FLAGS list of a message: system flags, keywords, and `\Recent` where the
 /// session shows it.
 pub fn flag_list(flags: Flags, keywords: &[String], recent: bool) -> String {
@@ -436,7 +447,8 @@ impl Session {
             .filter(|u| view.seq_of(*u).is_some())
             .collect();
         let seqs = view.remove(uids);
-        if self.enabled.qresync {
+        // QRESYNC and UIDONLY (RFC 9586) tell expunges by UID.
+        if self.enabled.qresync || self.enabled.uidonly {
             if !present.is_empty() {
                 self.line(&format!("* VANISHED {}", uid_set(&present)));
             }
@@ -483,7 +495,7 @@ impl Session {
     /// FETCH FLAGS for messages whose flags others changed (with MODSEQ once
     /// CONDSTORE is enabled), after a new FLAGS list if keywords came up.
     fn flush_flags(&mut self) {
-        let condstore = self.enabled.condstore;
+        let (condstore, uidonly) = (self.enabled.condstore, self.enabled.uidonly);
         let Some(view) = self.selected.as_mut() else {
             return;
         };
@@ -502,10 +514,11 @@ impl Session {
         for (uid, (f, k, modseq)) in flags {
             if let Some(seq) = view.seq_of(uid) {
                 let list = flag_list(f, &k, view.is_recent(uid));
-                lines.push(match condstore {
-                    true => format!("* {seq} FETCH (UID {uid} FLAGS {list} MODSEQ ({modseq}))"),
-                    false => format!("* {seq} FETCH (UID {uid} FLAGS {list})"),
-                });
+                let items = match condstore {
+                    true => format!("FLAGS {list} MODSEQ ({modseq})"),
+                    false => format!("FLAGS {list}"),
+                };
+                lines.push(fetch_response(uidonly, seq, uid, true, &items));
             }
         }
         for l in lines {

@@ -481,3 +481,4 @@ mod condstore;
 mod objectid;
 mod quota;
 mod sort;
+mod uidonly;
