@@ -38,6 +38,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc8508", "RFC 8508 REPLACE"),
     ("rfc8474", "RFC 8474 OBJECTID"),
     ("rfc9394", "RFC 9394 PARTIAL"),
+    ("rfc5464", "RFC 5464 METADATA, RFC 9590"),
 ];
 
 #[derive(Deserialize)]
@@ -158,6 +159,20 @@ fn imap_request(r: &imap::Request) -> String {
             r.tag,
             append_message(message)
         ),
+        imap::Command::SetMetadata { mailbox, values } => {
+            let shown: Vec<String> = values
+                .iter()
+                .map(|(entry, value)| match value {
+                    None => format!("{entry} NIL"),
+                    Some(v) => format!("{entry} {:?}", String::from_utf8_lossy(v)),
+                })
+                .collect();
+            format!(
+                "{} SetMetadata {{ mailbox: {mailbox:?}, values: [{}] }}",
+                r.tag,
+                shown.join(", ")
+            )
+        }
         command => format!("{} {command:?}", r.tag),
     }
 }

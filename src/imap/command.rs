@@ -86,6 +86,19 @@ pub enum Command {
     Unauthenticate,
     /// COMPRESS (RFC 4978) with the algorithm name, upper-cased.
     Compress(String),
+    /// GETMETADATA (RFC 5464): entries of a mailbox, or of the server for "".
+    GetMetadata {
+        mailbox: String,
+        entries: Vec<String>,
+        /// MAXSIZE: larger values are left out.
+        max_size: Option<u64>,
+        depth: Depth,
+    },
+    /// SETMETADATA: entries and their values (`None` for NIL, which removes).
+    SetMetadata {
+        mailbox: String,
+        values: Vec<(String, Option<Vec<u8>>)>,
+    },
     /// GETQUOTA with a quota root name (RFC 9208).
     GetQuota(String),
     /// GETQUOTAROOT with a mailbox name.
@@ -166,6 +179,8 @@ impl Command {
             Command::Idle => "IDLE",
             Command::Unauthenticate => "UNAUTHENTICATE",
             Command::Compress(_) => "COMPRESS",
+            Command::GetMetadata { .. } => "GETMETADATA",
+            Command::SetMetadata { .. } => "SETMETADATA",
             Command::GetQuota(_) => "GETQUOTA",
             Command::GetQuotaRoot(_) => "GETQUOTAROOT",
             Command::SetQuota { .. } => "SETQUOTA",
@@ -199,6 +214,18 @@ pub enum Flag {
     Keyword(String),
     /// Any other `\Name` (a flag-extension), which a server may refuse.
     Extension(String),
+}
+
+/// How far below an entry GETMETADATA looks (RFC 5464 4.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Depth {
+    /// The entry itself.
+    #[default]
+    Zero,
+    /// And its children.
+    One,
+    /// And everything below it.
+    Infinity,
 }
 
 /// The QRESYNC parameter of SELECT/EXAMINE (RFC 7162 3.2.5): the mailbox state the
@@ -259,6 +286,8 @@ pub enum ListReturn {
     SpecialUse,
     /// LIST-STATUS (RFC 5819).
     Status(Vec<StatusItem>),
+    /// LIST-METADATA (RFC 9590): these entries of each mailbox.
+    Metadata(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

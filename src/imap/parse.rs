@@ -13,10 +13,10 @@ use pest_derive::Parser;
 use time::{Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::command::{
-    AppendMessage, Command, Date, EntryKind, Fetch, FetchItem, Flag, List, ListReturn, ListSelect,
-    Literal, ModSeqEntry, Partial, PartialRange, QResync, Request, Search, SearchKey, SearchReturn,
-    Section, SectionText, SeqNumber, SequenceSet, Sort, SortCriterion, SortKey, StatusItem, Store,
-    StoreAction, Thread, ThreadAlgorithm,
+    AppendMessage, Command, Date, Depth, EntryKind, Fetch, FetchItem, Flag, List, ListReturn,
+    ListSelect, Literal, ModSeqEntry, Partial, PartialRange, QResync, Request, Search, SearchKey,
+    SearchReturn, Section, SectionText, SeqNumber, SequenceSet, Sort, SortCriterion, SortKey,
+    StatusItem, Store, StoreAction, Thread, ThreadAlgorithm,
 };
 use crate::grammar::{SyntaxError, parse_entry};
 
@@ -197,6 +197,23 @@ impl Conversion {
             // Algorithm names are case-insensitive atoms (RFC 4978 3).
             Rule::compress => Command::Compress(next(&mut inner).as_str().to_ascii_uppercase()),
             Rule::getquota => Command::GetQuota(self.string(next(&mut inner))?),
+            Rule::getmetadata => self.getmetadata(inner)?,
+            Rule::setmetadata => {
+                let mailbox = self.mailbox(next(&mut inner))?;
+                let values = inner
+                    .map(|ev| {
+                        let mut parts = ev.into_inner();
+                        let entry = self.entry(next(&mut parts))?;
+                        let value = next(&mut parts);
+                        let value = match value.as_rule() {
+                            Rule::nil => None,
+                            _ => Some(self.bytes(value)?),
+                        };
+                        Ok((entry, value))
+                    })
+                    .collect::<Converted<_>>()?;
+                Command::SetMetadata { mailbox, values }
+            }
             Rule::getquotaroot => Command::GetQuotaRoot(self.mailbox(next(&mut inner))?),
             Rule::setquota => {
                 let root = self.string(next(&mut inner))?;
@@ -613,6 +630,13 @@ impl Conversion {
                             ListReturn::Status(
                                 option.into_inner().map(|a| status_att(&a)).collect(),
                             )
+                        } else if option.as_rule() == Rule::metadata_option {
+                            ListReturn::Metadata(
+                                option
+                                    .into_inner()
+                                    .map(|e| self.entry(e))
+                                    .collect::<Converted<_>>()?,
+                            )
                         } else {
                             let word = option.as_str();
                             if word.eq_ignore_ascii_case("SUBSCRIBED") {
@@ -646,6 +670,47 @@ impl Conversion {
             .map(|m| self.append_message(m.into_inner()))
             .collect::<Converted<_>>()?;
         Ok(Command::Append { mailbox, messages })
+    }
+
+    fn getmetadata(&mut self, inner: Pairs<'_, Rule>) -> Converted<Command> {
+        let (mut max_size, mut depth) = (None, Depth::default());
+        let mut mailbox = None;
+        let mut entries = Vec::new();
+        for p in inner {
+            match p.as_rule() {
+                Rule::maxsize_opt => {
+                    max_size = Some(number64(&next(&mut p.into_inner()), "MAXSIZE")?);
+                }
+                Rule::depth_opt => {
+                    depth = match next(&mut p.into_inner()).as_str() {
+                        "0" => Depth::Zero,
+                        "1" => Depth::One,
+                        _ => Depth::Infinity,
+                    };
+                }
+                Rule::mailbox => mailbox = Some(self.mailbox(p)?),
+                _ => entries.push(self.entry(p)?),
+            }
+        }
+        Ok(Command::GetMetadata {
+            mailbox: mailbox.expect("the grammar has the mailbox"),
+            entries,
+            max_size,
+            depth,
+        })
+    }
+
+    /// An entry name (RFC 5464 3.2): case-insensitive, so lower-cased here.
+    fn entry(&mut self, pair: Pair<'_, Rule>) -> Converted<String> {
+        let at = pair.clone();
+        let name = self.string(next(&mut pair.into_inner()))?;
+        if !name.is_ascii() || name.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err(Failure::at(
+                &at,
+                format!("entry {name:?} has a character entry names may not"),
+            ));
+        }
+        Ok(name.to_ascii_lowercase())
     }
 
     fn replace(&mut self, mut inner: Pairs<'_, Rule>, uid: bool) -> Converted<Command> {
@@ -730,11 +795,24 @@ impl Conversion {
 
     /// The value of an atom, quoted string or literal.
     fn string(&mut self, pair: Pair<'_, Rule>) -> Converted<String> {
+        if pair.as_rule() == Rule::literal8 {
+            return Err(Failure::at(
+                &pair,
+                "a literal8 (~{n}) is allowed only for APPEND's message and METADATA values; use {n} here",
+            ));
+        }
+        let at = pair.clone();
+        String::from_utf8(self.bytes(pair)?)
+            .map_err(|_| Failure::at(&at, "the literal is not valid UTF-8"))
+    }
+
+    /// The octets of an atom, quoted string, literal or literal8 (which alone may
+    /// hold NUL: a METADATA value).
+    fn bytes(&mut self, pair: Pair<'_, Rule>) -> Converted<Vec<u8>> {
         match pair.as_rule() {
-            Rule::quoted => Ok(unquote(pair.as_str())),
-            Rule::literal => {
-                let literal = self.literal(&pair)?;
-                let bytes = match literal {
+            Rule::quoted => Ok(unquote(pair.as_str()).into_bytes()),
+            rule @ (Rule::literal | Rule::literal8) => {
+                let bytes = match self.literal(&pair)? {
                     Literal::Memory(bytes) => bytes,
                     file => file
                         .bytes()
@@ -742,17 +820,12 @@ impl Conversion {
                         .into_owned(),
                 };
                 // CHAR8 = %x01-ff: only a literal8 may hold NUL.
-                if bytes.contains(&0) {
+                if rule == Rule::literal && bytes.contains(&0) {
                     return Err(Failure::at(&pair, "a literal string must not contain NUL"));
                 }
-                String::from_utf8(bytes)
-                    .map_err(|_| Failure::at(&pair, "the literal is not valid UTF-8"))
+                Ok(bytes)
             }
-            Rule::literal8 => Err(Failure::at(
-                &pair,
-                "a literal8 (~{n}) is allowed only for APPEND's message; use {n} here",
-            )),
-            _ => Ok(pair.as_str().to_owned()),
+            _ => Ok(pair.as_str().as_bytes().to_vec()),
         }
     }
 
@@ -1261,6 +1334,8 @@ const COMMANDS: &[&str] = &[
     "GETQUOTA",
     "SETQUOTA",
     "REPLACE",
+    "GETMETADATA",
+    "SETMETADATA",
 ];
 
 /// The commands that take a UID prefix, as errors name them.
@@ -1413,9 +1488,16 @@ fn describe(rule: Rule) -> Option<&'static str> {
             "a selection option (SUBSCRIBED, REMOTE, RECURSIVEMATCH or SPECIAL-USE)"
         }
         Rule::list_return_opts => "RETURN",
-        Rule::return_option | Rule::return_keyword | Rule::status_option => {
-            "a return option (SUBSCRIBED, CHILDREN, SPECIAL-USE or STATUS)"
+        Rule::return_option
+        | Rule::return_keyword
+        | Rule::status_option
+        | Rule::metadata_option => {
+            "a return option (SUBSCRIBED, CHILDREN, SPECIAL-USE, STATUS or METADATA)"
         }
+        Rule::maxsize_opt | Rule::depth_opt => "a GETMETADATA option (MAXSIZE or DEPTH)",
+        Rule::depth => "a depth (0, 1 or infinity)",
+        Rule::entry => "an entry name",
+        Rule::entry_value => "an entry name and value",
         Rule::use_attr => "a special-use attribute (\\Sent, \\Drafts, ...)",
         Rule::capability => "a capability",
         Rule::auth_type => "a SASL mechanism name",
@@ -1854,7 +1936,7 @@ mod tests {
             (
                 "A1 SELECT ~{5}",
                 &[b"INBOX".as_slice()][..],
-                "SELECT at column 11: a literal8 (~{n}) is allowed only for APPEND's message; use {n} here",
+                "SELECT at column 11: a literal8 (~{n}) is allowed only for APPEND's message and METADATA values; use {n} here",
             ),
         ] {
             let e = with(text, literals).expect_err(text);

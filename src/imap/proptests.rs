@@ -83,6 +83,32 @@ fn append_message() -> impl Strategy<Value = AppendMessage> {
         })
 }
 
+/// A METADATA entry name as the parser gives it (lower case).
+fn entry() -> impl Strategy<Value = String> {
+    "/(private|shared)(/[a-z0-9.]{1,6}){1,3}"
+}
+
+fn metadata_commands() -> impl Strategy<Value = Command> {
+    let depth = select(vec![Depth::Zero, Depth::One, Depth::Infinity]);
+    let value = proptest::option::of(vec(any::<u8>(), 0..20));
+    prop_oneof![
+        (
+            mailbox(),
+            vec(entry(), 1..4),
+            proptest::option::of(0..=NUMBER64_MAX),
+            depth
+        )
+            .prop_map(|(mailbox, entries, max_size, depth)| Command::GetMetadata {
+                mailbox,
+                entries,
+                max_size,
+                depth
+            }),
+        (mailbox(), vec((entry(), value), 1..4))
+            .prop_map(|(mailbox, values)| Command::SetMetadata { mailbox, values }),
+    ]
+}
+
 /// A set of numbers a client knows: no `*`, no `$`.
 fn known_set() -> impl Strategy<Value = SequenceSet> {
     let number = || nz().prop_map(SeqNumber::Number);
@@ -398,6 +424,7 @@ fn list() -> impl Strategy<Value = List> {
             Just(ListReturn::Children),
             Just(ListReturn::SpecialUse),
             status_items().prop_map(ListReturn::Status),
+            vec(entry(), 1..3).prop_map(ListReturn::Metadata),
         ],
         0..3,
     );
@@ -448,6 +475,7 @@ fn command() -> impl Strategy<Value = Command> {
         vec(atom(), 1..4).prop_map(Command::Enable),
         atom().prop_map(|a| Command::Compress(a.to_ascii_uppercase())),
         string().prop_map(Command::GetQuota),
+        metadata_commands(),
         mailbox().prop_map(Command::GetQuotaRoot),
         (
             string(),
@@ -684,6 +712,14 @@ impl Writer {
         self.raw("(");
         self.joined(items, each);
         self.raw(")");
+    }
+
+    /// METADATA entries: one alone, or any number in parentheses.
+    fn entries(&mut self, entries: &[String]) {
+        match entries {
+            [one] if self.coin() => self.astring(one),
+            _ => self.parenthesized(entries, |w, e| w.astring(e)),
+        }
     }
 
     /// One message of APPEND or REPLACE, with the SP before it.
@@ -1048,6 +1084,46 @@ impl Writer {
                 self.kw("COMPRESS ");
                 self.kw(algorithm);
             }
+            Command::GetMetadata {
+                mailbox,
+                entries,
+                max_size,
+                depth,
+            } => {
+                self.kw("GETMETADATA ");
+                let mut options = Vec::new();
+                if let Some(n) = max_size {
+                    options.push(format!("MAXSIZE {n}"));
+                }
+                match depth {
+                    Depth::Zero if !self.coin() => {}
+                    Depth::Zero => options.push("DEPTH 0".into()),
+                    Depth::One => options.push("DEPTH 1".into()),
+                    Depth::Infinity => options.push("DEPTH infinity".into()),
+                }
+                if !options.is_empty() {
+                    self.raw("(");
+                    self.kw(&options.join(" "));
+                    self.raw(") ");
+                }
+                self.mailbox(mailbox);
+                self.sp();
+                self.entries(entries);
+            }
+            Command::SetMetadata { mailbox, values } => {
+                self.kw("SETMETADATA ");
+                self.mailbox(mailbox);
+                self.sp();
+                self.parenthesized(values, |w, (entry, value)| {
+                    w.astring(entry);
+                    w.sp();
+                    match value {
+                        None => w.kw("NIL"),
+                        Some(bytes) if bytes.contains(&0) || w.coin() => w.literal(bytes, true),
+                        Some(bytes) => w.literal(bytes, false),
+                    }
+                });
+            }
             Command::GetQuota(root) => {
                 self.kw("GETQUOTA ");
                 self.astring(root);
@@ -1222,6 +1298,10 @@ impl Writer {
                 ListReturn::Status(items) => {
                     w.kw("STATUS ");
                     w.parenthesized(items, Self::status_item);
+                }
+                ListReturn::Metadata(entries) => {
+                    w.kw("METADATA ");
+                    w.entries(entries);
                 }
             });
         }

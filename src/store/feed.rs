@@ -45,7 +45,9 @@ pub enum Change {
     },
     AnnotationChanged {
         mailbox: Option<MailboxId>,
+        /// The entry name without its `/private` or `/shared` prefix.
         entry: String,
+        private: bool,
     },
 }
 

@@ -32,7 +32,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use account::Account;
-pub use annotations::Annotation;
+pub use annotations::{
+    Annotation, AnnotationUpdate, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, MAX_ANNOTATIONS_SIZE,
+};
 pub use auth_db::{
     AUTH_DB_FILE, AuthDb, LOGIN_RECORD_DAYS, LOGIN_RECORDS_PER_ACCOUNT, LoginAttempt, LoginRecord,
     LoginResult, TlsPubKey,
@@ -93,6 +95,10 @@ pub enum StoreError {
         "invalid annotation entry {0:?}: it must start with '/' and have no wildcards or control characters"
     )]
     InvalidEntry(String),
+    #[error("an annotation value may be at most {0} octets")]
+    AnnotationTooBig(usize),
+    #[error("the account has as many annotations as it may keep")]
+    TooManyAnnotations,
     #[error("over quota: {used} of {limit} {unit} used, {needed} more needed")]
     OverQuota {
         unit: &'static str,

@@ -790,3 +790,34 @@ fn one_writer_per_account_and_readers_alongside() {
     Account::open(&path, "alice").unwrap();
     assert!(Account::open_read_only(&dir.path().join("nobody"), "nobody").is_err());
 }
+
+#[test]
+fn annotations_have_limits_and_change_all_or_nothing() {
+    let (_dir, mut account) = open();
+    let update = |entry: &str, value: Option<&[u8]>| AnnotationUpdate {
+        entry: entry.to_string(),
+        private: false,
+        value: value.map(<[u8]>::to_vec),
+    };
+    let many: Vec<AnnotationUpdate> = (0..MAX_ANNOTATIONS)
+        .map(|i| update(&format!("/n{i}"), Some(b"v")))
+        .collect();
+    account.set_annotations(None, &many).unwrap();
+    let one_more = [update("/last", Some(b"v"))];
+    assert!(matches!(
+        account.set_annotations(None, &one_more),
+        Err(StoreError::TooManyAnnotations)
+    ));
+    // Removing one makes room; setting a value it already has changes nothing.
+    let swap = [update("/n0", None), update("/last", Some(b"v"))];
+    assert!(account.set_annotations(None, &swap).unwrap().is_some());
+    assert_eq!(account.set_annotations(None, &swap[1..]).unwrap(), None);
+    let too_big = vec![b'x'; MAX_ANNOTATION_VALUE + 1];
+    let mixed = [update("/n1", None), update("/big", Some(&too_big))];
+    assert!(matches!(
+        account.set_annotations(None, &mixed),
+        Err(StoreError::AnnotationTooBig(_))
+    ));
+    assert_eq!(account.annotations(None).unwrap().len(), MAX_ANNOTATIONS);
+    assert_consistent(&account);
+}

@@ -249,6 +249,10 @@ impl Session {
             ListReturn::Status(items) => Some(items.clone()),
             _ => None,
         });
+        let metadata = list.returns.iter().find_map(|r| match r {
+            ListReturn::Metadata(entries) => Some(entries.clone()),
+            _ => None,
+        });
         let listed = self.listed(&patterns, subscribed_only, recursive)?;
         for l in listed {
             let role = l.mailbox.as_ref().and_then(|m| m.special_use);
@@ -287,6 +291,9 @@ impl Session {
             if let (Some(items), Some(m)) = (&status, &l.mailbox) {
                 let text = self.status_line(m, items)?;
                 self.line(&text);
+            }
+            if let (Some(entries), Some(m)) = (&metadata, &l.mailbox) {
+                self.list_metadata(m.id, &l.name, entries)?;
             }
         }
         Ok(Done::ok("LIST done"))

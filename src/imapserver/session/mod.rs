@@ -14,6 +14,7 @@ mod compress;
 mod fetch;
 mod mailboxes;
 mod messages;
+mod metadata;
 mod quota;
 mod resync;
 mod search;
@@ -140,6 +141,8 @@ struct Enabled {
     /// UIDONLY (RFC 9586): no message numbers either way; FETCH responses are
     /// UIDFETCH, expunges VANISHED.
     uidonly: bool,
+    /// METADATA (RFC 5464 4.4): others' annotation changes are told.
+    metadata: bool,
 }
 
 impl Enabled {
@@ -177,6 +180,7 @@ pub struct Session {
 }
 
 /// How a command ends: the status and text of its tagged response.
+#[derive(Debug)]
 pub(super) struct Done {
     status: Status,
     /// A response code such as `TRYCREATE` or `APPENDUID 1 2`, without brackets.
@@ -248,6 +252,14 @@ impl From<StoreError> for Done {
             StoreError::OverQuota { .. } => Some("OVERQUOTA"),
             StoreError::InboxFixed(_) | StoreError::HasChildren(_) => Some("CANNOT"),
             StoreError::InvalidMailboxName { .. } | StoreError::InvalidKeyword(_) => Some("CANNOT"),
+            // RFC 5464 4.3: the largest value the server takes.
+            StoreError::AnnotationTooBig(_) => {
+                return Done::no(e.to_string()).code(format!(
+                    "METADATA MAXSIZE {}",
+                    crate::store::MAX_ANNOTATION_VALUE
+                ));
+            }
+            StoreError::TooManyAnnotations => Some("METADATA TOOMANY"),
             StoreError::Db(_) | StoreError::Io { .. } | StoreError::BatchFailed(_) => {
                 tracing::error!(error = %e, "store operation failed");
                 Some("SERVERBUG")
@@ -499,6 +511,13 @@ impl Session {
             C::Search(search) => self.search(tag, &search),
             C::Sort(sort) => self.sort(tag, &sort),
             C::GetQuotaRoot(mailbox) => self.getquotaroot(&mailbox),
+            C::GetMetadata {
+                mailbox,
+                entries,
+                max_size,
+                depth,
+            } => self.getmetadata(&mailbox, &entries, max_size, depth),
+            C::SetMetadata { mailbox, values } => self.setmetadata(&mailbox, &values),
             C::GetQuota(root) => self.getquota(&root),
             C::SetQuota { .. } => self.setquota(),
             C::Thread(thread) => self.thread(&thread),

@@ -56,6 +56,9 @@ struct Pending {
     /// The modseq of the oldest expunge in `expunged`: HIGHESTMODSEQ told while it
     /// waits must stay below it (RFC 7162 3.2).
     expunge_modseq: Option<ModSeq>,
+    /// Annotation entries others changed (by full name), of the selected mailbox
+    /// or the server (`None`).
+    metadata: BTreeMap<Option<MailboxId>, Vec<String>>,
     /// The feed dropped changes: reload the mailbox and compare.
     lagged: bool,
     deleted: bool,
@@ -86,6 +89,8 @@ pub struct View {
     /// client knows its own change, not others' before it. Should one of those
     /// come in, the client is told these flags, which hold both.
     silent: BTreeMap<Uid, (Flags, Vec<String>, ModSeq)>,
+    /// Change sets of the session's own SETMETADATA: not told back to it.
+    own_metadata: Vec<ModSeq>,
     /// The last SEARCH ... RETURN (SAVE) result (RFC 5182), as UIDs.
     pub saved: Vec<Uid>,
     pending: Pending,
@@ -115,6 +120,7 @@ impl View {
             highest,
             told: BTreeMap::new(),
             silent: BTreeMap::new(),
+            own_metadata: Vec::new(),
             saved: Vec::new(),
             pending: Pending::default(),
         }
@@ -197,6 +203,16 @@ impl View {
         self.silent.insert(m.uid, state);
     }
 
+    /// Remembers that change set `modseq` is the session's own SETMETADATA.
+    pub fn own_metadata(&mut self, modseq: ModSeq) {
+        self.own_metadata.push(modseq);
+    }
+
+    /// Takes the annotation changes waiting to be told.
+    pub fn take_metadata(&mut self) -> BTreeMap<Option<MailboxId>, Vec<String>> {
+        std::mem::take(&mut self.pending.metadata)
+    }
+
     /// Takes in a committed change set.
     fn apply(&mut self, set: &ChangeSet) {
         if set.modseq <= self.modseq {
@@ -242,9 +258,19 @@ impl View {
                     true
                 }
                 Change::AnnotationChanged {
-                    mailbox: Some(mailbox),
-                    ..
-                } => *mailbox == self.mailbox,
+                    mailbox,
+                    entry,
+                    private,
+                } if mailbox.is_none_or(|m| m == self.mailbox) => {
+                    if !self.own_metadata.contains(&set.modseq) {
+                        let name = super::metadata::full_name(*private, entry);
+                        let names = self.pending.metadata.entry(*mailbox).or_default();
+                        if !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                    mailbox.is_some()
+                }
                 _ => false,
             };
             if ours {
@@ -255,6 +281,7 @@ impl View {
         // The feed comes in modseq order: nothing older than this will come again.
         self.told.retain(|_, &mut m| m > set.modseq);
         self.silent.retain(|_, own| own.2 > set.modseq);
+        self.own_metadata.retain(|&m| m > set.modseq);
     }
 
     /// Resolves a sequence set (of sequence numbers, or of UIDs when `uid`) to the
@@ -416,6 +443,7 @@ impl Session {
         }
         self.flush_added();
         self.flush_flags();
+        self.flush_metadata();
         let condstore = self.enabled.condstore;
         let Some(view) = self.selected.as_mut() else {
             return;

@@ -478,6 +478,7 @@ fn a_big_fetch_goes_out_in_parts_before_the_next_command() {
 mod append;
 mod compress;
 mod condstore;
+mod metadata;
 mod objectid;
 mod quota;
 mod sort;
