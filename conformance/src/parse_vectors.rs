@@ -39,6 +39,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc8474", "RFC 8474 OBJECTID"),
     ("rfc9394", "RFC 9394 PARTIAL"),
     ("rfc5464", "RFC 5464 METADATA, RFC 9590"),
+    ("rfc5465", "RFC 5465 NOTIFY"),
 ];
 
 #[derive(Deserialize)]

@@ -86,6 +86,8 @@ pub enum Command {
     Unauthenticate,
     /// COMPRESS (RFC 4978) with the algorithm name, upper-cased.
     Compress(String),
+    /// NOTIFY SET (RFC 5465), or NOTIFY NONE (`None`).
+    Notify(Option<NotifySet>),
     /// GETMETADATA (RFC 5464): entries of a mailbox, or of the server for "".
     GetMetadata {
         mailbox: String,
@@ -179,6 +181,7 @@ impl Command {
             Command::Idle => "IDLE",
             Command::Unauthenticate => "UNAUTHENTICATE",
             Command::Compress(_) => "COMPRESS",
+            Command::Notify(_) => "NOTIFY",
             Command::GetMetadata { .. } => "GETMETADATA",
             Command::SetMetadata { .. } => "SETMETADATA",
             Command::GetQuota(_) => "GETQUOTA",
@@ -214,6 +217,50 @@ pub enum Flag {
     Keyword(String),
     /// Any other `\Name` (a flag-extension), which a server may refuse.
     Extension(String),
+}
+
+/// NOTIFY SET: which events of which mailboxes the client wants to hear of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifySet {
+    /// STATUS: the current state of the mailboxes named, at once.
+    pub status: bool,
+    pub groups: Vec<EventGroup>,
+}
+
+/// Mailboxes and their events; no events is NONE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventGroup {
+    pub filter: MailboxFilter,
+    pub events: Vec<Event>,
+}
+
+/// The mailboxes an event group is about (RFC 5465 6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailboxFilter {
+    Selected,
+    SelectedDelayed,
+    Inboxes,
+    Personal,
+    Subscribed,
+    /// These mailboxes and all below them.
+    Subtree(Vec<String>),
+    /// Exactly these mailboxes.
+    Mailboxes(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// With the fetch attributes to send for each new message (selected only).
+    MessageNew(Vec<FetchItem>),
+    MessageExpunge,
+    FlagChange,
+    AnnotationChange,
+    MailboxName,
+    SubscriptionChange,
+    MailboxMetadataChange,
+    ServerMetadataChange,
+    /// An event gannet does not know, as named.
+    Other(String),
 }
 
 /// How far below an entry GETMETADATA looks (RFC 5464 4.2.2).

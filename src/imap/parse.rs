@@ -13,10 +13,11 @@ use pest_derive::Parser;
 use time::{Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::command::{
-    AppendMessage, Command, Date, Depth, EntryKind, Fetch, FetchItem, Flag, List, ListReturn,
-    ListSelect, Literal, ModSeqEntry, Partial, PartialRange, QResync, Request, Search, SearchKey,
-    SearchReturn, Section, SectionText, SeqNumber, SequenceSet, Sort, SortCriterion, SortKey,
-    StatusItem, Store, StoreAction, Thread, ThreadAlgorithm,
+    AppendMessage, Command, Date, Depth, EntryKind, Event, EventGroup, Fetch, FetchItem, Flag,
+    List, ListReturn, ListSelect, Literal, MailboxFilter, ModSeqEntry, NotifySet, Partial,
+    PartialRange, QResync, Request, Search, SearchKey, SearchReturn, Section, SectionText,
+    SeqNumber, SequenceSet, Sort, SortCriterion, SortKey, StatusItem, Store, StoreAction, Thread,
+    ThreadAlgorithm,
 };
 use crate::grammar::{SyntaxError, parse_entry};
 
@@ -198,6 +199,13 @@ impl Conversion {
             Rule::compress => Command::Compress(next(&mut inner).as_str().to_ascii_uppercase()),
             Rule::getquota => Command::GetQuota(self.string(next(&mut inner))?),
             Rule::getmetadata => self.getmetadata(inner)?,
+            Rule::notify => {
+                let choice = next(&mut inner);
+                match choice.as_rule() {
+                    Rule::notify_none => Command::Notify(None),
+                    _ => Command::Notify(Some(self.notify_set(choice.into_inner())?)),
+                }
+            }
             Rule::setmetadata => {
                 let mailbox = self.mailbox(next(&mut inner))?;
                 let values = inner
@@ -304,8 +312,7 @@ impl Conversion {
         let mut vanished = None;
         let mut page = None;
         for att in inner {
-            let rule = att.as_rule();
-            let item = match rule {
+            match att.as_rule() {
                 Rule::changedsince => {
                     let value = next(&mut att.clone().into_inner());
                     if changed_since
@@ -333,64 +340,8 @@ impl Conversion {
                     }
                     continue;
                 }
-                Rule::att_flags => FetchItem::Flags,
-                Rule::att_uid => FetchItem::Uid,
-                Rule::att_body_section | Rule::att_body_peek => {
-                    let mut parts = att.into_inner();
-                    let section = self.section(next(&mut parts))?;
-                    FetchItem::BodySection {
-                        peek: rule == Rule::att_body_peek,
-                        section,
-                        partial: parts.next().map(|p| partial(&p)).transpose()?,
-                    }
-                }
-                Rule::att_bodystructure => FetchItem::BodyStructure,
-                Rule::att_body => FetchItem::Body,
-                Rule::att_envelope => FetchItem::Envelope,
-                Rule::att_internaldate => FetchItem::InternalDate,
-                Rule::att_rfc822_size => FetchItem::Rfc822Size,
-                Rule::att_rfc822_header => FetchItem::Rfc822Header,
-                Rule::att_rfc822_text => FetchItem::Rfc822Text,
-                Rule::att_rfc822 => FetchItem::Rfc822,
-                Rule::att_binary_size => {
-                    FetchItem::BinarySize(section_binary(next(&mut att.into_inner()))?)
-                }
-                Rule::att_binary | Rule::att_binary_peek => {
-                    let mut parts = att.into_inner();
-                    FetchItem::Binary {
-                        peek: rule == Rule::att_binary_peek,
-                        part: section_binary(next(&mut parts))?,
-                        partial: parts.next().map(|p| partial(&p)).transpose()?,
-                    }
-                }
-                Rule::att_modseq => FetchItem::ModSeq,
-                Rule::att_savedate => FetchItem::SaveDate,
-                Rule::att_emailid => FetchItem::EmailId,
-                Rule::att_threadid => FetchItem::ThreadId,
-                Rule::att_preview => FetchItem::Preview {
-                    lazy: att.into_inner().next().is_some(),
-                },
-                Rule::fetch_macro => {
-                    // RFC 9051 6.4.5: ALL, FAST and FULL are short for these lists, so
-                    // the session only ever sees items.
-                    let name = att.as_str();
-                    items.extend_from_slice(&[
-                        FetchItem::Flags,
-                        FetchItem::InternalDate,
-                        FetchItem::Rfc822Size,
-                    ]);
-                    if name.eq_ignore_ascii_case("FAST") {
-                        continue;
-                    }
-                    items.push(FetchItem::Envelope);
-                    if name.eq_ignore_ascii_case("ALL") {
-                        continue;
-                    }
-                    FetchItem::Body
-                }
-                r => unreachable!("fetch-att rule {r:?}"),
-            };
-            items.push(item);
+                _ => self.fetch_att(att, &mut items)?,
+            }
         }
         if let (Some(at), None) = (&vanished, changed_since) {
             return Err(Failure::at(at, "VANISHED needs CHANGEDSINCE"));
@@ -403,6 +354,71 @@ impl Conversion {
             vanished: vanished.is_some(),
             partial: page,
         })
+    }
+
+    /// One fetch-att into `items` (a macro adds several).
+    fn fetch_att(&mut self, att: Pair<'_, Rule>, items: &mut Vec<FetchItem>) -> Converted<()> {
+        let rule = att.as_rule();
+        let item = match rule {
+            Rule::att_flags => FetchItem::Flags,
+            Rule::att_uid => FetchItem::Uid,
+            Rule::att_body_section | Rule::att_body_peek => {
+                let mut parts = att.into_inner();
+                let section = self.section(next(&mut parts))?;
+                FetchItem::BodySection {
+                    peek: rule == Rule::att_body_peek,
+                    section,
+                    partial: parts.next().map(|p| partial(&p)).transpose()?,
+                }
+            }
+            Rule::att_bodystructure => FetchItem::BodyStructure,
+            Rule::att_body => FetchItem::Body,
+            Rule::att_envelope => FetchItem::Envelope,
+            Rule::att_internaldate => FetchItem::InternalDate,
+            Rule::att_rfc822_size => FetchItem::Rfc822Size,
+            Rule::att_rfc822_header => FetchItem::Rfc822Header,
+            Rule::att_rfc822_text => FetchItem::Rfc822Text,
+            Rule::att_rfc822 => FetchItem::Rfc822,
+            Rule::att_binary_size => {
+                FetchItem::BinarySize(section_binary(next(&mut att.into_inner()))?)
+            }
+            Rule::att_binary | Rule::att_binary_peek => {
+                let mut parts = att.into_inner();
+                FetchItem::Binary {
+                    peek: rule == Rule::att_binary_peek,
+                    part: section_binary(next(&mut parts))?,
+                    partial: parts.next().map(|p| partial(&p)).transpose()?,
+                }
+            }
+            Rule::att_modseq => FetchItem::ModSeq,
+            Rule::att_savedate => FetchItem::SaveDate,
+            Rule::att_emailid => FetchItem::EmailId,
+            Rule::att_threadid => FetchItem::ThreadId,
+            Rule::att_preview => FetchItem::Preview {
+                lazy: att.into_inner().next().is_some(),
+            },
+            Rule::fetch_macro => {
+                // RFC 9051 6.4.5: ALL, FAST and FULL are short for these lists, so
+                // the session only ever sees items.
+                let name = att.as_str();
+                items.extend_from_slice(&[
+                    FetchItem::Flags,
+                    FetchItem::InternalDate,
+                    FetchItem::Rfc822Size,
+                ]);
+                if name.eq_ignore_ascii_case("FAST") {
+                    return Ok(());
+                }
+                items.push(FetchItem::Envelope);
+                if name.eq_ignore_ascii_case("ALL") {
+                    return Ok(());
+                }
+                FetchItem::Body
+            }
+            r => unreachable!("fetch-att rule {r:?}"),
+        };
+        items.push(item);
+        Ok(())
     }
 
     fn section(&mut self, pair: Pair<'_, Rule>) -> Converted<Section> {
@@ -672,6 +688,57 @@ impl Conversion {
         Ok(Command::Append { mailbox, messages })
     }
 
+    fn notify_set(&mut self, inner: Pairs<'_, Rule>) -> Converted<NotifySet> {
+        let mut set = NotifySet {
+            status: false,
+            groups: Vec::new(),
+        };
+        for p in inner {
+            match p.as_rule() {
+                Rule::notify_status => set.status = true,
+                _ => set.groups.push(self.event_group(p.into_inner())?),
+            }
+        }
+        Ok(set)
+    }
+
+    fn event_group(&mut self, mut inner: Pairs<'_, Rule>) -> Converted<EventGroup> {
+        let filter = next(&mut inner);
+        let rule = filter.as_rule();
+        let filter = match rule {
+            Rule::filter_selected => MailboxFilter::Selected,
+            Rule::filter_selected_delayed => MailboxFilter::SelectedDelayed,
+            Rule::filter_inboxes => MailboxFilter::Inboxes,
+            Rule::filter_personal => MailboxFilter::Personal,
+            Rule::filter_subscribed => MailboxFilter::Subscribed,
+            _ => {
+                let names = filter
+                    .into_inner()
+                    .map(|m| self.mailbox(m))
+                    .collect::<Converted<_>>()?;
+                match rule {
+                    Rule::filter_subtree => MailboxFilter::Subtree(names),
+                    _ => MailboxFilter::Mailboxes(names),
+                }
+            }
+        };
+        let mut events = Vec::new();
+        for e in next(&mut inner).into_inner() {
+            match e.as_rule() {
+                Rule::events_none => {}
+                Rule::event_message_new => {
+                    let mut items = Vec::new();
+                    for att in e.into_inner() {
+                        self.fetch_att(att, &mut items)?;
+                    }
+                    events.push(Event::MessageNew(items));
+                }
+                _ => events.push(event(e.as_str())),
+            }
+        }
+        Ok(EventGroup { filter, events })
+    }
+
     fn getmetadata(&mut self, inner: Pairs<'_, Rule>) -> Converted<Command> {
         let (mut max_size, mut depth) = (None, Depth::default());
         let mut mailbox = None;
@@ -893,6 +960,23 @@ fn unquote(quoted: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// A NOTIFY event other than MessageNew, by its case-insensitive name.
+fn event(name: &str) -> Event {
+    const EVENTS: [(&str, Event); 7] = [
+        ("MessageExpunge", Event::MessageExpunge),
+        ("FlagChange", Event::FlagChange),
+        ("AnnotationChange", Event::AnnotationChange),
+        ("MailboxName", Event::MailboxName),
+        ("SubscriptionChange", Event::SubscriptionChange),
+        ("MailboxMetadataChange", Event::MailboxMetadataChange),
+        ("ServerMetadataChange", Event::ServerMetadataChange),
+    ];
+    EVENTS
+        .into_iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map_or_else(|| Event::Other(name.to_owned()), |(_, e)| e)
 }
 
 /// An objectid (RFC 8474 7): 1 to 255 letters, digits, '_' and '-'.
@@ -1336,6 +1420,7 @@ const COMMANDS: &[&str] = &[
     "REPLACE",
     "GETMETADATA",
     "SETMETADATA",
+    "NOTIFY",
 ];
 
 /// The commands that take a UID prefix, as errors name them.
@@ -1498,6 +1583,20 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::depth => "a depth (0, 1 or infinity)",
         Rule::entry => "an entry name",
         Rule::entry_value => "an entry name and value",
+        Rule::notify_none | Rule::notify_set => "SET or NONE",
+        Rule::notify_status => "STATUS",
+        Rule::event_group => "'('",
+        Rule::filter_selected
+        | Rule::filter_selected_delayed
+        | Rule::filter_inboxes
+        | Rule::filter_personal
+        | Rule::filter_subscribed
+        | Rule::filter_subtree
+        | Rule::filter_listed => {
+            "a mailbox filter (selected, selected-delayed, inboxes, personal, subscribed, subtree or mailboxes)"
+        }
+        Rule::events_none => "NONE",
+        Rule::event_message_new | Rule::event_name => "an event",
         Rule::use_attr => "a special-use attribute (\\Sent, \\Drafts, ...)",
         Rule::capability => "a capability",
         Rule::auth_type => "a SASL mechanism name",

@@ -88,6 +88,38 @@ fn entry() -> impl Strategy<Value = String> {
     "/(private|shared)(/[a-z0-9.]{1,6}){1,3}"
 }
 
+fn notify_set() -> impl Strategy<Value = Option<NotifySet>> {
+    let filter = prop_oneof![
+        select(vec![
+            MailboxFilter::Selected,
+            MailboxFilter::SelectedDelayed,
+            MailboxFilter::Inboxes,
+            MailboxFilter::Personal,
+            MailboxFilter::Subscribed,
+        ]),
+        vec(mailbox(), 1..3).prop_map(MailboxFilter::Subtree),
+        vec(mailbox(), 1..3).prop_map(MailboxFilter::Mailboxes),
+    ];
+    let event = prop_oneof![
+        select(vec![
+            Event::MessageExpunge,
+            Event::FlagChange,
+            Event::AnnotationChange,
+            Event::MailboxName,
+            Event::SubscriptionChange,
+            Event::MailboxMetadataChange,
+            Event::ServerMetadataChange,
+        ]),
+        vec(fetch_item(), 0..3).prop_map(Event::MessageNew),
+        "X[a-z]{1,6}".prop_map(Event::Other),
+    ];
+    let group =
+        (filter, vec(event, 0..3)).prop_map(|(filter, events)| EventGroup { filter, events });
+    proptest::option::of(
+        (any::<bool>(), vec(group, 1..3)).prop_map(|(status, groups)| NotifySet { status, groups }),
+    )
+}
+
 fn metadata_commands() -> impl Strategy<Value = Command> {
     let depth = select(vec![Depth::Zero, Depth::One, Depth::Infinity]);
     let value = proptest::option::of(vec(any::<u8>(), 0..20));
@@ -476,6 +508,7 @@ fn command() -> impl Strategy<Value = Command> {
         atom().prop_map(|a| Command::Compress(a.to_ascii_uppercase())),
         string().prop_map(Command::GetQuota),
         metadata_commands(),
+        notify_set().prop_map(Command::Notify),
         mailbox().prop_map(Command::GetQuotaRoot),
         (
             string(),
@@ -712,6 +745,47 @@ impl Writer {
         self.raw("(");
         self.joined(items, each);
         self.raw(")");
+    }
+
+    fn mailbox_filter(&mut self, filter: &MailboxFilter) {
+        let (word, names) = match filter {
+            MailboxFilter::Selected => ("selected", None),
+            MailboxFilter::SelectedDelayed => ("selected-delayed", None),
+            MailboxFilter::Inboxes => ("inboxes", None),
+            MailboxFilter::Personal => ("personal", None),
+            MailboxFilter::Subscribed => ("subscribed", None),
+            MailboxFilter::Subtree(names) => ("subtree ", Some(names.as_slice())),
+            MailboxFilter::Mailboxes(names) => ("mailboxes ", Some(names.as_slice())),
+        };
+        self.kw(word);
+        match names {
+            Some([one]) if self.coin() => self.mailbox(one),
+            Some(names) => self.parenthesized(names, |w, n| w.mailbox(n)),
+            None => {}
+        }
+    }
+
+    fn event(&mut self, event: &Event) {
+        let name = match event {
+            Event::MessageNew(items) => {
+                self.kw("MessageNew");
+                if !items.is_empty() {
+                    self.sp();
+                    self.parenthesized(items, Self::fetch_item);
+                }
+                return;
+            }
+            Event::MessageExpunge => "MessageExpunge",
+            Event::FlagChange => "FlagChange",
+            Event::AnnotationChange => "AnnotationChange",
+            Event::MailboxName => "MailboxName",
+            Event::SubscriptionChange => "SubscriptionChange",
+            Event::MailboxMetadataChange => "MailboxMetadataChange",
+            Event::ServerMetadataChange => "ServerMetadataChange",
+            // Kept as sent: unknown names are not case-folded.
+            Event::Other(name) => return self.raw(name),
+        };
+        self.kw(name);
     }
 
     /// METADATA entries: one alone, or any number in parentheses.
@@ -1083,6 +1157,24 @@ impl Writer {
             Command::Compress(algorithm) => {
                 self.kw("COMPRESS ");
                 self.kw(algorithm);
+            }
+            Command::Notify(None) => self.kw("NOTIFY NONE"),
+            Command::Notify(Some(set)) => {
+                self.kw("NOTIFY SET");
+                if set.status {
+                    self.kw(" STATUS");
+                }
+                for group in &set.groups {
+                    self.raw(" (");
+                    self.mailbox_filter(&group.filter);
+                    self.sp();
+                    if group.events.is_empty() {
+                        self.kw("NONE");
+                    } else {
+                        self.parenthesized(&group.events, Self::event);
+                    }
+                    self.raw(")");
+                }
             }
             Command::GetMetadata {
                 mailbox,

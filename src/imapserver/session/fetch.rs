@@ -240,6 +240,25 @@ impl Session {
         }
     }
 
+    /// FETCH responses for `uids` at once, without pausing (NOTIFY's MessageNew
+    /// attributes, a few new messages).
+    pub(super) fn fetch_now(&mut self, uids: &[Uid], items: Vec<FetchItem>) -> Result<(), Done> {
+        let mailbox = self.view()?.mailbox;
+        let account = std::sync::Arc::clone(&self.authenticated()?.account);
+        let metas = lock(&account)
+            .messages_by_uid(mailbox, uids)
+            .map_err(Done::from)?;
+        let needs_file = items.iter().any(needs_body);
+        for meta in metas {
+            let raw = match needs_file {
+                true => Some(lock(&account).read(meta.id).map_err(Done::from)?),
+                false => None,
+            };
+            self.fetch_one(&meta, raw.as_deref(), &items)?;
+        }
+        Ok(())
+    }
+
     /// Goes on with a FETCH that paused; false when none is going on.
     pub(super) fn fetch_more(&mut self) -> bool {
         let Mode::Fetch(run) = std::mem::replace(&mut self.mode, Mode::Command) else {

@@ -401,7 +401,7 @@ impl Session {
     }
 
     /// `* STATUS name (items)`.
-    fn status_line(&self, m: &Mailbox, items: &[StatusItem]) -> Result<String, Done> {
+    pub(super) fn status_line(&self, m: &Mailbox, items: &[StatusItem]) -> Result<String, Done> {
         let mut values = Vec::new();
         for item in items {
             let (label, value): (_, u64) = match item {

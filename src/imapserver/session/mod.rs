@@ -15,6 +15,7 @@ mod fetch;
 mod mailboxes;
 mod messages;
 mod metadata;
+mod notify;
 mod quota;
 mod resync;
 mod search;
@@ -172,6 +173,8 @@ pub struct Session {
     errors: u32,
     /// Added to the next answer (failed logins).
     delay: Duration,
+    /// What NOTIFY SET asked for, if anything.
+    notify: Option<notify::Notify>,
     /// Counts logins and UNAUTHENTICATEs, so the listener can tell the account it
     /// watches for IDLE is still the session's.
     login_epoch: u32,
@@ -308,6 +311,7 @@ impl Session {
             delay: Duration::ZERO,
             login_epoch: 0,
             compression: compress::Compression::Off,
+            notify: None,
         }
     }
 
@@ -511,6 +515,7 @@ impl Session {
             C::Search(search) => self.search(tag, &search),
             C::Sort(sort) => self.sort(tag, &sort),
             C::GetQuotaRoot(mailbox) => self.getquotaroot(&mailbox),
+            C::Notify(set) => self.notify(set),
             C::GetMetadata {
                 mailbox,
                 entries,

@@ -400,16 +400,36 @@ impl Session {
     /// Reads the changes that arrived and tells the client what it may be told
     /// after `command` (the name of the command being completed, or "IDLE").
     pub(super) fn sync_view(&mut self, command: &str) {
-        let (Some(auth), Some(view)) = (self.auth.as_mut(), self.selected.as_mut()) else {
+        let Some(auth) = self.auth.as_mut() else {
             return;
         };
+        if self.selected.is_none() && self.notify.is_none() {
+            return;
+        }
+        let selected = self.selected.as_ref().map(|v| v.mailbox);
+        let mut lagged = false;
         loop {
             match auth.changes.try_recv() {
-                Ok(set) => view.apply(&set),
-                Err(TryRecvError::Lagged(_)) => view.pending.lagged = true,
+                Ok(set) => {
+                    if let Some(view) = self.selected.as_mut() {
+                        view.apply(&set);
+                    }
+                    if let Some(notify) = self.notify.as_mut() {
+                        notify.take_in(&set, selected);
+                    }
+                }
+                Err(TryRecvError::Lagged(_)) => lagged = true,
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
+        if lagged {
+            self.notify_overflow();
+        }
+        self.flush_notify();
+        let (Some(auth), Some(view)) = (self.auth.as_mut(), self.selected.as_mut()) else {
+            return;
+        };
+        view.pending.lagged |= lagged;
         if view.pending.deleted {
             self.selected = None;
             self.line("* BYE the selected mailbox was deleted by another session; closing");
@@ -441,7 +461,8 @@ impl Session {
             };
             self.report_expunged(&expunged);
         }
-        self.flush_added();
+        let added = self.flush_added();
+        self.notify_new_messages(&added);
         self.flush_flags();
         self.flush_metadata();
         let condstore = self.enabled.condstore;
@@ -487,8 +508,8 @@ impl Session {
         }
     }
 
-    /// EXISTS (and RECENT for rev1) for messages that arrived.
-    fn flush_added(&mut self) {
+    /// EXISTS (and RECENT for rev1) for messages that arrived; returns them.
+    fn flush_added(&mut self) -> Vec<Uid> {
         let rev2 = self.enabled.rev2;
         let account = self
             .auth
@@ -496,7 +517,7 @@ impl Session {
             .map(|a| a.login.account.clone())
             .unwrap_or_default();
         let Some(view) = self.selected.as_mut() else {
-            return;
+            return Vec::new();
         };
         let last = view.uids.last().copied().unwrap_or(0);
         let added: Vec<Uid> = std::mem::take(&mut view.pending.added)
@@ -504,10 +525,10 @@ impl Session {
             .filter(|&u| u > last && !view.pending.expunged.contains(&u))
             .collect();
         if added.is_empty() {
-            return;
+            return added;
         }
         let from = view.uids.len();
-        view.uids.extend(added);
+        view.uids.extend(&added);
         // IMAP4rev2 has no \Recent (RFC 9051 E.6): a rev2 session neither shows
         // nor takes it.
         if !rev2 {
@@ -518,6 +539,7 @@ impl Session {
         if !rev2 {
             self.line(&format!("* {recent} RECENT"));
         }
+        added
     }
 
     /// FETCH FLAGS for messages whose flags others changed (with MODSEQ once

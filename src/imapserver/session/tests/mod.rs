@@ -479,6 +479,7 @@ mod append;
 mod compress;
 mod condstore;
 mod metadata;
+mod notify;
 mod objectid;
 mod quota;
 mod sort;
