@@ -40,6 +40,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc9394", "RFC 9394 PARTIAL"),
     ("rfc5464", "RFC 5464 METADATA, RFC 9590"),
     ("rfc5465", "RFC 5465 NOTIFY"),
+    ("rfc7377", "RFC 7377 MULTISEARCH"),
 ];
 
 #[derive(Deserialize)]

@@ -122,6 +122,12 @@ pub enum Command {
         uids: Option<SequenceSet>,
     },
     Search(Search),
+    /// ESEARCH (RFC 7377 MULTISEARCH): a UID SEARCH of the mailboxes the filters
+    /// name, or of the selected one without IN.
+    Esearch {
+        sources: Option<Vec<MailboxFilter>>,
+        search: Search,
+    },
     /// SORT and UID SORT (RFC 5256), with ESORT's RETURN options (RFC 5267).
     Sort(Sort),
     /// THREAD and UID THREAD (RFC 5256).
@@ -192,6 +198,7 @@ impl Command {
             Command::Unselect => "UNSELECT",
             Command::Expunge { uids } => uid(uids.is_some(), "UID EXPUNGE", "EXPUNGE"),
             Command::Search(s) => uid(s.uid, "UID SEARCH", "SEARCH"),
+            Command::Esearch { .. } => "ESEARCH",
             Command::Sort(s) => uid(s.uid, "UID SORT", "SORT"),
             Command::Thread(t) => uid(t.uid, "UID THREAD", "THREAD"),
             Command::Fetch(f) => uid(f.uid, "UID FETCH", "FETCH"),
@@ -244,6 +251,8 @@ pub enum MailboxFilter {
     Subscribed,
     /// These mailboxes and all below them.
     Subtree(Vec<String>),
+    /// These mailboxes and their children (RFC 7377, ESEARCH only).
+    SubtreeOne(Vec<String>),
     /// Exactly these mailboxes.
     Mailboxes(Vec<String>),
 }

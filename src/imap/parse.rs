@@ -165,6 +165,24 @@ impl Conversion {
             Rule::select | Rule::examine => self.select(inner, rule == Rule::examine)?,
             Rule::idle => Command::Idle,
             Rule::search => Command::Search(self.search(inner, false)?),
+            Rule::esearch => {
+                let mut sources = None;
+                let mut rest = Vec::new();
+                for p in inner {
+                    match p.as_rule() {
+                        Rule::esearch_source => {
+                            let filters = p
+                                .into_inner()
+                                .map(|f| self.mailbox_filter(f))
+                                .collect::<Converted<_>>()?;
+                            sources = Some(filters);
+                        }
+                        _ => rest.push(p),
+                    }
+                }
+                let search = self.search_parts(rest, true)?;
+                Command::Esearch { sources, search }
+            }
             Rule::sort => Command::Sort(self.sort(inner, false)?),
             Rule::replace => self.replace(inner, false)?,
             Rule::thread => Command::Thread(self.thread(inner, false)?),
@@ -483,10 +501,19 @@ impl Conversion {
     }
 
     fn search(&mut self, inner: Pairs<'_, Rule>, uid: bool) -> Converted<Search> {
+        self.search_parts(inner, uid)
+    }
+
+    /// The return options, charset and keys of a SEARCH (or ESEARCH).
+    fn search_parts<'i>(
+        &mut self,
+        parts: impl IntoIterator<Item = Pair<'i, Rule>>,
+        uid: bool,
+    ) -> Converted<Search> {
         let mut returns = None;
         let mut charset = None;
         let mut keys = Vec::new();
-        for p in inner {
+        for p in parts {
             match p.as_rule() {
                 Rule::search_return_opts => returns = Some(search_returns(p)?),
                 Rule::charset => charset = Some(self.string(next(&mut p.into_inner()))?),
@@ -702,10 +729,10 @@ impl Conversion {
         Ok(set)
     }
 
-    fn event_group(&mut self, mut inner: Pairs<'_, Rule>) -> Converted<EventGroup> {
-        let filter = next(&mut inner);
+    /// A filter-mailboxes of NOTIFY (RFC 5465) or ESEARCH IN (RFC 7377).
+    fn mailbox_filter(&mut self, filter: Pair<'_, Rule>) -> Converted<MailboxFilter> {
         let rule = filter.as_rule();
-        let filter = match rule {
+        Ok(match rule {
             Rule::filter_selected => MailboxFilter::Selected,
             Rule::filter_selected_delayed => MailboxFilter::SelectedDelayed,
             Rule::filter_inboxes => MailboxFilter::Inboxes,
@@ -718,10 +745,16 @@ impl Conversion {
                     .collect::<Converted<_>>()?;
                 match rule {
                     Rule::filter_subtree => MailboxFilter::Subtree(names),
+                    Rule::filter_subtree_one => MailboxFilter::SubtreeOne(names),
                     _ => MailboxFilter::Mailboxes(names),
                 }
             }
-        };
+        })
+    }
+
+    fn event_group(&mut self, mut inner: Pairs<'_, Rule>) -> Converted<EventGroup> {
+        let filter = next(&mut inner);
+        let filter = self.mailbox_filter(filter)?;
         let mut events = Vec::new();
         for e in next(&mut inner).into_inner() {
             match e.as_rule() {
@@ -1421,6 +1454,7 @@ const COMMANDS: &[&str] = &[
     "GETMETADATA",
     "SETMETADATA",
     "NOTIFY",
+    "ESEARCH",
 ];
 
 /// The commands that take a UID prefix, as errors name them.
@@ -1592,6 +1626,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::filter_personal
         | Rule::filter_subscribed
         | Rule::filter_subtree
+        | Rule::filter_subtree_one
         | Rule::filter_listed => {
             "a mailbox filter (selected, selected-delayed, inboxes, personal, subscribed, subtree or mailboxes)"
         }

@@ -88,6 +88,20 @@ fn entry() -> impl Strategy<Value = String> {
     "/(private|shared)(/[a-z0-9.]{1,6}){1,3}"
 }
 
+fn mailbox_filter() -> impl Strategy<Value = MailboxFilter> {
+    prop_oneof![
+        select(vec![
+            MailboxFilter::Selected,
+            MailboxFilter::Inboxes,
+            MailboxFilter::Personal,
+            MailboxFilter::Subscribed,
+        ]),
+        vec(mailbox(), 1..3).prop_map(MailboxFilter::Subtree),
+        vec(mailbox(), 1..3).prop_map(MailboxFilter::SubtreeOne),
+        vec(mailbox(), 1..3).prop_map(MailboxFilter::Mailboxes),
+    ]
+}
+
 fn notify_set() -> impl Strategy<Value = Option<NotifySet>> {
     let filter = prop_oneof![
         select(vec![
@@ -559,6 +573,13 @@ fn command() -> impl Strategy<Value = Command> {
         ),
         proptest::option::of(sequence_set()).prop_map(|uids| Command::Expunge { uids }),
         search().prop_map(Command::Search),
+        (proptest::option::of(vec(mailbox_filter(), 1..3)), search()).prop_map(
+            |(sources, mut search)| {
+                // ESEARCH is always by UID.
+                search.uid = true;
+                Command::Esearch { sources, search }
+            }
+        ),
         sort().prop_map(Command::Sort),
         thread().prop_map(Command::Thread),
         (
@@ -755,6 +776,7 @@ impl Writer {
             MailboxFilter::Personal => ("personal", None),
             MailboxFilter::Subscribed => ("subscribed", None),
             MailboxFilter::Subtree(names) => ("subtree ", Some(names.as_slice())),
+            MailboxFilter::SubtreeOne(names) => ("subtree-one ", Some(names.as_slice())),
             MailboxFilter::Mailboxes(names) => ("mailboxes ", Some(names.as_slice())),
         };
         self.kw(word);
@@ -1343,6 +1365,22 @@ impl Writer {
                 self.sequence_set(set);
             }
             Command::Search(search) => self.search(search),
+            Command::Esearch { sources, search } => {
+                self.kw("ESEARCH");
+                if let Some(sources) = sources {
+                    self.kw(" IN (");
+                    self.joined(sources, Self::mailbox_filter);
+                    self.raw(")");
+                }
+                self.search_returns(search.returns.as_deref());
+                self.sp();
+                if let Some(charset) = &search.charset {
+                    self.kw("CHARSET ");
+                    self.charset(charset);
+                    self.sp();
+                }
+                self.search_keys(&search.key);
+            }
             Command::Sort(sort) => self.sort(sort),
             Command::Thread(thread) => self.thread(thread),
             Command::Fetch(fetch) => self.fetch(fetch),

@@ -15,6 +15,7 @@ mod fetch;
 mod mailboxes;
 mod messages;
 mod metadata;
+mod multisearch;
 mod notify;
 mod quota;
 mod resync;
@@ -513,6 +514,7 @@ impl Session {
             C::Unselect => self.unselect(),
             C::Expunge { uids } => self.expunge(uids.as_ref()),
             C::Search(search) => self.search(tag, &search),
+            C::Esearch { sources, search } => self.esearch(tag, sources, &search),
             C::Sort(sort) => self.sort(tag, &sort),
             C::GetQuotaRoot(mailbox) => self.getquotaroot(&mailbox),
             C::Notify(set) => self.notify(set),

@@ -85,19 +85,9 @@ impl Notify {
     /// The group whose filter takes mailbox `name` first, for a mailbox that is not
     /// the selected one (RFC 5465 6: the first that matches applies).
     fn group_for(&self, name: &str, subscribed: &BTreeSet<String>) -> Option<&EventGroup> {
-        self.groups.iter().find(|g| match &g.filter {
-            MailboxFilter::Selected | MailboxFilter::SelectedDelayed => false,
-            MailboxFilter::Inboxes => name == "INBOX",
-            MailboxFilter::Personal => true,
-            MailboxFilter::Subscribed => subscribed.contains(name),
-            MailboxFilter::Subtree(roots) => roots.iter().any(|r| {
-                name == r
-                    || name
-                        .strip_prefix(r.as_str())
-                        .is_some_and(|rest| rest.starts_with(SEPARATOR))
-            }),
-            MailboxFilter::Mailboxes(names) => names.iter().any(|n| n == name),
-        })
+        self.groups
+            .iter()
+            .find(|g| takes(&g.filter, name, subscribed, None))
     }
 
     /// The fetch attributes to send with each new message of the selected mailbox.
@@ -115,6 +105,32 @@ impl Notify {
                 Event::MessageNew(items) if !items.is_empty() => Some(items.as_slice()),
                 _ => None,
             })
+    }
+}
+
+/// Whether `filter` (of NOTIFY or ESEARCH IN) takes mailbox `name`; `selected` is
+/// the selected mailbox's name.
+pub(super) fn takes(
+    filter: &MailboxFilter,
+    name: &str,
+    subscribed: &BTreeSet<String>,
+    selected: Option<&str>,
+) -> bool {
+    let below = |root: &String| {
+        name.strip_prefix(root.as_str())
+            .and_then(|rest| rest.strip_prefix(SEPARATOR))
+    };
+    match filter {
+        MailboxFilter::Selected | MailboxFilter::SelectedDelayed => selected == Some(name),
+        // The store spells it "Inbox"; IMAP names it INBOX in any case.
+        MailboxFilter::Inboxes => name.eq_ignore_ascii_case("INBOX"),
+        MailboxFilter::Personal => true,
+        MailboxFilter::Subscribed => subscribed.contains(name),
+        MailboxFilter::Subtree(roots) => roots.iter().any(|r| name == r || below(r).is_some()),
+        MailboxFilter::SubtreeOne(roots) => roots
+            .iter()
+            .any(|r| name == r || below(r).is_some_and(|rest| !rest.contains(SEPARATOR))),
+        MailboxFilter::Mailboxes(names) => names.iter().any(|n| n == name),
     }
 }
 
@@ -194,13 +210,7 @@ impl Session {
         check(&set)?;
         let mut groups = set.groups;
         for group in &mut groups {
-            if let MailboxFilter::Subtree(names) | MailboxFilter::Mailboxes(names) =
-                &mut group.filter
-            {
-                for name in names.iter_mut() {
-                    *name = self.store_name(name)?;
-                }
-            }
+            self.filter_store_names(&mut group.filter)?;
         }
         // Changes before now are not news for the new setting.
         self.sync_view("NOTIFY");
@@ -213,6 +223,19 @@ impl Session {
         }
         self.notify = Some(notify);
         Ok(Done::ok("NOTIFY done"))
+    }
+
+    /// The mailbox names of a filter as the store has them.
+    pub(super) fn filter_store_names(&self, filter: &mut MailboxFilter) -> Result<(), Done> {
+        if let MailboxFilter::Subtree(names)
+        | MailboxFilter::SubtreeOne(names)
+        | MailboxFilter::Mailboxes(names) = filter
+        {
+            for name in names.iter_mut() {
+                *name = self.store_name(name)?;
+            }
+        }
+        Ok(())
     }
 
     /// NOTIFY SET STATUS: the state of every mailbox whose messages the client

@@ -127,13 +127,13 @@ pub(super) fn reported<T: Copy + PartialEq>(returns: &[SearchReturn], all: &[T])
 /// `numbers` is the result as the client numbers it, in the order it is in
 /// (ascending, or sort order), and sequence sets keep that order.
 pub(super) fn esearch_line(
-    tag: &str,
+    correlator: &str,
     uid: bool,
     returns: &[SearchReturn],
     numbers: &[u32],
     modseq: Option<i64>,
 ) -> String {
-    let mut line = format!("* ESEARCH (TAG \"{tag}\")");
+    let mut line = format!("* ESEARCH ({correlator})");
     if uid {
         line.push_str(" UID");
     }
@@ -180,9 +180,14 @@ pub(super) fn esearch_line(
     line
 }
 
+/// The correlator of an ESEARCH response to command `tag` (RFC 4731 3.1).
+pub(super) fn tag_correlator(tag: &str) -> String {
+    format!("TAG \"{tag}\"")
+}
+
 /// Whether a MODSEQ key is among the keys: then the answer tells the highest
 /// modseq found (RFC 7162 3.1.6).
-fn uses_modseq(key: &Key) -> bool {
+pub(super) fn uses_modseq(key: &Key) -> bool {
     match key {
         Key::ModSeq { .. } => true,
         Key::Not(k) => uses_modseq(k),
@@ -193,7 +198,7 @@ fn uses_modseq(key: &Key) -> bool {
 }
 
 /// The store's key for an IMAP key; `recent` is the session's `\Recent` UIDs.
-fn convert(key: &Key, view: &View, recent: &[Uid]) -> SearchKey {
+pub(super) fn convert(key: &Key, view: &View, recent: &[Uid]) -> SearchKey {
     let flag = |f, set| SearchKey::Flags(f, set);
     let header = |name: &str, text: &str| SearchKey::Header(name.to_string(), text.to_string());
     let convert = |k: &Key| convert(k, view, recent);
@@ -312,20 +317,32 @@ impl Session {
             true => self.highest_modseq(&result)?,
             false => None,
         };
-        let line = esearch_line(tag, search.uid, &returns, &numbers, highest);
+        let line = esearch_line(
+            &tag_correlator(tag),
+            search.uid,
+            &returns,
+            &numbers,
+            highest,
+        );
         self.line(&line);
         Ok(Done::ok("SEARCH done"))
+    }
+
+    /// Refuses a charset other than UTF-8 and US-ASCII (RFC 9051 6.4.4).
+    pub(super) fn check_charset(&self, charset: Option<&str>) -> Result<(), Done> {
+        match charset {
+            Some(c) if !CHARSETS.iter().any(|known| known.eq_ignore_ascii_case(c)) => {
+                Err(Done::no(format!("charset {c} is not supported"))
+                    .code(format!("BADCHARSET ({})", CHARSETS.join(" "))))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The UIDs of the selected mailbox's messages that match `key`, ascending.
     /// Shared by SEARCH, SORT and THREAD.
     pub(super) fn matching(&mut self, charset: Option<&str>, key: &Key) -> Result<Vec<Uid>, Done> {
-        if let Some(charset) = charset
-            && !CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset))
-        {
-            return Err(Done::no(format!("charset {charset} is not supported"))
-                .code(format!("BADCHARSET ({})", CHARSETS.join(" "))));
-        }
+        self.check_charset(charset)?;
         if uses_modseq(key) {
             self.enable_condstore();
         }

@@ -2,7 +2,7 @@
 //! messages SEARCH would find, ordered or threaded by what their header sections
 //! say (`crate::imap::sort` and `crate::imap::thread` hold the algorithms).
 
-use super::search::esearch_line;
+use super::search::{esearch_line, tag_correlator};
 use super::{Done, Outcome, Session};
 use crate::imap::sort::{SortFields, sort};
 use crate::imap::thread::{ThreadMessage, thread};
@@ -39,7 +39,14 @@ impl Session {
             true => &[SearchReturn::All],
             false => returns,
         };
-        self.line(&esearch_line(tag, command.uid, returns, &sorted, None));
+        let correlator = tag_correlator(tag);
+        self.line(&esearch_line(
+            &correlator,
+            command.uid,
+            returns,
+            &sorted,
+            None,
+        ));
         Ok(Done::ok("SORT done"))
     }
 

@@ -13,7 +13,7 @@ pub(super) fn message_numbers_in(command: &Command) -> Option<String> {
         Command::Copy { uid, .. } | Command::Move { uid, .. } | Command::Replace { uid, .. } => {
             (*uid, None)
         }
-        Command::Search(s) => (s.uid, Some(&s.key)),
+        Command::Search(s) | Command::Esearch { search: s, .. } => (s.uid, Some(&s.key)),
         Command::Sort(s) => (s.uid, Some(&s.key)),
         Command::Thread(t) => (t.uid, Some(&t.key)),
         Command::Select {
@@ -32,7 +32,7 @@ pub(super) fn message_numbers_in(command: &Command) -> Option<String> {
 }
 
 /// Whether a search key has a message number set (`1:10`), at any depth.
-fn numbers_in_key(key: &SearchKey) -> bool {
+pub(super) fn numbers_in_key(key: &SearchKey) -> bool {
     match key {
         SearchKey::Sequence(_) => true,
         SearchKey::Not(k) => numbers_in_key(k),

@@ -85,3 +85,33 @@ fn partial_pages_search_fetch_and_sort_results() {
         ]
     ));
 }
+
+#[test]
+fn esearch_searches_several_mailboxes_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    conversation(&server);
+    append_message(&server, "alice", "Archive", MESSAGE);
+    append_message(
+        &server,
+        "alice",
+        "Archive",
+        "Subject: other\r\n\r\nnothing\r\n",
+    );
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a LOGIN alice secret\r\n",
+            "b CREATE Archive/2026\r\n",
+            "c ESEARCH IN (personal) RETURN (COUNT MIN) SUBJECT lunch\r\n",
+            "d ESEARCH IN (subtree-one Archive inboxes) SUBJECT lunch\r\n",
+            "e ESEARCH IN (mailboxes Sent) ALL\r\n",
+            "f ESEARCH IN (personal) 1:2\r\n",
+            "g ESEARCH IN (personal) RETURN (SAVE) ALL\r\n",
+            "h ESEARCH ALL\r\n",
+            "i SELECT INBOX\r\n",
+            "j ESEARCH RETURN (MAX) SUBJECT lunch\r\n",
+            "k ESEARCH IN (selected) UID 2:3\r\n",
+        ]
+    ));
+}
