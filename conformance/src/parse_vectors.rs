@@ -41,6 +41,7 @@ const SUITES: &[(&str, &str)] = &[
     ("rfc5464", "RFC 5464 METADATA, RFC 9590"),
     ("rfc5465", "RFC 5465 NOTIFY"),
     ("rfc7377", "RFC 7377 MULTISEARCH"),
+    ("rfc6855", "RFC 6855 UTF8=ACCEPT"),
 ];
 
 #[derive(Deserialize)]
@@ -181,8 +182,9 @@ fn imap_request(r: &imap::Request) -> String {
 
 /// An APPEND or REPLACE message with its data shown by its length.
 fn append_message(m: &imap::AppendMessage) -> String {
+    let utf8 = if m.utf8 { " (UTF8)" } else { "" };
     format!(
-        "flags: {:?}, date: {:?}, data: {} octets",
+        "flags: {:?}, date: {:?}, data: {} octets{utf8}",
         m.flags,
         m.date,
         m.data.len()

@@ -374,6 +374,9 @@ pub struct AppendMessage {
     /// The INTERNALDATE to set, if given.
     pub date: Option<time::OffsetDateTime>,
     pub data: Literal,
+    /// Sent as `UTF8 (~{n})` (RFC 6855 4): a message with UTF-8 header fields,
+    /// after ENABLE UTF8=ACCEPT.
+    pub utf8: bool,
 }
 
 /// A literal's bytes. Small ones stay in memory; larger ones (APPEND messages) are

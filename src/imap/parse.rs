@@ -833,9 +833,19 @@ impl Conversion {
             match p.as_rule() {
                 Rule::flag_list => flags = settable_flags(p.into_inner(), "APPEND")?,
                 Rule::date_time => date = Some(date_time(p)?),
-                Rule::literal | Rule::literal8 => {
-                    let data = self.literal(&p)?;
-                    return Ok(AppendMessage { flags, date, data });
+                Rule::literal | Rule::literal8 | Rule::utf8_data => {
+                    let utf8 = p.as_rule() == Rule::utf8_data;
+                    let literal = match utf8 {
+                        true => next(&mut p.into_inner()),
+                        false => p,
+                    };
+                    let data = self.literal(&literal)?;
+                    return Ok(AppendMessage {
+                        flags,
+                        date,
+                        data,
+                        utf8,
+                    });
                 }
                 r => unreachable!("append rule {r:?}"),
             }
@@ -1579,6 +1589,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
             "a FETCH modifier (CHANGEDSINCE, VANISHED or PARTIAL)"
         }
         Rule::entry_type => "an entry type (priv, shared or all)",
+        Rule::utf8_data => "UTF8 (~{n})",
         Rule::interval => "a number of seconds",
         Rule::objectid => "an objectid (letters, digits, '_' and '-')",
         Rule::setquota_resource | Rule::resource_name => "a quota resource (STORAGE, MESSAGE, ...)",

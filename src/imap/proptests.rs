@@ -75,11 +75,13 @@ fn append_message() -> impl Strategy<Value = AppendMessage> {
         vec(settable_flag(), 0..3),
         proptest::option::of(date_time()),
         vec(any::<u8>(), 0..40),
+        any::<bool>(),
     )
-        .prop_map(|(flags, date, data)| AppendMessage {
+        .prop_map(|(flags, date, data, utf8)| AppendMessage {
             flags,
             date,
             data: Literal::Memory(data),
+            utf8,
         })
 }
 
@@ -830,6 +832,11 @@ impl Writer {
         }
         self.sp();
         let bytes = message.data.bytes().expect("in memory").into_owned();
+        if message.utf8 {
+            self.kw("UTF8 (");
+            self.literal(&bytes, true);
+            return self.raw(")");
+        }
         let literal8 = bytes.contains(&0) || self.coin();
         self.literal(&bytes, literal8);
     }

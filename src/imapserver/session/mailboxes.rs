@@ -450,6 +450,9 @@ impl Session {
     /// APPEND of one message, or MULTIAPPEND of several (RFC 3502): all are
     /// appended, or none.
     pub(super) fn append(&mut self, name: &str, messages: Vec<AppendMessage>) -> Outcome {
+        for m in &messages {
+            self.check_utf8_data(m)?;
+        }
         let store_name = self.store_name(name)?;
         let auth = self.authenticated()?;
         let account_name = auth.login.account.clone();
@@ -488,6 +491,18 @@ impl Session {
             super::messages::uid_set(&uids)
         );
         Ok(Done::ok("APPEND done").code(code))
+    }
+}
+
+impl Session {
+    /// APPEND's UTF8 data (RFC 6855 4) is for clients that enabled UTF8=ACCEPT.
+    pub(super) fn check_utf8_data(&self, message: &AppendMessage) -> Result<(), Done> {
+        match message.utf8 && !self.enabled.utf8_accept {
+            true => Err(Done::bad(
+                "UTF8 (...) message data needs ENABLE UTF8=ACCEPT first",
+            )),
+            false => Ok(()),
+        }
     }
 }
 

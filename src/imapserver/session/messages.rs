@@ -208,6 +208,7 @@ impl Session {
         message: AppendMessage,
     ) -> Outcome {
         self.writable()?;
+        self.check_utf8_data(&message)?;
         let view = self.view()?;
         let from = view.mailbox;
         let old = match view.resolve(&SequenceSet::Ranges(vec![(number, number)]), uid)?[..] {

@@ -145,13 +145,15 @@ struct Enabled {
     uidonly: bool,
     /// METADATA (RFC 5464 4.4): others' annotation changes are told.
     metadata: bool,
+    /// UTF8=ACCEPT (RFC 6855): UTF-8 mailbox names, APPEND's UTF8 data.
+    utf8_accept: bool,
 }
 
 impl Enabled {
     /// Whether mailbox names are UTF-8 rather than modified UTF-7: part of
-    /// IMAP4rev2 (RFC 9051 6.3.1); UTF8=ACCEPT on its own is not announced.
+    /// IMAP4rev2 (RFC 9051 6.3.1) and of UTF8=ACCEPT (RFC 6855 3).
     fn utf8(self) -> bool {
-        self.rev2
+        self.rev2 || self.utf8_accept
     }
 }
 

@@ -164,3 +164,25 @@ fn replace_appends_and_expunges_in_one_step() {
     b.send("b2 NOOP\r\n", &mut log);
     insta::assert_snapshot!(log);
 }
+
+#[test]
+fn utf8_accept_brings_utf8_names_and_utf8_message_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    let message = "Subject: Grüße\r\n\r\nsüß\r\n";
+    let n = message.len();
+    insta::assert_snapshot!(transcript(
+        &server,
+        &[
+            "a LOGIN alice secret\r\n",
+            &format!("b APPEND INBOX UTF8 (~{{{n}}}\r\n{message})\r\n"),
+            "c CREATE \"Grüße\"\r\n",
+            "d ENABLE UTF8=ACCEPT\r\n",
+            "e CREATE \"Grüße\"\r\n",
+            "f LIST \"\" Gr*\r\n",
+            &format!("g APPEND \"Grüße\" UTF8 (~{{{n}}}\r\n{message})\r\n"),
+            "h SELECT \"Grüße\"\r\n",
+            "i FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n",
+        ]
+    ));
+}
