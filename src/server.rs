@@ -250,6 +250,7 @@ fn imap_shared(
         plaintext_auth: listener.allow_plaintext_auth,
         limits: crate::imap::Limits::new(common.core.spool_dir.clone(), limits.max_message_size),
         max_errors: limits.max_errors,
+        progress: imapserver::Progress::default(),
     };
     imapserver::Shared {
         settings,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use super::session::{Action, Services, Session, Settings};
 use crate::connection::{self, Tls, tls_accept, write};
@@ -141,6 +141,8 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     // Changes between the session's last look at the feed and the listener's
     // subscription to it would wake no one: an idling session looks once more.
     let mut look_again = false;
+    let (sink, mut progress) = mpsc::unbounded_channel();
+    session.set_progress_sink(sink);
     loop {
         let timeout = match wake.is_some() {
             true => AUTOLOGOUT,
@@ -182,21 +184,21 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 // pieces until a read comes back short.
                 streaming = n == buf.len();
                 let input = buf[..n].to_vec();
+                let job = blocking(session, move |s| step(s, epoch, |s| s.feed(&input)));
                 let result;
-                (session, result) =
-                    blocking(session, move |s| step(s, epoch, |s| s.feed(&input))).await?;
+                (session, result) = sending(stream, job, &mut progress, command_timeout).await?;
                 result
             }
             Event::More => {
+                let job = blocking(session, move |s| step(s, epoch, |s| s.feed(&[])));
                 let result;
-                (session, result) =
-                    blocking(session, move |s| step(s, epoch, |s| s.feed(&[]))).await?;
+                (session, result) = sending(stream, job, &mut progress, command_timeout).await?;
                 result
             }
             Event::Changed => {
+                let job = blocking(session, move |s| step(s, epoch, Session::changes_arrived));
                 let result;
-                (session, result) =
-                    blocking(session, move |s| step(s, epoch, Session::changes_arrived)).await?;
+                (session, result) = sending(stream, job, &mut progress, command_timeout).await?;
                 result
             }
         };
@@ -252,6 +254,30 @@ async fn changed(wake: &mut Option<broadcast::Receiver<Arc<ChangeSet>>>) {
         rx.try_recv(),
         Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed)
     ) {}
+}
+
+/// Waits for a session step, writing what the session sends while it runs (INPROGRESS
+/// responses of a long search) as it comes, and the rest of it before the step's
+/// output.
+async fn sending<S: AsyncWrite + Unpin, T>(
+    stream: &mut S,
+    job: impl std::future::Future<Output = std::io::Result<(Session, T)>>,
+    progress: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+    timeout: Duration,
+) -> std::io::Result<(Session, T)> {
+    let mut job = std::pin::pin!(job);
+    loop {
+        tokio::select! {
+            biased;
+            done = &mut job => {
+                while let Ok(bytes) = progress.try_recv() {
+                    write(stream, &bytes, timeout).await?;
+                }
+                return done;
+            }
+            Some(bytes) = progress.recv() => write(stream, &bytes, timeout).await?,
+        }
+    }
 }
 
 /// Runs `step` on the session on the blocking pool. A panic in the step ends only

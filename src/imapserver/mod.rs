@@ -8,5 +8,5 @@ mod session;
 mod stdio;
 
 pub use listener::{Shared, serve};
-pub use session::{Action, RecentClaims, Services, Session, Settings};
+pub use session::{Action, Progress, RecentClaims, Services, Session, Settings};
 pub use stdio::{StdioError, StdioSession};

@@ -53,6 +53,7 @@ impl StdioSession {
             plaintext_auth: false,
             limits: Limits::new(core.spool_dir, sc.limits.max_message_size),
             max_errors: sc.limits.max_errors,
+            progress: super::Progress::default(),
         };
         let services = Services {
             store: core.store,

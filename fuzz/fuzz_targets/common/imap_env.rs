@@ -99,6 +99,7 @@ pub fn session(env: &Env, preauth: bool) -> Session {
         plaintext_auth: false,
         limits: Limits::new(env.dir.join("tmp"), 64 * 1024),
         max_errors: 50,
+        progress: gannet::imapserver::Progress::default(),
     };
     Session::new(
         settings,

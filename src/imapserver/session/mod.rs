@@ -28,7 +28,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::auth::{Authenticator, Exchange, Login};
 use crate::imap::{Command, Frame, FrameErrorKind, Framer, Limits, Request, parse_command};
@@ -51,6 +51,26 @@ pub struct Settings {
     pub limits: Limits,
     /// Commands that failed with BAD tolerated before the session is closed.
     pub max_errors: u32,
+    /// How long searches tell their progress.
+    pub progress: Progress,
+}
+
+/// A search of a big mailbox runs in chunks of messages, and tells its progress
+/// (RFC 9585 INPROGRESS) when a chunk ends this long after the last word: RFC 9585
+/// asks for one at least every 10 seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub every: Duration,
+    pub chunk: usize,
+}
+
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress {
+            every: Duration::from_secs(5),
+            chunk: 5000,
+        }
+    }
 }
 
 /// Pipelined commands stop being run once this much output waits, so a client that
@@ -178,6 +198,9 @@ pub struct Session {
     delay: Duration,
     /// What NOTIFY SET asked for, if anything.
     notify: Option<notify::Notify>,
+    /// Where output goes at once while a command still runs (the listener writes
+    /// it): INPROGRESS responses. Without one, they wait with the rest.
+    progress_sink: Option<mpsc::UnboundedSender<Vec<u8>>>,
     /// Counts logins and UNAUTHENTICATEs, so the listener can tell the account it
     /// watches for IDLE is still the session's.
     login_epoch: u32,
@@ -315,6 +338,7 @@ impl Session {
             login_epoch: 0,
             compression: compress::Compression::Off,
             notify: None,
+            progress_sink: None,
         }
     }
 
@@ -336,6 +360,26 @@ impl Session {
             self.settings.hostname
         )
         .into_bytes()
+    }
+
+    /// Output made while a command runs is sent through `sink` at once.
+    pub fn set_progress_sink(&mut self, sink: mpsc::UnboundedSender<Vec<u8>>) {
+        self.progress_sink = Some(sink);
+    }
+
+    /// Sends what is written so far at once, if there is a sink (after the output
+    /// before it, which it carries, so nothing is reordered).
+    fn send_now(&mut self) {
+        if self.progress_sink.is_none() {
+            return;
+        }
+        let out = self.take_output();
+        if let Some(sink) = &self.progress_sink
+            && !out.is_empty()
+            && sink.send(out).is_err()
+        {
+            tracing::debug!("the connection is gone; progress not sent");
+        }
     }
 
     /// Whether the connection is encrypted.
@@ -529,7 +573,7 @@ impl Session {
             C::SetMetadata { mailbox, values } => self.setmetadata(&mailbox, &values),
             C::GetQuota(root) => self.getquota(&root),
             C::SetQuota { .. } => self.setquota(),
-            C::Thread(thread) => self.thread(&thread),
+            C::Thread(thread) => self.thread(tag, &thread),
             C::Fetch(fetch) => self.fetch(tag, &fetch),
             C::Store(store) => self.store(&store),
             C::Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox, false),

@@ -7,6 +7,8 @@
 
 use std::ops::RangeInclusive;
 
+use std::time::Instant;
+
 use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::view::View;
@@ -281,7 +283,7 @@ impl Session {
 
     fn search_saving(&mut self, tag: &str, search: &Search) -> Outcome {
         let modseq = uses_modseq(&search.key);
-        let found = self.matching(search.charset.as_deref(), &search.key)?;
+        let found = self.matching(tag, search.charset.as_deref(), &search.key)?;
         let view = self.selected.as_mut().expect("matching checked it");
         let numbers: Vec<u32> = match search.uid {
             true => found.clone(),
@@ -341,7 +343,15 @@ impl Session {
 
     /// The UIDs of the selected mailbox's messages that match `key`, ascending.
     /// Shared by SEARCH, SORT and THREAD.
-    pub(super) fn matching(&mut self, charset: Option<&str>, key: &Key) -> Result<Vec<Uid>, Done> {
+    ///
+    /// A big mailbox is searched a chunk of messages at a time, and the client is
+    /// told how far it got (RFC 9585 INPROGRESS) every so often.
+    pub(super) fn matching(
+        &mut self,
+        tag: &str,
+        charset: Option<&str>,
+        key: &Key,
+    ) -> Result<Vec<Uid>, Done> {
         self.check_charset(charset)?;
         if uses_modseq(key) {
             self.enable_condstore();
@@ -355,13 +365,31 @@ impl Session {
             .collect();
         let key = convert(key, view, &recent);
         let mailbox = view.mailbox;
-        let found = self.with_account(|a| a.search(mailbox, &key))?;
+        // Messages not yet announced (EXISTS) are not the client's to see: only
+        // the view's UIDs are searched.
+        let chunks: Vec<(RangeInclusive<Uid>, u32)> = view
+            .uids()
+            .chunks(self.settings.progress.chunk.max(1))
+            .map(|c| (c[0]..=c[c.len() - 1], c.len() as u32))
+            .collect();
+        let total = view.len();
+        let (mut found, mut done) = (Vec::new(), 0);
+        let mut told = Instant::now();
+        for (range, size) in chunks {
+            let chunk = SearchKey::And(vec![key.clone(), SearchKey::Uids(vec![range])]);
+            found.extend(self.with_account(|a| a.search(mailbox, &chunk))?);
+            done += size;
+            if done < total && told.elapsed() >= self.settings.progress.every {
+                self.line(&format!(
+                    "* OK [INPROGRESS (\"{tag}\" {done} {total})] still searching"
+                ));
+                self.send_now();
+                told = Instant::now();
+            }
+        }
         let view = self.view()?;
-        // Messages not yet announced (EXISTS) are not the client's to see.
-        Ok(found
-            .into_iter()
-            .filter(|u| view.seq_of(*u).is_some())
-            .collect())
+        found.retain(|u| view.seq_of(*u).is_some());
+        Ok(found)
     }
 
     /// The highest modseq among these messages of the selected mailbox.

@@ -11,7 +11,7 @@ use crate::store::MessageMeta;
 
 impl Session {
     pub(super) fn sort(&mut self, tag: &str, command: &Sort) -> Outcome {
-        let headers = self.matching_headers(&command.charset, &command.key, command.uid)?;
+        let headers = self.matching_headers(tag, &command.charset, &command.key, command.uid)?;
         let fields: Vec<SortFields> = headers
             .iter()
             .map(|(meta, number, header)| {
@@ -50,8 +50,8 @@ impl Session {
         Ok(Done::ok("SORT done"))
     }
 
-    pub(super) fn thread(&mut self, command: &Thread) -> Outcome {
-        let headers = self.matching_headers(&command.charset, &command.key, command.uid)?;
+    pub(super) fn thread(&mut self, tag: &str, command: &Thread) -> Outcome {
+        let headers = self.matching_headers(tag, &command.charset, &command.key, command.uid)?;
         let messages: Vec<ThreadMessage> = headers
             .iter()
             .map(|(meta, number, header)| {
@@ -68,11 +68,12 @@ impl Session {
     /// UID SORT/THREAD, else sequence number) and its header section.
     fn matching_headers(
         &mut self,
+        tag: &str,
         charset: &str,
         key: &crate::imap::SearchKey,
         uid: bool,
     ) -> Result<Vec<(MessageMeta, u32, Vec<u8>)>, Done> {
-        let found = self.matching(Some(charset), key)?;
+        let found = self.matching(tag, Some(charset), key)?;
         let mailbox = self.view()?.mailbox;
         let read = self.with_account(|a| {
             let metas = a.messages_by_uid(mailbox, &found)?;

@@ -52,6 +52,7 @@ impl Server {
             plaintext_auth,
             limits: Limits::new(self.data.join("tmp"), 1 << 20),
             max_errors: 10,
+            progress: Progress::default(),
         }
     }
 

@@ -115,3 +115,55 @@ fn esearch_searches_several_mailboxes_at_once() {
         ]
     ));
 }
+
+#[test]
+fn long_searches_tell_their_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    conversation(&server);
+    // Every message a chunk, and progress told after each.
+    let settings = Settings {
+        progress: Progress {
+            every: std::time::Duration::ZERO,
+            chunk: 1,
+        },
+        ..server.settings(true)
+    };
+    let mut session = Session::new(
+        settings,
+        server.services.clone(),
+        "192.0.2.7".parse().unwrap(),
+        None,
+    );
+    let (sink, mut sent) = tokio::sync::mpsc::unbounded_channel();
+    session.set_progress_sink(sink);
+    let mut log = String::new();
+    for command in [
+        "a LOGIN alice secret\r\n",
+        "b SELECT INBOX\r\n",
+        "c SEARCH SUBJECT lunch\r\n",
+        "d UID SORT (DATE) UTF-8 ALL\r\n",
+    ] {
+        show("C: ", command.as_bytes(), &mut log);
+        let (out, _) = session.feed(command.as_bytes());
+        while let Ok(early) = sent.try_recv() {
+            show("S (at once): ", &early, &mut log);
+        }
+        show("S: ", &out, &mut log);
+    }
+    let progress: Vec<&str> = log.lines().filter(|l| l.contains("INPROGRESS")).collect();
+    assert_eq!(
+        progress,
+        [
+            "S (at once): * OK [INPROGRESS (\\\"c\\\" 1 4)] still searching\\r\\n",
+            "S (at once): * OK [INPROGRESS (\\\"c\\\" 2 4)] still searching\\r\\n",
+            "S (at once): * OK [INPROGRESS (\\\"c\\\" 3 4)] still searching\\r\\n",
+            "S (at once): * OK [INPROGRESS (\\\"d\\\" 1 4)] still searching\\r\\n",
+            "S (at once): * OK [INPROGRESS (\\\"d\\\" 2 4)] still searching\\r\\n",
+            "S (at once): * OK [INPROGRESS (\\\"d\\\" 3 4)] still searching\\r\\n",
+        ],
+        "{log}"
+    );
+    assert!(log.contains("S: * SEARCH 1 3 4\\r\\n"), "{log}");
+    assert!(log.contains("S: * SORT 2 1 3 4\\r\\n"), "{log}");
+}
