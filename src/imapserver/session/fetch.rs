@@ -240,21 +240,35 @@ impl Session {
         }
     }
 
-    /// FETCH responses for `uids` at once, without pausing (NOTIFY's MessageNew
-    /// attributes, a few new messages).
+    /// FETCH responses for `uids` (NOTIFY's MessageNew attributes for messages that
+    /// just arrived), up to [`OUTPUT_PAUSE`] of output: past it the client has the
+    /// EXISTS and fetches the rest itself. A message that cannot be read is left
+    /// out.
     pub(super) fn fetch_now(&mut self, uids: &[Uid], items: Vec<FetchItem>) -> Result<(), Done> {
         let mailbox = self.view()?.mailbox;
         let account = std::sync::Arc::clone(&self.authenticated()?.account);
-        let metas = lock(&account)
-            .messages_by_uid(mailbox, uids)
-            .map_err(Done::from)?;
         let needs_file = items.iter().any(needs_body);
-        for meta in metas {
+        for &uid in uids {
+            if self.out.len() >= OUTPUT_PAUSE {
+                break;
+            }
+            let metas = lock(&account)
+                .messages_by_uid(mailbox, &[uid])
+                .map_err(Done::from)?;
+            let Some(meta) = metas.first() else {
+                continue;
+            };
             let raw = match needs_file {
-                true => Some(lock(&account).read(meta.id).map_err(Done::from)?),
+                true => match lock(&account).read(meta.id) {
+                    Ok(raw) => Some(raw),
+                    Err(e) => {
+                        tracing::warn!(error = %e, uid, "reading a new message for NOTIFY failed");
+                        continue;
+                    }
+                },
                 false => None,
             };
-            self.fetch_one(&meta, raw.as_deref(), &items)?;
+            self.fetch_one(meta, raw.as_deref(), &items)?;
         }
         Ok(())
     }

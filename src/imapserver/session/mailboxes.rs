@@ -526,10 +526,10 @@ pub(super) fn prepare(message: AppendMessage) -> Result<(Vec<u8>, NewMessage), D
     Ok((data, new))
 }
 
-/// A mailbox's objectid (RFC 8474 4): from the modseq of its creation, which no
-/// other mailbox of the account has and which RENAME keeps.
+/// A mailbox's objectid (RFC 8474 4): from its row id, which the store never
+/// gives again (AUTOINCREMENT) and which RENAME keeps.
 pub(super) fn mailbox_id(m: &Mailbox) -> String {
-    format!("M{}", m.create_seq)
+    format!("M{}", m.id.0)
 }
 
 /// Whether a LIST pattern (`*` matches anything, `%` anything but the hierarchy

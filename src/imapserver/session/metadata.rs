@@ -32,6 +32,13 @@ fn split_entry(name: &str) -> Result<(bool, String), Done> {
     Ok((private, rest.to_string()))
 }
 
+/// An entry name as an astring in a response (names may hold spaces or quotes).
+pub(super) fn entry_value(name: &str) -> String {
+    let mut out = Vec::new();
+    astring(&mut out, name);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// An entry's name as clients see it.
 pub(super) fn full_name(private: bool, entry: &str) -> String {
     let prefix = if private { "/private" } else { "/shared" };
@@ -42,6 +49,8 @@ pub(super) fn full_name(private: bool, entry: &str) -> String {
 /// values, and the size of the largest value left out for MAXSIZE.
 struct Answer<'a> {
     entries: Vec<(String, Option<&'a [u8]>)>,
+    /// The names in `entries`, so each is listed once however often it is asked.
+    named: std::collections::HashSet<String>,
     longest_left_out: Option<usize>,
 }
 
@@ -54,9 +63,14 @@ fn answer<'a>(
 ) -> Answer<'a> {
     let mut answer = Answer {
         entries: Vec::new(),
+        named: Default::default(),
         longest_left_out: None,
     };
+    let mut asked = std::collections::HashSet::new();
     for (private, entry) in requested {
+        if !asked.insert((*private, entry)) {
+            continue;
+        }
         let exact = stored
             .iter()
             .find(|a| a.private == *private && a.entry == *entry);
@@ -74,7 +88,7 @@ fn answer<'a>(
         let name = full_name(*private, entry);
         match exact {
             Some(a) => answer.add(name, &a.value, max_size),
-            None => answer.entries.push((name, None)),
+            None => answer.add_nil(name),
         }
         for a in found {
             answer.add(full_name(a.private, &a.entry), &a.value, max_size);
@@ -87,8 +101,15 @@ impl<'a> Answer<'a> {
     fn add(&mut self, name: String, value: &'a [u8], max_size: Option<u64>) {
         if max_size.is_some_and(|max| value.len() as u64 > max) {
             self.longest_left_out = self.longest_left_out.max(Some(value.len()));
-        } else if !self.entries.iter().any(|(n, _)| *n == name) {
+        } else if self.named.insert(name.clone()) {
             self.entries.push((name, Some(value)));
+        }
+    }
+
+    /// An entry asked for that does not exist.
+    fn add_nil(&mut self, name: String) {
+        if self.named.insert(name.clone()) {
+            self.entries.push((name, None));
         }
     }
 
@@ -211,6 +232,7 @@ impl Session {
                     .with_account(|a| a.mailbox_by_id(selected))
                     .map(|m| self.name_value(&m.name)),
             };
+            let names: Vec<String> = names.iter().map(|n| entry_value(n)).collect();
             match shown {
                 Ok(shown) => self.line(&format!("* METADATA {shown} {}", names.join(" "))),
                 Err(e) => tracing::warn!(error = e.text, "naming a mailbox for METADATA"),

@@ -42,6 +42,9 @@ impl Session {
         for filter in &mut sources {
             self.filter_store_names(filter)?;
         }
+        if uses_modseq(&search.key) {
+            self.enable_condstore();
+        }
         for m in self.searched_mailboxes(&sources)? {
             self.esearch_one(tag, &m, search, &returns)?;
         }

@@ -212,8 +212,12 @@ impl Session {
         for group in &mut groups {
             self.filter_store_names(&mut group.filter)?;
         }
-        // Changes before now are not news for the new setting.
-        self.sync_view("NOTIFY");
+        // Changes before now are not news for the new setting: the selected view
+        // takes them in as usual, or (with nothing selected) no one needs them.
+        match self.selected.is_some() {
+            true => self.sync_view("NOTIFY"),
+            false => self.drain_feed(),
+        }
         let notify = Notify {
             groups,
             pending: Pending::default(),
@@ -236,6 +240,17 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Drops the changes waiting on the feed.
+    fn drain_feed(&mut self) {
+        if let Some(auth) = self.auth.as_mut() {
+            while !matches!(
+                auth.changes.try_recv(),
+                Err(tokio::sync::broadcast::error::TryRecvError::Empty
+                    | tokio::sync::broadcast::error::TryRecvError::Closed)
+            ) {}
+        }
     }
 
     /// NOTIFY SET STATUS: the state of every mailbox whose messages the client
@@ -324,6 +339,7 @@ impl Session {
                     self.name_value(&m.name)
                 }
             };
+            let entry = super::metadata::entry_value(&entry);
             self.line(&format!("* METADATA {shown} {entry}"));
         }
         Ok(())

@@ -18,7 +18,8 @@ pub(super) fn kib(bytes: u64) -> u64 {
 fn quota_line(quota: Quota, used: Usage) -> String {
     let mut resources = Vec::new();
     if let Some(limit) = quota.bytes {
-        resources.push(format!("STORAGE {} {}", kib(used.bytes), limit / 1024));
+        // Both rounded up, so a limit the account is within never shows as passed.
+        resources.push(format!("STORAGE {} {}", kib(used.bytes), kib(limit)));
     }
     if let Some(limit) = quota.messages {
         resources.push(format!("MESSAGE {} {limit}", used.messages));

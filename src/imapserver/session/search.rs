@@ -104,24 +104,20 @@ pub(super) fn reported<T: Copy + PartialEq>(returns: &[SearchReturn], all: &[T])
         return all.to_vec();
     }
     let mut out: Vec<T> = Vec::new();
-    let mut add = |items: &[T]| {
-        for item in items {
-            if !out.contains(item) {
-                out.push(*item);
-            }
-        }
-    };
     if has(SearchReturn::Min) {
-        add(all.get(..1).unwrap_or_default());
+        out.extend(all.first());
     }
     for r in returns {
         if let SearchReturn::Partial(range) = r {
-            add(range.of(all));
+            out.extend_from_slice(range.of(all));
         }
     }
     if has(SearchReturn::Max) {
-        add(all.get(all.len().saturating_sub(1)..).unwrap_or_default());
+        out.extend(all.last());
     }
+    // In a sorted result the picks come in order: a message picked twice is
+    // picked in a row.
+    out.dedup();
     out
 }
 

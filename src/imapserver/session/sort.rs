@@ -2,7 +2,7 @@
 //! messages SEARCH would find, ordered or threaded by what their header sections
 //! say (`crate::imap::sort` and `crate::imap::thread` hold the algorithms).
 
-use super::search::{esearch_line, tag_correlator};
+use super::search::{esearch_line, reported, tag_correlator};
 use super::{Done, Outcome, Session};
 use crate::imap::sort::{SortFields, sort};
 use crate::imap::thread::{ThreadMessage, thread};
@@ -11,20 +11,35 @@ use crate::store::MessageMeta;
 
 impl Session {
     pub(super) fn sort(&mut self, tag: &str, command: &Sort) -> Outcome {
-        let headers = self.matching_headers(tag, &command.charset, &command.key, command.uid)?;
-        let fields: Vec<SortFields> = headers
-            .iter()
-            .map(|(meta, number, header)| {
-                SortFields::from_header(*number, header, meta.internal_date, meta.size)
-            })
-            .collect();
+        let fields = self.matching_headers(
+            tag,
+            &command.charset,
+            &command.key,
+            command.uid,
+            |number, meta, header| {
+                SortFields::from_header(number, header, meta.internal_date, meta.size)
+            },
+        )?;
         let sorted = sort(&fields, &command.criteria);
         if let Some(returns) = &command.returns
             && returns.contains(&SearchReturn::Save)
         {
-            // RFC 5182 2.4: SORT saves its matches like SEARCH (as a set).
+            // RFC 5182 2.4: SORT saves like SEARCH: what MIN, MAX and PARTIAL pick
+            // when only those are asked, else all, as UIDs.
+            let picked = reported(returns, &sorted);
             let view = self.selected.as_mut().expect("matching checked it");
-            view.saved = headers.iter().map(|(m, _, _)| m.uid).collect();
+            view.saved = match command.uid {
+                true => picked,
+                false => picked
+                    .iter()
+                    .filter_map(|&seq| view.uids().get(seq as usize - 1).copied())
+                    .collect(),
+            };
+            view.saved.sort_unstable();
+            view.saved.dedup();
+            if returns.iter().all(|r| *r == SearchReturn::Save) {
+                return Ok(Done::ok("SORT done, result saved"));
+            }
         }
         let Some(returns) = &command.returns else {
             let mut line = String::from("* SORT");
@@ -51,50 +66,57 @@ impl Session {
     }
 
     pub(super) fn thread(&mut self, tag: &str, command: &Thread) -> Outcome {
-        let headers = self.matching_headers(tag, &command.charset, &command.key, command.uid)?;
-        let messages: Vec<ThreadMessage> = headers
-            .iter()
-            .map(|(meta, number, header)| {
-                ThreadMessage::from_header(*number, header, meta.internal_date)
-            })
-            .collect();
+        let messages = self.matching_headers(
+            tag,
+            &command.charset,
+            &command.key,
+            command.uid,
+            |number, meta, header| ThreadMessage::from_header(number, header, meta.internal_date),
+        )?;
         let mut line = b"* THREAD ".to_vec();
         thread(&messages, command.algorithm).encode(&mut line);
         self.line(String::from_utf8_lossy(&line).trim_end());
         Ok(Done::ok("THREAD done"))
     }
 
-    /// The messages matching `key`, each with the number to answer with (UID for
-    /// UID SORT/THREAD, else sequence number) and its header section.
-    fn matching_headers(
+    /// What `make` takes of each message matching `key`, given the number to
+    /// answer with (UID for UID SORT/THREAD, else sequence number), the message and
+    /// its header section. Headers are read a batch at a time, and each is made
+    /// small at once: the account is not held, nor all headers kept, for the
+    /// whole mailbox.
+    fn matching_headers<T>(
         &mut self,
         tag: &str,
         charset: &str,
         key: &crate::imap::SearchKey,
         uid: bool,
-    ) -> Result<Vec<(MessageMeta, u32, Vec<u8>)>, Done> {
+        make: impl Fn(u32, &MessageMeta, &[u8]) -> T,
+    ) -> Result<Vec<T>, Done> {
         let found = self.matching(tag, Some(charset), key)?;
         let mailbox = self.view()?.mailbox;
-        let read = self.with_account(|a| {
-            let metas = a.messages_by_uid(mailbox, &found)?;
-            metas
-                .into_iter()
-                .map(|m| {
-                    let header = a.header(m.id)?;
-                    Ok((m, header))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        let view = self.view()?;
-        Ok(read
-            .into_iter()
-            .filter_map(|(m, header)| {
+        let mut out = Vec::with_capacity(found.len());
+        for batch in found.chunks(HEADER_BATCH) {
+            let read = self.with_account(|a| {
+                let metas = a.messages_by_uid(mailbox, batch)?;
+                metas
+                    .into_iter()
+                    .map(|m| Ok((a.header(m.id)?, m)))
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+            let view = self.view()?;
+            for (header, m) in read {
                 let number = match uid {
-                    true => m.uid,
-                    false => view.seq_of(m.uid)?,
+                    true => Some(m.uid),
+                    false => view.seq_of(m.uid),
                 };
-                Some((m, number, header))
-            })
-            .collect())
+                if let Some(number) = number {
+                    out.push(make(number, &m, &header));
+                }
+            }
+        }
+        Ok(out)
     }
 }
+
+/// Messages whose headers SORT and THREAD read per hold of the account.
+const HEADER_BATCH: usize = 200;

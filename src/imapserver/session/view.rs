@@ -589,12 +589,25 @@ impl Session {
             .ok_or_else(|| Done::bad("log in first (LOGIN or AUTHENTICATE)"))?;
         let account = Arc::clone(&auth.account);
         let guard = super::lock(&account);
-        while !matches!(
-            auth.changes.try_recv(),
-            Err(TryRecvError::Empty | TryRecvError::Closed)
-        ) {}
+        // Changes up to now are in what is read; NOTIFY still hears of them.
+        let mut lagged = false;
+        loop {
+            match auth.changes.try_recv() {
+                Ok(set) => {
+                    if let Some(notify) = self.notify.as_mut() {
+                        notify.take_in(&set, None);
+                    }
+                }
+                Err(TryRecvError::Lagged(_)) => lagged = true,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
         let (mailbox, messages) = read_mailbox(&guard, name).map_err(Done::from)?;
         drop(guard);
+        if lagged {
+            self.notify_overflow();
+        }
+        let auth = self.authenticated()?;
         let mut view = View::new(mailbox.id, read_only, &messages, mailbox.modseq);
         if !self.enabled.rev2 {
             view.claim_recent(&self.services.recent, &auth.login.account, 0);

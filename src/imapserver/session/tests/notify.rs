@@ -64,3 +64,19 @@ fn notify_refuses_what_it_cannot_do() {
         ]
     ));
 }
+
+#[test]
+fn events_before_a_select_are_still_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    let mut log = String::new();
+    let mut a = server.logged_in("alice", "A");
+    let mut b = server.logged_in("alice", "B");
+    a.send("a1 NOTIFY SET (personal (MailboxName))\r\n", &mut log);
+    b.send("b1 CREATE Projects\r\n", &mut log);
+    a.send("a2 SELECT INBOX\r\n", &mut log);
+    assert!(
+        log.contains("AS: * LIST () \\\"/\\\" Projects\\r\\n"),
+        "{log}"
+    );
+}

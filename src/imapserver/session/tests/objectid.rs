@@ -24,6 +24,9 @@ fn object_ids_follow_mailboxes_messages_and_threads() {
             "c RENAME Projects Work\r\n",
             "d STATUS Work (MAILBOXID MESSAGES)\r\n",
             "e LIST \"\" Work RETURN (STATUS (MAILBOXID))\r\n",
+            // Parents made on the way get ids of their own.
+            "e2 CREATE a/b/c\r\n",
+            "e3 LIST \"\" a* RETURN (STATUS (MAILBOXID))\r\n",
             "f SELECT INBOX\r\n",
             "g FETCH 1:* (UID EMAILID THREADID)\r\n",
             "h COPY 1 Work\r\n",
