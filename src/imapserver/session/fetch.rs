@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::resync::uid_in;
+use super::resync::UidRanges;
 use super::view::flag_list;
 use super::{Done, Mode, OUTPUT_PAUSE, Outcome, Session, lock};
 use crate::imap::encode::{literal, literal8, nstring, string};
@@ -181,8 +181,8 @@ impl Session {
             self.enable_condstore();
         }
         if let (true, Some(since)) = (fetch.vanished, fetch.changed_since) {
-            let saved = self.view()?.saved.clone();
-            self.vanished_earlier(mailbox, since as i64, |u| uid_in(&fetch.set, &saved, u))?;
+            let asked = UidRanges::new(&fetch.set, &self.view()?.saved);
+            self.vanished_earlier(mailbox, since as i64, |u| asked.contains(u))?;
         }
         let mark_seen = !read_only && items.iter().any(sets_seen);
         let mut metas = self.with_account(|a| a.messages_by_uid(mailbox, &uids))?;

@@ -33,24 +33,10 @@ pub(super) fn store_flags(flags: &[Flag]) -> Result<(Flags, Vec<String>), Done> 
     Ok((system, keywords))
 }
 
-/// UIDs as a compact sequence set (`1:3,7`), for COPYUID and the like.
+/// UIDs as a compact sequence set (`1:3,7`), for COPYUID and the like; empty for
+/// none.
 pub(super) fn uid_set(uids: &[Uid]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < uids.len() {
-        let start = uids[i];
-        let mut end = start;
-        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
-            i += 1;
-            end = uids[i];
-        }
-        parts.push(match start == end {
-            true => start.to_string(),
-            false => format!("{start}:{end}"),
-        });
-        i += 1;
-    }
-    parts.join(",")
+    crate::imap::sort::sequence_set(uids).unwrap_or_default()
 }
 
 impl Session {

@@ -14,21 +14,40 @@ use crate::store::{Mailbox, MailboxId, ModSeq, Uid};
 
 use super::messages::uid_set;
 
-/// Whether `uid` is in a UID set as a client wrote it. `*` stands for any UID
-/// from the range's other end up: for expunged messages, which may have had UIDs
-/// above the largest one left, that is what the client means.
-pub(super) fn uid_in(set: &SequenceSet, saved: &[Uid], uid: Uid) -> bool {
-    let SequenceSet::Ranges(ranges) = set else {
-        return saved.contains(&uid);
-    };
-    let end = |n: SeqNumber| match n {
-        SeqNumber::Number(n) => n,
-        SeqNumber::Last => Uid::MAX,
-    };
-    ranges.iter().any(|&(a, b)| {
-        let (a, b) = (end(a), end(b));
-        (a.min(b)..=a.max(b)).contains(&uid)
-    })
+/// A UID set as a client wrote it, as sorted, merged ranges to look UIDs up in.
+/// `*` stands for any UID from the range's other end up: for expunged messages,
+/// which may have had UIDs above the largest one left, that is what the client
+/// means. `$` is the saved result.
+pub(super) struct UidRanges(Vec<(Uid, Uid)>);
+
+impl UidRanges {
+    pub(super) fn new(set: &SequenceSet, saved: &[Uid]) -> UidRanges {
+        let end = |n: SeqNumber| match n {
+            SeqNumber::Number(n) => n,
+            SeqNumber::Last => Uid::MAX,
+        };
+        let mut ranges: Vec<(Uid, Uid)> = match set {
+            SequenceSet::Saved => saved.iter().map(|&u| (u, u)).collect(),
+            SequenceSet::Ranges(r) => r
+                .iter()
+                .map(|&(a, b)| (end(a).min(end(b)), end(a).max(end(b))))
+                .collect(),
+        };
+        ranges.sort_unstable();
+        let mut merged: Vec<(Uid, Uid)> = Vec::with_capacity(ranges.len());
+        for (lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        UidRanges(merged)
+    }
+
+    pub(super) fn contains(&self, uid: Uid) -> bool {
+        let i = self.0.partition_point(|&(lo, _)| lo <= uid);
+        i > 0 && self.0[i - 1].1 >= uid
+    }
 }
 
 impl Session {
@@ -66,7 +85,8 @@ impl Session {
             return Ok(());
         }
         let since = q.modseq as ModSeq;
-        let known = |uid| q.known_uids.as_ref().is_none_or(|k| uid_in(k, &[], uid));
+        let known_uids = q.known_uids.as_ref().map(|k| UidRanges::new(k, &[]));
+        let known = |uid| known_uids.as_ref().is_none_or(|k| k.contains(uid));
         self.vanished_earlier(mailbox.id, since, known)?;
         let changed = self.with_account(|a| a.changed_since(mailbox.id, since))?;
         let view = self.view()?;
@@ -111,13 +131,16 @@ mod tests {
         let set = SequenceSet::Ranges(vec![
             (SeqNumber::Number(3), SeqNumber::Number(5)),
             (SeqNumber::Last, SeqNumber::Number(100)),
+            (SeqNumber::Number(4), SeqNumber::Number(6)),
         ]);
-        assert!(!uid_in(&set, &[], 2));
-        assert!(uid_in(&set, &[], 4));
-        assert!(!uid_in(&set, &[], 50));
-        assert!(uid_in(&set, &[], 100));
-        assert!(uid_in(&set, &[], 4_000_000_000));
-        assert!(uid_in(&SequenceSet::Saved, &[7], 7));
-        assert!(!uid_in(&SequenceSet::Saved, &[7], 8));
+        let ranges = UidRanges::new(&set, &[]);
+        assert!(!ranges.contains(2));
+        assert!(ranges.contains(4));
+        assert!(ranges.contains(6));
+        assert!(!ranges.contains(50));
+        assert!(ranges.contains(100));
+        assert!(ranges.contains(4_000_000_000));
+        assert!(UidRanges::new(&SequenceSet::Saved, &[7]).contains(7));
+        assert!(!UidRanges::new(&SequenceSet::Saved, &[7]).contains(8));
     }
 }
