@@ -317,11 +317,15 @@ impl Session {
             self.line(&line);
         }
         for (mailbox, entry) in pending.metadata {
+            // With ENABLE METADATA and a mailbox selected, the view tells server
+            // annotations already.
+            let told_by_view = self.enabled.metadata && self.selected.is_some();
             let shown = match mailbox {
-                None if notify
-                    .groups
-                    .iter()
-                    .any(|g| g.events.contains(&Event::ServerMetadataChange)) =>
+                None if !told_by_view
+                    && notify
+                        .groups
+                        .iter()
+                        .any(|g| g.events.contains(&Event::ServerMetadataChange)) =>
                 {
                     "\"\"".to_string()
                 }
