@@ -83,6 +83,13 @@ impl Store {
         Ok(o)
     }
 
+    /// Writes a message of account `name` to a temporary file, ready for
+    /// [`Account::deliver`] or [`Account::replace`], without holding the account:
+    /// the writing is the slow part, and others may use the account meanwhile.
+    pub fn stage(&self, name: &str, data: &[u8]) -> Result<Staged, StoreError> {
+        Staged::write(&Files::new(&account_dir(&self.data_dir, name)), data)
+    }
+
     /// Delivers one message to `mailbox` of account `name`; returns when it is
     /// durable and committed, like [`Account::deliver`]. Concurrent calls for the
     /// same account share transactions.
@@ -94,7 +101,7 @@ impl Store {
         new: NewMessage,
     ) -> Result<Uid, StoreError> {
         let open = self.open(name)?;
-        let staged = Staged::write(&Files::new(&account_dir(&self.data_dir, name)), data)?;
+        let staged = self.stage(name, data)?;
         let outcome = Arc::default();
         lock(&open.queue).push(Queued {
             mailbox: mailbox.to_string(),

@@ -477,13 +477,15 @@ impl Session {
                         .map_err(Done::from)?,
                 ]
             }
-            _ => self.with_account(|a| {
+            _ => {
+                // Staged before the account is held, as deliveries are.
                 let staged = prepared
                     .into_iter()
-                    .map(|(data, new)| Ok((a.stage(&data)?, new)))
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                a.deliver(mailbox.id, staged)
-            })?,
+                    .map(|(data, new)| Ok((self.services.store.stage(&account_name, &data)?, new)))
+                    .collect::<Result<Vec<_>, StoreError>>()
+                    .map_err(Done::from)?;
+                self.with_account(|a| a.deliver(mailbox.id, staged))?
+            }
         };
         let code = format!(
             "APPENDUID {} {}",

@@ -206,10 +206,14 @@ impl Session {
         let store_name = self.store_name(target)?;
         let to = self.target_mailbox(&store_name, target)?;
         let (data, new) = super::mailboxes::prepare(message)?;
-        let new_uid = self.with_account(|a| {
-            let staged = a.stage(&data)?;
-            a.replace((from, old), to.id, (staged, new))
-        })?;
+        let account = self.authenticated()?.login.account.clone();
+        // Staged before the account is held, as deliveries are.
+        let staged = self
+            .services
+            .store
+            .stage(&account, &data)
+            .map_err(Done::from)?;
+        let new_uid = self.with_account(|a| a.replace((from, old), to.id, (staged, new)))?;
         // RFC 8508 3.3, as MOVE: the APPENDUID before the expunge.
         self.line(&format!(
             "* OK [APPENDUID {} {new_uid}] replaced",
