@@ -10,6 +10,7 @@
 
 pub mod capture;
 pub mod imap;
+pub mod neomutt;
 pub mod process;
 pub mod server;
 pub mod smtp;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use interop::imap::Imap;
 use interop::server::{LOGIN, PASSWORD};
 use interop::smtp::deliver;
-use interop::{Gannet, TempDir, message, require, run};
+use interop::{Gannet, TempDir, message, neomutt, require, run};
 
 #[derive(Clone, Copy)]
 enum Transport {
@@ -32,25 +32,8 @@ fn muttrc(server: &Gannet, saved: &Path, transport: Transport) -> String {
             server.cert().display()
         ),
     };
-    let saved = saved.display();
-    // Every setting that would otherwise ask a question is answered here: a prompt
-    // nobody answers would hang until the timeout.
-    format!(
-        "{folder}\
-         set imap_user=\"{LOGIN}\"\nset imap_pass=\"{PASSWORD}\"\n\
-         set spoolfile=\"+INBOX\"\nset record=\"\"\nset postponed=\"\"\n\
-         set header_cache=\"\"\nset message_cachedir=\"\"\n\
-         set mbox_type=mbox\nset confirmappend=no\nset confirmcreate=no\n\
-         set delete=yes\nset move=no\nset mark_old=no\nset quit=yes\nset wait_key=no\n\
-         set imap_check_subscribed=no\n\
-         push \"<tag-pattern>~A<enter><tag-prefix><copy-message>{saved}<enter>\
-         <untag-pattern>~A<enter>\
-         <tag-pattern>~s 'mutt one'<enter><tag-prefix><flag-message><untag-pattern>~A<enter>\
-         <tag-pattern>~s 'mutt two'<enter><tag-prefix><copy-message>=Archive<enter>\
-         <untag-pattern>~A<enter>\
-         <tag-pattern>~s 'mutt three'<enter><tag-prefix><delete-message>\
-         <sync-mailbox><quit>\"\n"
-    )
+    let login = format!("{folder}set imap_user=\"{LOGIN}\"\nset imap_pass=\"{PASSWORD}\"\n");
+    neomutt::muttrc(&login, "", "", &neomutt::scenario_keys(saved))
 }
 
 fn read_with_neomutt(name: &str, transport: Transport) {

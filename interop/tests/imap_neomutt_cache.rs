@@ -47,7 +47,7 @@ use interop::capture::{Capture, Transcript};
 use interop::imap::Imap;
 use interop::server::{LOGIN, PASSWORD};
 use interop::smtp::deliver;
-use interop::{Gannet, Output, TempDir, message, require, run};
+use interop::{Gannet, Output, TempDir, message, neomutt, require, run};
 
 /// Whether this neomutt has `$imap_deflate` (built with zlib).
 fn neomutt_has_imap_deflate() -> bool {
@@ -70,21 +70,15 @@ fn muttrc(port: u16, cache: &Path, keys: &str, deflate: bool) -> String {
     } else {
         ""
     };
-    // Every setting that would otherwise ask a question is answered here: a prompt
-    // nobody answers would hang until the timeout. message_cachedir stays empty so
-    // that only headers are cached: bodies always come from the server.
-    format!(
+    let access = format!(
         "set folder=\"imap://127.0.0.1:{port}/\"\nset ssl_starttls=no\nset ssl_force_tls=no\n\
-         set imap_user=\"{LOGIN}\"\nset imap_pass=\"{PASSWORD}\"\n\
-         set spoolfile=\"+INBOX\"\nset record=\"\"\nset postponed=\"\"\n\
-         set header_cache=\"{cache}/\"\nset message_cachedir=\"\"\n\
-         set imap_condstore=yes\nset imap_qresync=yes\n{deflate}\
-         set mbox_type=mbox\nset confirmappend=no\nset confirmcreate=no\n\
-         set delete=yes\nset move=no\nset mark_old=no\nset quit=yes\nset wait_key=no\n\
-         set imap_check_subscribed=no\n\
-         push \"{keys}<quit>\"\n",
-        cache = cache.display()
-    )
+         set imap_user=\"{LOGIN}\"\nset imap_pass=\"{PASSWORD}\"\n"
+    );
+    // message_cachedir stays empty, so only headers are cached: bodies always come
+    // from the server.
+    let extra = format!("set imap_condstore=yes\nset imap_qresync=yes\n{deflate}");
+    let cache = format!("{}/", cache.display());
+    neomutt::muttrc(&access, &cache, &extra, &format!("{keys}<quit>"))
 }
 
 struct Client {

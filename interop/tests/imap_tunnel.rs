@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use interop::server::gannet_binary;
 use interop::store::{StoredMessage, read_maildir, read_maildir_tree};
-use interop::{TempDir, message, require, run};
+use interop::{TempDir, message, neomutt, require, run};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -163,26 +163,13 @@ fn mbsync_syncs_both_ways_through_a_tunnel() {
 }
 
 fn muttrc(config: &Path, saved: &Path) -> String {
-    let saved = saved.display();
     // The tunnel replaces the connection: the URL's host is never contacted, and
-    // PREAUTH leaves nothing to log in with. Every setting that would otherwise ask a
-    // question is answered here, as in imap_neomutt.rs.
-    format!(
-        "set tunnel=\"{}\"\nset folder=\"imap://localhost/\"\n\
-         set spoolfile=\"+INBOX\"\nset record=\"\"\nset postponed=\"\"\n\
-         set header_cache=\"\"\nset message_cachedir=\"\"\n\
-         set mbox_type=mbox\nset confirmappend=no\nset confirmcreate=no\n\
-         set delete=yes\nset move=no\nset mark_old=no\nset quit=yes\nset wait_key=no\n\
-         set imap_check_subscribed=no\n\
-         push \"<tag-pattern>~A<enter><tag-prefix><copy-message>{saved}<enter>\
-         <untag-pattern>~A<enter>\
-         <tag-pattern>~s 'mutt one'<enter><tag-prefix><flag-message><untag-pattern>~A<enter>\
-         <tag-pattern>~s 'mutt two'<enter><tag-prefix><copy-message>=Archive<enter>\
-         <untag-pattern>~A<enter>\
-         <tag-pattern>~s 'mutt three'<enter><tag-prefix><delete-message>\
-         <sync-mailbox><quit>\"\n",
+    // PREAUTH leaves nothing to log in with.
+    let access = format!(
+        "set tunnel=\"{}\"\nset folder=\"imap://localhost/\"\n",
         tunnel(config)
-    )
+    );
+    neomutt::muttrc(&access, "", "", &neomutt::scenario_keys(saved))
 }
 
 #[test]
