@@ -257,6 +257,16 @@ pub enum MailboxFilter {
     Mailboxes(Vec<String>),
 }
 
+impl MailboxFilter {
+    /// Whether the filter is about the selected mailbox.
+    pub fn is_selected(&self) -> bool {
+        matches!(
+            self,
+            MailboxFilter::Selected | MailboxFilter::SelectedDelayed
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// With the fetch attributes to send for each new message (selected only).

@@ -133,7 +133,7 @@ impl Conversion {
                 match rule {
                     Rule::fetch => Command::Fetch(self.fetch(inner, true)?),
                     Rule::store => Command::Store(self.store(inner, true)?),
-                    Rule::search => Command::Search(self.search(inner, true)?),
+                    Rule::search => Command::Search(self.search_parts(inner, true)?),
                     Rule::sort => Command::Sort(self.sort(inner, true)?),
                     Rule::replace => self.replace(inner, true)?,
                     Rule::thread => Command::Thread(self.thread(inner, true)?),
@@ -164,7 +164,7 @@ impl Conversion {
             Rule::cmd_check => Command::Check,
             Rule::select | Rule::examine => self.select(inner, rule == Rule::examine)?,
             Rule::idle => Command::Idle,
-            Rule::search => Command::Search(self.search(inner, false)?),
+            Rule::search => Command::Search(self.search_parts(inner, false)?),
             Rule::esearch => {
                 let mut sources = None;
                 let mut rest = Vec::new();
@@ -498,10 +498,6 @@ impl Conversion {
             silent,
             flags,
         })
-    }
-
-    fn search(&mut self, inner: Pairs<'_, Rule>, uid: bool) -> Converted<Search> {
-        self.search_parts(inner, uid)
     }
 
     /// The return options, charset and keys of a SEARCH (or ESEARCH).

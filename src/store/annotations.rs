@@ -38,22 +38,6 @@ pub struct AnnotationUpdate {
 }
 
 impl Account {
-    /// Sets an annotation, or removes it when `value` is `None` (RFC 5464 NIL).
-    pub fn set_annotation(
-        &mut self,
-        mailbox: Option<MailboxId>,
-        entry: &str,
-        private: bool,
-        value: Option<&[u8]>,
-    ) -> Result<(), StoreError> {
-        let update = AnnotationUpdate {
-            entry: entry.to_string(),
-            private,
-            value: value.map(<[u8]>::to_vec),
-        };
-        self.set_annotations(mailbox, &[update]).map(drop)
-    }
-
     /// Sets and removes annotations of a mailbox (or the server's, `None`), all or
     /// none (RFC 5464 4.3), within the account's limits. Returns the modseq of the
     /// change, `None` when nothing changed.

@@ -626,35 +626,47 @@ fn verify_reports_search_text_past_the_mark() {
     );
 }
 
+/// One annotation to set (`Some`) or remove (`None`).
+fn annotation(entry: &str, private: bool, value: Option<&[u8]>) -> AnnotationUpdate {
+    AnnotationUpdate {
+        entry: entry.to_string(),
+        private,
+        value: value.map(<[u8]>::to_vec),
+    }
+}
+
 #[test]
 fn annotations_are_set_replaced_removed_and_announced() {
     let (_dir, mut account) = open();
     let inbox = account.mailbox("Inbox").unwrap();
     let mut feed = account.subscribe();
-    account
-        .set_annotation(Some(inbox.id), "/comment", false, Some(b"shared note"))
-        .unwrap();
-    account
-        .set_annotation(Some(inbox.id), "/comment", true, Some(b"mine"))
-        .unwrap();
-    account
-        .set_annotation(Some(inbox.id), "/comment", true, Some(b"mine, edited"))
-        .unwrap();
-    account
-        .set_annotation(
-            None,
-            "/admin",
-            false,
-            Some(b"mailto:postmaster@example.org"),
-        )
-        .unwrap();
-    let notes = account.annotations(Some(inbox.id)).unwrap();
+    let mut set = |mailbox, entry, private, value: Option<&[u8]>| {
+        account.set_annotations(mailbox, &[annotation(entry, private, value)])
+    };
+    set(Some(inbox.id), "/comment", false, Some(b"shared note")).unwrap();
+    set(Some(inbox.id), "/comment", true, Some(b"mine")).unwrap();
+    set(Some(inbox.id), "/comment", true, Some(b"mine, edited")).unwrap();
+    set(
+        None,
+        "/admin",
+        false,
+        Some(b"mailto:postmaster@example.org"),
+    )
+    .unwrap();
+    let values = |account: &Account| {
+        account
+            .annotations(Some(inbox.id))
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.private, a.value))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        notes
-            .iter()
-            .map(|a| (a.private, a.value.as_slice()))
-            .collect::<Vec<_>>(),
-        [(false, &b"shared note"[..]), (true, b"mine, edited")]
+        values(&account),
+        [
+            (false, b"shared note".to_vec()),
+            (true, b"mine, edited".to_vec())
+        ]
     );
     assert!(
         account.mailbox("Inbox").unwrap().modseq > inbox.modseq,
@@ -662,12 +674,12 @@ fn annotations_are_set_replaced_removed_and_announced() {
     );
     assert_eq!(account.annotations(None).unwrap().len(), 1);
     account
-        .set_annotation(Some(inbox.id), "/comment", true, None)
+        .set_annotations(Some(inbox.id), &[annotation("/comment", true, None)])
         .unwrap();
-    assert_eq!(account.annotations(Some(inbox.id)).unwrap().len(), 1);
+    assert_eq!(values(&account), [(false, b"shared note".to_vec())]);
     assert!(
         account
-            .set_annotation(None, "no-slash", false, Some(b"x"))
+            .set_annotations(None, &[annotation("no-slash", false, Some(b"x"))])
             .is_err()
     );
     let announced = std::iter::from_fn(|| feed.try_recv().ok()).count();
@@ -794,11 +806,7 @@ fn one_writer_per_account_and_readers_alongside() {
 #[test]
 fn annotations_have_limits_and_change_all_or_nothing() {
     let (_dir, mut account) = open();
-    let update = |entry: &str, value: Option<&[u8]>| AnnotationUpdate {
-        entry: entry.to_string(),
-        private: false,
-        value: value.map(<[u8]>::to_vec),
-    };
+    let update = |entry: &str, value| annotation(entry, false, value);
     let many: Vec<AnnotationUpdate> = (0..MAX_ANNOTATIONS)
         .map(|i| update(&format!("/n{i}"), Some(b"v")))
         .collect();

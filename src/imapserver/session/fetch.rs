@@ -14,7 +14,7 @@ use crate::imap::{
     partial, section_of,
 };
 use crate::message::mime::{self, Part};
-use crate::store::{FlagOp, Flags, MessageMeta, Uid};
+use crate::store::{FlagOp, Flags, MessageMeta, SharedAccount, Uid};
 
 /// Characters of PREVIEW text at most (RFC 8970 3: at most 256 octets; 200
 /// characters of UTF-8 may need more, so the octet limit is applied as well).
@@ -211,22 +211,12 @@ impl Session {
     /// the rest waits in [`Mode::Fetch`] for the next [`Session::feed`].
     fn fetch_some(&mut self, mut run: FetchRun) -> Outcome {
         let account = std::sync::Arc::clone(&self.authenticated()?.account);
-        let needs_file = run.items.iter().any(needs_body);
         while let Some(meta) = run.rest.pop() {
-            let raw = match needs_file {
-                true => match lock(&account).read(meta.id) {
-                    Ok(raw) => Some(raw),
-                    Err(e) => {
-                        // Expunged meanwhile by another session, or a lost file:
-                        // this message is skipped and the command says so.
-                        tracing::warn!(error = %e, uid = meta.uid, "reading a message for FETCH failed");
-                        run.failed = Some(meta.uid);
-                        continue;
-                    }
-                },
-                false => None,
-            };
-            self.fetch_one(&meta, raw.as_deref(), &run.items)?;
+            // Expunged meanwhile by another session, or a lost file: this message
+            // is skipped and the command says so.
+            if !self.fetch_read(&account, &meta, &run.items)? {
+                run.failed = Some(meta.uid);
+            }
             if self.out.len() >= OUTPUT_PAUSE && !run.rest.is_empty() {
                 self.mode = Mode::Fetch(Box::new(run));
                 return Ok(Done::pending());
@@ -240,6 +230,28 @@ impl Session {
         }
     }
 
+    /// Reads what `items` need of a message and writes its FETCH response; false
+    /// (and nothing written) when the message could not be read.
+    fn fetch_read(
+        &mut self,
+        account: &SharedAccount,
+        meta: &MessageMeta,
+        items: &[FetchItem],
+    ) -> Result<bool, Done> {
+        let raw = match items.iter().any(needs_body) {
+            true => match lock(account).read(meta.id) {
+                Ok(raw) => Some(raw),
+                Err(e) => {
+                    tracing::warn!(error = %e, uid = meta.uid, "reading a message for FETCH failed");
+                    return Ok(false);
+                }
+            },
+            false => None,
+        };
+        self.fetch_one(meta, raw.as_deref(), items)?;
+        Ok(true)
+    }
+
     /// FETCH responses for `uids` (NOTIFY's MessageNew attributes for messages that
     /// just arrived), up to [`OUTPUT_PAUSE`] of output: past it the client has the
     /// EXISTS and fetches the rest itself. A message that cannot be read is left
@@ -247,7 +259,6 @@ impl Session {
     pub(super) fn fetch_now(&mut self, uids: &[Uid], items: Vec<FetchItem>) -> Result<(), Done> {
         let mailbox = self.view()?.mailbox;
         let account = std::sync::Arc::clone(&self.authenticated()?.account);
-        let needs_file = items.iter().any(needs_body);
         for &uid in uids {
             if self.out.len() >= OUTPUT_PAUSE {
                 break;
@@ -255,20 +266,9 @@ impl Session {
             let metas = lock(&account)
                 .messages_by_uid(mailbox, &[uid])
                 .map_err(Done::from)?;
-            let Some(meta) = metas.first() else {
-                continue;
-            };
-            let raw = match needs_file {
-                true => match lock(&account).read(meta.id) {
-                    Ok(raw) => Some(raw),
-                    Err(e) => {
-                        tracing::warn!(error = %e, uid, "reading a new message for NOTIFY failed");
-                        continue;
-                    }
-                },
-                false => None,
-            };
-            self.fetch_one(meta, raw.as_deref(), &items)?;
+            if let Some(meta) = metas.first() {
+                self.fetch_read(&account, meta, &items)?;
+            }
         }
         Ok(())
     }

@@ -90,11 +90,7 @@ impl Session {
             return Ok(());
         }
         let modseq = match uses_modseq(&search.key) {
-            true => {
-                let result = reported(returns, &found);
-                let metas = self.with_account(|a| a.messages_by_uid(m.id, &result))?;
-                metas.iter().map(|x| x.modseq).max()
-            }
+            true => self.highest_modseq(m.id, &reported(returns, &found))?,
             false => None,
         };
         let correlator = format!(

@@ -94,12 +94,7 @@ impl Notify {
     pub(super) fn new_message_items(&self) -> Option<&[FetchItem]> {
         self.groups
             .iter()
-            .filter(|g| {
-                matches!(
-                    g.filter,
-                    MailboxFilter::Selected | MailboxFilter::SelectedDelayed
-                )
-            })
+            .filter(|g| g.filter.is_selected())
             .flat_map(|g| &g.events)
             .find_map(|e| match e {
                 Event::MessageNew(items) if !items.is_empty() => Some(items.as_slice()),
@@ -146,27 +141,21 @@ fn message_events(group: &EventGroup) -> (bool, bool) {
 
 /// The problem with a NOTIFY SET's events (RFC 5465 5), as a BAD or a NO.
 fn check(set: &NotifySet) -> Result<(), Done> {
-    let selected = |g: &&EventGroup| {
-        matches!(
-            g.filter,
-            MailboxFilter::Selected | MailboxFilter::SelectedDelayed
-        )
-    };
-    if set.groups.iter().filter(selected).count() > 1 {
+    if set.groups.iter().filter(|g| g.filter.is_selected()).count() > 1 {
         return Err(Done::bad(
             "only one selected or selected-delayed group may be given",
         ));
     }
     let mut unsupported = false;
     for group in &set.groups {
-        let is_selected = selected(&group);
-        let (message, flags) = message_events(group);
+        let is_selected = group.filter.is_selected();
         let new = group
             .events
             .iter()
             .any(|e| matches!(e, Event::MessageNew(_)));
         let expunge = group.events.contains(&Event::MessageExpunge);
-        if new != expunge || (flags && !message) {
+        let flags = group.events.contains(&Event::FlagChange);
+        if new != expunge || (flags && !new) {
             return Err(Done::bad(
                 "MessageNew and MessageExpunge go together, and FlagChange needs both",
             ));

@@ -15,7 +15,7 @@ use super::view::View;
 use super::{Done, Outcome, Session};
 use crate::imap::sort::sequence_set;
 use crate::imap::{Search, SearchKey as Key, SearchReturn, SeqNumber, SequenceSet};
-use crate::store::{DateField, Flags, SearchKey, Uid};
+use crate::store::{DateField, Flags, MailboxId, SearchKey, Uid};
 
 /// Charsets a search string may be in; RFC 9051 requires UTF-8 and US-ASCII.
 const CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
@@ -281,6 +281,7 @@ impl Session {
         let modseq = uses_modseq(&search.key);
         let found = self.matching(tag, search.charset.as_deref(), &search.key)?;
         let view = self.selected.as_mut().expect("matching checked it");
+        let mailbox = view.mailbox;
         let numbers: Vec<u32> = match search.uid {
             true => found.clone(),
             false => found.iter().filter_map(|u| view.seq_of(*u)).collect(),
@@ -296,7 +297,7 @@ impl Session {
             for n in &numbers {
                 line.push_str(&format!(" {n}"));
             }
-            if modseq && let Some(m) = self.highest_modseq(&found)? {
+            if modseq && let Some(m) = self.highest_modseq(mailbox, &found)? {
                 line.push_str(&format!(" (MODSEQ {m})"));
             }
             self.line(&line);
@@ -312,7 +313,7 @@ impl Session {
             }
         }
         let highest = match modseq {
-            true => self.highest_modseq(&result)?,
+            true => self.highest_modseq(mailbox, &result)?,
             false => None,
         };
         let line = esearch_line(
@@ -388,9 +389,12 @@ impl Session {
         Ok(found)
     }
 
-    /// The highest modseq among these messages of the selected mailbox.
-    fn highest_modseq(&self, uids: &[Uid]) -> Result<Option<i64>, Done> {
-        let mailbox = self.view()?.mailbox;
+    /// The highest modseq among these messages of `mailbox`.
+    pub(super) fn highest_modseq(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> Result<Option<i64>, Done> {
         let metas = self.with_account(|a| a.messages_by_uid(mailbox, uids))?;
         Ok(metas.iter().map(|m| m.modseq).max())
     }
