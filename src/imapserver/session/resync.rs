@@ -107,6 +107,9 @@ impl Session {
     }
 
     /// `* VANISHED (EARLIER)` with the UIDs among `wanted` expunged after `since`.
+    /// An expunge the view has not told yet is left to its own `* VANISHED`: the
+    /// message still has its number until then, and telling it early would shift
+    /// the client's numbers ahead of the server's.
     pub(super) fn vanished_earlier(
         &mut self,
         mailbox: MailboxId,
@@ -114,7 +117,8 @@ impl Session {
         wanted: impl Fn(Uid) -> bool,
     ) -> Result<(), Done> {
         let mut gone = self.with_account(|a| a.expunged_since(mailbox, since))?;
-        gone.retain(|&u| wanted(u));
+        let view = self.view()?;
+        gone.retain(|&u| wanted(u) && view.seq_of(u).is_none());
         if !gone.is_empty() {
             self.line(&format!("* VANISHED (EARLIER) {}", uid_set(&gone)));
         }

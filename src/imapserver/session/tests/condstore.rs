@@ -170,3 +170,30 @@ fn a_silent_store_does_not_hide_an_earlier_change_by_another_session() {
     c.send("c4 NOOP\r\n", &mut log);
     insta::assert_snapshot!(log);
 }
+
+#[test]
+fn vanished_earlier_leaves_an_untold_expunge_to_its_own_vanished() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::new(dir.path());
+    three_messages(&server);
+    let mut log = String::new();
+    let mut a = server.logged_in("alice", "A");
+    let mut b = server.logged_in("alice", "B");
+    a.send("a1 ENABLE QRESYNC\r\n", &mut log);
+    a.send("a2 SELECT INBOX\r\n", &mut log);
+    b.send("b1 SELECT INBOX\r\n", &mut log);
+    b.send("b2 STORE 2 +FLAGS.SILENT (\\Deleted)\r\n", &mut log);
+    b.send("b3 EXPUNGE\r\n", &mut log);
+    // UID 2 is still message 2 for A until it is told VANISHED: an earlier-VANISHED
+    // for it would shift the client's message numbers before the server's.
+    a.send(
+        "a3 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)\r\n",
+        &mut log,
+    );
+    a.send("a4 NOOP\r\n", &mut log);
+    a.send(
+        "a5 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)\r\n",
+        &mut log,
+    );
+    insta::assert_snapshot!(log);
+}
