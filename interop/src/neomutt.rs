@@ -3,6 +3,33 @@
 //! key presses of the scenario the IMAP tests share.
 
 use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::{Output, require, run as run_command};
+
+/// Runs neomutt with the muttrc `rc`, `HOME` at `home`, and `options` after it (such
+/// as a debug log), and checks that it exited cleanly. neomutt needs a terminal:
+/// script(1) gives it a pseudo-tty.
+#[track_caller]
+pub fn run(home: &Path, rc: &Path, options: &str) -> Output {
+    let neomutt = require("neomutt", "neomutt");
+    let screen = run_command(
+        Command::new(require("script", "bsdutils"))
+            .env("HOME", home)
+            .env("TERM", "dumb")
+            .args(["--quiet", "--return", "--command"])
+            .arg(format!(
+                "{} -n -F {} {options}",
+                neomutt.display(),
+                rc.display()
+            ))
+            .arg("/dev/null"),
+        Duration::from_secs(30),
+    );
+    screen.assert_success();
+    screen
+}
 
 /// A muttrc: `access` (how to reach the server: folder, login or tunnel),
 /// `header_cache` (empty for none), `extra` settings, then the key presses `keys`.

@@ -5,13 +5,11 @@
 //! deletes one, and quits, which expunges.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
 use interop::imap::Imap;
 use interop::server::{LOGIN, PASSWORD};
 use interop::smtp::deliver;
-use interop::{Gannet, TempDir, message, neomutt, require, run};
+use interop::{Gannet, TempDir, message, neomutt};
 
 #[derive(Clone, Copy)]
 enum Transport {
@@ -51,18 +49,7 @@ fn read_with_neomutt(name: &str, transport: Transport) {
     let rc = tmp.path().join("muttrc");
     std::fs::write(&rc, muttrc(&server, &saved, transport)).expect("write muttrc");
 
-    let neomutt = require("neomutt", "neomutt");
-    let script = require("script", "bsdutils");
-    let screen = run(
-        Command::new(script)
-            .env("HOME", tmp.path())
-            .env("TERM", "dumb")
-            .args(["--quiet", "--return", "--command"])
-            .arg(format!("{} -n -F {}", neomutt.display(), rc.display()))
-            .arg("/dev/null"),
-        Duration::from_secs(30),
-    );
-    screen.assert_success();
+    let screen = neomutt::run(tmp.path(), &rc, "");
 
     // The local copy: three messages in mbox format, bodies intact.
     let mbox = std::fs::read_to_string(&saved)

@@ -102,21 +102,8 @@ impl Client {
             .expect("write muttrc");
         // neomutt's own trace, kept with the test directory for a failure's reader.
         let debug_log = self.tmp.join(format!("{name}.neomutt-debug"));
-        let screen = run(
-            Command::new(require("script", "bsdutils"))
-                .env("HOME", &self.tmp)
-                .env("TERM", "dumb")
-                .args(["--quiet", "--return", "--command"])
-                .arg(format!(
-                    "{} -n -F {} -d 5 -l {}",
-                    require("neomutt", "neomutt").display(),
-                    rc.display(),
-                    debug_log.display()
-                ))
-                .arg("/dev/null"),
-            Duration::from_secs(30),
-        );
-        screen.assert_success();
+        let options = format!("-d 5 -l {}", debug_log.display());
+        let screen = neomutt::run(&self.tmp, &rc, &options);
         let sessions = capture.take();
         assert_eq!(sessions.len(), 1, "one IMAP connection per run\n{screen}");
         let session = sessions[0].transcript(&self.tmp);

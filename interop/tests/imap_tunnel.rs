@@ -181,18 +181,7 @@ fn neomutt_reads_copies_flags_and_expunges_through_a_tunnel() {
     let rc = tmp.path().join("muttrc");
     std::fs::write(&rc, muttrc(&config, &saved)).expect("write muttrc");
 
-    // neomutt needs a terminal: script(1) gives it a pseudo-tty.
-    let neomutt = require("neomutt", "neomutt");
-    let screen = run(
-        Command::new(require("script", "bsdutils"))
-            .env("HOME", tmp.path())
-            .env("TERM", "dumb")
-            .args(["--quiet", "--return", "--command"])
-            .arg(format!("{} -n -F {}", neomutt.display(), rc.display()))
-            .arg("/dev/null"),
-        TIMEOUT,
-    );
-    screen.assert_success();
+    let screen = neomutt::run(tmp.path(), &rc, "");
 
     let mbox = std::fs::read_to_string(&saved)
         .unwrap_or_else(|e| panic!("neomutt saved nothing ({e}):\n{screen}"));
