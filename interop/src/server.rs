@@ -175,6 +175,17 @@ impl Gannet {
         }
     }
 
+    /// Delivers a message with `subject` and `body` to the test account over SMTP,
+    /// as a sender on the internet would.
+    pub fn deliver(&self, subject: &str, body: &str) {
+        crate::smtp::deliver(
+            self.smtp_port(),
+            "sender@example.org",
+            &[LOGIN],
+            &crate::message(subject, body),
+        );
+    }
+
     pub fn smtp_port(&self) -> u16 {
         25 + self.offset
     }

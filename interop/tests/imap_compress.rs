@@ -6,8 +6,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use interop::smtp::deliver;
-use interop::{Gannet, TempDir, message, require, run, script};
+use interop::{Gannet, TempDir, require, run, script};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -15,12 +14,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 fn python_zlib_speaks_deflate_with_partial_and_sync_flushes() {
     let tmp = TempDir::new("imap-compress");
     let server = Gannet::start(&tmp);
-    deliver(
-        server.smtp_port(),
-        "sender@example.org",
-        &["gannet@localhost"],
-        &message("delivered before compress", "hello"),
-    );
+    server.deliver("delivered before compress", "hello");
 
     let out = run(
         Command::new(require("python3", "python3"))

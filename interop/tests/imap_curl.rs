@@ -108,12 +108,7 @@ fn curl_lists_fetches_searches_and_uploads_over_plain_imap() {
 fn curl_over_imaps_and_starttls_verifies_the_certificate_and_uploads() {
     let tmp = TempDir::new("curl-tls");
     let server = Gannet::start(&tmp);
-    deliver(
-        server.smtp_port(),
-        "sender@example.org",
-        &["gannet@localhost"],
-        &message("over imaps", "encrypted"),
-    );
+    server.deliver("over imaps", "encrypted");
     let cert = server.cert().display().to_string();
     let imaps = format!("imaps://localhost:{}", server.imaps_port());
     let starttls = format!("imap://localhost:{}", server.imap_port());

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use interop::imap::Imap;
 use interop::server::{LOGIN, PASSWORD};
-use interop::smtp::deliver;
 use interop::store::header;
 use interop::{Gannet, Output, TempDir, message, require, run};
 
@@ -113,12 +112,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn deliver_to_inbox(server: &Gannet, subject: &str) {
-    deliver(
-        server.smtp_port(),
-        "sender@example.org",
-        &["gannet@localhost"],
-        &message(subject, &format!("body of {subject}")),
-    );
+    server.deliver(subject, &format!("body of {subject}"));
 }
 
 #[test]

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use interop::imap::Imap;
 use interop::server::{LOGIN, PASSWORD};
-use interop::smtp::deliver;
 use interop::store::{StoredMessage, read_maildir};
 use interop::{Gannet, Output, TempDir, message, require, run};
 
@@ -97,12 +96,7 @@ fn sync_both_ways(name: &str, transport: Transport) {
     let tmp = TempDir::new(name);
     let server = Gannet::start(&tmp);
     for subject in ["far one", "far two"] {
-        deliver(
-            server.smtp_port(),
-            "sender@example.org",
-            &["gannet@localhost"],
-            &message(subject, "from the server"),
-        );
+        server.deliver(subject, "from the server");
     }
     let mut imap = Imap::login(server.imap_port());
     imap.append("Archive", "\\Seen", &message("archived", "old"));

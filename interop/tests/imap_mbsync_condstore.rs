@@ -34,7 +34,6 @@ use std::time::Duration;
 use interop::capture::{Capture, Transcript};
 use interop::imap::Imap;
 use interop::server::{LOGIN, PASSWORD};
-use interop::smtp::deliver;
 use interop::store::{StoredMessage, read_maildir};
 use interop::{Gannet, Output, TempDir, message, require, run};
 
@@ -193,12 +192,7 @@ fn mbsync_full_sync_both_ways_with_concurrent_changes_on_both_sides() {
     let tmp = TempDir::new("mbsync-condstore");
     let server = Gannet::start(&tmp);
     for subject in ["far one", "far two", "far three"] {
-        deliver(
-            server.smtp_port(),
-            "sender@example.org",
-            &["gannet@localhost"],
-            &message(subject, "from the server"),
-        );
+        server.deliver(subject, "from the server");
     }
     let mut imap = Imap::login(server.imap_port());
     imap.append("Archive", "\\Seen", &message("archived", "old"));
@@ -256,12 +250,7 @@ fn mbsync_full_sync_both_ways_with_concurrent_changes_on_both_sides() {
     imap.append("Projects/Alpha", "", &message("alpha three", "c"));
     imap.append("Local", "\\Answered", &message("local reply", "d"));
     imap.logout();
-    deliver(
-        server.smtp_port(),
-        "sender@example.org",
-        &["gannet@localhost"],
-        &message("far four", "from the server"),
-    );
+    server.deliver("far four", "from the server");
 
     // ... and in the Maildir: "far one" read here while flagged there, "archived"
     // answered, "alpha two" deleted, "local note" marked unread, new messages in

@@ -8,8 +8,7 @@ use std::path::Path;
 
 use interop::imap::Imap;
 use interop::server::{LOGIN, PASSWORD};
-use interop::smtp::deliver;
-use interop::{Gannet, TempDir, message, neomutt};
+use interop::{Gannet, TempDir, neomutt};
 
 #[derive(Clone, Copy)]
 enum Transport {
@@ -38,12 +37,7 @@ fn read_with_neomutt(name: &str, transport: Transport) {
     let tmp = TempDir::new(name);
     let server = Gannet::start(&tmp);
     for subject in ["mutt one", "mutt two", "mutt three"] {
-        deliver(
-            server.smtp_port(),
-            "sender@example.org",
-            &["gannet@localhost"],
-            &message(subject, &format!("body of {subject}")),
-        );
+        server.deliver(subject, &format!("body of {subject}"));
     }
     let saved = tmp.path().join("saved.mbox");
     let rc = tmp.path().join("muttrc");

@@ -46,7 +46,6 @@ use std::time::Duration;
 use interop::capture::{Capture, Transcript};
 use interop::imap::Imap;
 use interop::server::{LOGIN, PASSWORD};
-use interop::smtp::deliver;
 use interop::{Gannet, Output, TempDir, message, neomutt, require, run};
 
 /// Whether this neomutt has `$imap_deflate` (built with zlib).
@@ -200,12 +199,7 @@ fn commands(session: &Transcript) -> Vec<String> {
 
 fn deliver_all(server: &Gannet, subjects: &[&str]) {
     for subject in subjects {
-        deliver(
-            server.smtp_port(),
-            "sender@example.org",
-            &["gannet@localhost"],
-            &message(subject, &format!("body of {subject}")),
-        );
+        server.deliver(subject, &format!("body of {subject}"));
     }
 }
 

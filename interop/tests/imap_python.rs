@@ -5,8 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use interop::smtp::deliver;
-use interop::{Gannet, TempDir, message, require, run, script};
+use interop::{Gannet, TempDir, require, run, script};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -19,12 +18,7 @@ fn imaplib_selects_appends_searches_fetches_stores_copies_moves_and_expunges() {
     let tmp = TempDir::new("imaplib-session");
     let server = Gannet::start(&tmp);
     for subject in ["first delivered", "second delivered"] {
-        deliver(
-            server.smtp_port(),
-            "sender@example.org",
-            &["gannet@localhost"],
-            &message(subject, "hello"),
-        );
+        server.deliver(subject, "hello");
     }
 
     let out = run(
@@ -88,12 +82,7 @@ fn an_idling_connection_sees_appends_deliveries_flag_changes_and_expunges() {
 fn imaplib_over_imaps_and_starttls_trusting_only_the_generated_certificate() {
     let tmp = TempDir::new("imaplib-tls");
     let server = Gannet::start(&tmp);
-    deliver(
-        server.smtp_port(),
-        "sender@example.org",
-        &["gannet@localhost"],
-        &message("over tls", "secret"),
-    );
+    server.deliver("over tls", "secret");
     let out = run(
         Command::new(python())
             .arg(script("imaplib_tls.py"))
