@@ -221,40 +221,57 @@ impl Session {
     }
 }
 
+/// A client's side of a compressed connection, for tests: its own deflater and
+/// inflater.
+#[cfg(test)]
+pub(super) struct Peer {
+    deflater: Compress,
+    inflater: Decompress,
+}
+
+#[cfg(test)]
+impl Peer {
+    pub(super) fn new() -> Peer {
+        Peer {
+            deflater: Compress::new(Level::default(), false),
+            inflater: Decompress::new(false),
+        }
+    }
+
+    /// Deflates all of `plain`, ending with `flush`.
+    pub(super) fn compress(&mut self, plain: &[u8], flush: FlushCompress) -> Vec<u8> {
+        let mut out = Vec::with_capacity(plain.len() + 1024);
+        let read = self.deflater.total_in();
+        self.deflater.compress_vec(plain, &mut out, flush).unwrap();
+        assert_eq!(self.deflater.total_in() - read, plain.len() as u64);
+        out
+    }
+
+    /// Inflates one answer, which must stand on its own: the server ends each with a
+    /// sync flush, so nothing of it waits for the next.
+    pub(super) fn inflate(&mut self, compressed: &[u8]) -> Vec<u8> {
+        assert!(
+            compressed.is_empty() || compressed.ends_with(&[0, 0, 0xff, 0xff]),
+            "not sync-flushed: {compressed:02x?}"
+        );
+        let mut out = Vec::new();
+        let mut rest = compressed;
+        // Done when all is read and the inflater left room unused.
+        while !rest.is_empty() || out.len() == out.capacity() {
+            out.reserve(64 * 1024);
+            let read = self.inflater.total_in();
+            self.inflater
+                .decompress_vec(rest, &mut out, FlushDecompress::Sync)
+                .unwrap();
+            rest = &rest[(self.inflater.total_in() - read) as usize..];
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The client's side: its own deflater and inflater.
-    struct Peer {
-        deflater: Compress,
-        inflater: Decompress,
-    }
-
-    impl Peer {
-        fn new() -> Peer {
-            Peer {
-                deflater: Compress::new(Level::default(), false),
-                inflater: Decompress::new(false),
-            }
-        }
-
-        fn compress(&mut self, plain: &[u8], flush: FlushCompress) -> Vec<u8> {
-            let mut out = Vec::with_capacity(plain.len() + 1024);
-            let read = self.deflater.total_in();
-            self.deflater.compress_vec(plain, &mut out, flush).unwrap();
-            assert_eq!(self.deflater.total_in() - read, plain.len() as u64);
-            out
-        }
-
-        fn inflate(&mut self, compressed: &[u8]) -> Vec<u8> {
-            let mut out = Vec::with_capacity(1 << 20);
-            self.inflater
-                .decompress_vec(compressed, &mut out, FlushDecompress::Sync)
-                .unwrap();
-            out
-        }
-    }
 
     /// Everything the server's inflater yields for what it was given so far.
     fn inflate_all(deflate: &mut Deflate) -> Result<Vec<u8>, InflateError> {

@@ -2,8 +2,9 @@
 //! and inflates what it gets, and the transcripts show the text on both sides, with
 //! a marker where the stream switches to DEFLATE.
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+use flate2::FlushCompress;
 
+use super::super::compress::Peer;
 use super::*;
 
 /// Marks where a transcript goes on in DEFLATE (the text shown is inflated).
@@ -12,8 +13,7 @@ const DEFLATE_FROM_HERE: &str = "-- DEFLATE from here on\n";
 /// A client whose connection is compressed from now on.
 struct Deflating {
     client: Client,
-    deflater: Compress,
-    inflater: Decompress,
+    peer: Peer,
 }
 
 impl Deflating {
@@ -21,8 +21,7 @@ impl Deflating {
     fn new(client: Client) -> Deflating {
         Deflating {
             client,
-            deflater: Compress::new(Compression::default(), false),
-            inflater: Decompress::new(false),
+            peer: Peer::new(),
         }
     }
 
@@ -42,14 +41,14 @@ impl Deflating {
     /// Sends one write deflated with `flush` (a partial flush ends no block).
     fn send_flushed(&mut self, write: &str, flush: FlushCompress, log: &mut String) {
         show(&format!("{}C: ", self.client.name), write.as_bytes(), log);
-        let compressed = self.deflate(write.as_bytes(), flush);
+        let compressed = self.peer.compress(write.as_bytes(), flush);
         let (out, action) = self.client.session.feed(&compressed);
         self.answer(&out, action, log);
     }
 
     /// Shows what the server sent, inflated, and the action unless it is the usual.
     fn answer(&mut self, compressed: &[u8], action: Action, log: &mut String) {
-        let plain = self.inflate(compressed);
+        let plain = self.peer.inflate(compressed);
         show(&format!("{}S: ", self.client.name), &plain, log);
         if !matches!(action, Action::Continue | Action::Idle) {
             log.push_str(&format!("-- {action:?}\n"));
@@ -61,35 +60,6 @@ impl Deflating {
         let (out, action) = self.client.session.changes_arrived();
         self.answer(&out, action, log);
         assert_eq!(action, Action::Idle);
-    }
-
-    fn deflate(&mut self, plain: &[u8], flush: FlushCompress) -> Vec<u8> {
-        let mut out = Vec::with_capacity(plain.len() + 1024);
-        let read = self.deflater.total_in();
-        self.deflater.compress_vec(plain, &mut out, flush).unwrap();
-        assert_eq!(self.deflater.total_in() - read, plain.len() as u64);
-        out
-    }
-
-    /// Inflates one answer, which must stand on its own: the server ends each with a
-    /// sync flush, so nothing of it waits for the next.
-    fn inflate(&mut self, compressed: &[u8]) -> Vec<u8> {
-        assert!(
-            compressed.is_empty() || compressed.ends_with(&[0, 0, 0xff, 0xff]),
-            "not sync-flushed: {compressed:02x?}"
-        );
-        let mut out = Vec::new();
-        let mut rest = compressed;
-        // Done when all is read and the inflater left room unused.
-        while !rest.is_empty() || out.len() == out.capacity() {
-            out.reserve(64 * 1024);
-            let read = self.inflater.total_in();
-            self.inflater
-                .decompress_vec(rest, &mut out, FlushDecompress::Sync)
-                .unwrap();
-            rest = &rest[(self.inflater.total_in() - read) as usize..];
-        }
-        out
     }
 }
 
@@ -138,7 +108,7 @@ fn commands_pipelined_after_compress_are_inflated() {
     // follows the command line is compressed, and so is the answer to it.
     let mut write = b"a COMPRESS DEFLATE\r\n".to_vec();
     let pipelined = b"b NOOP\r\nc SELECT INBOX\r\n";
-    write.extend(client.deflate(pipelined, FlushCompress::Sync));
+    write.extend(client.peer.compress(pipelined, FlushCompress::Sync));
     show("C: ", b"a COMPRESS DEFLATE\r\n", &mut log);
     log.push_str("-- in the same write, deflated:\n");
     show("C: ", pipelined, &mut log);
@@ -164,12 +134,12 @@ fn partial_flushes_are_read_as_they_come() {
     }
     // And a whole command, a byte of compressed input at a time.
     show("C: ", b"b NOOP\r\n", &mut log);
-    let compressed = client.deflate(b"b NOOP\r\n", FlushCompress::Partial);
+    let compressed = client.peer.compress(b"b NOOP\r\n", FlushCompress::Partial);
     let mut answer = Vec::new();
     for byte in &compressed {
         let (out, action) = client.client.session.feed(std::slice::from_ref(byte));
         assert_eq!(action, Action::Continue);
-        answer.extend(client.inflate(&out));
+        answer.extend(client.peer.inflate(&out));
     }
     show("S: ", &answer, &mut log);
     insta::assert_snapshot!(log);
@@ -211,7 +181,9 @@ fn a_deflate_bomb_meets_the_framers_caps() {
     let mut client = Deflating::logged_in(&server);
     let mut log = String::new();
     // 64 MiB of one byte deflates to about 64 KiB; no line may be that long.
-    let bomb = client.deflate(&vec![b'x'; 64 << 20], FlushCompress::Sync);
+    let bomb = client
+        .peer
+        .compress(&vec![b'x'; 64 << 20], FlushCompress::Sync);
     assert!(bomb.len() < 128 * 1024, "{}", bomb.len());
     log.push_str("C: (64 MiB of x, without a line end)\n");
     let (out, action) = client.client.session.feed(&bomb);
@@ -237,18 +209,18 @@ fn a_paused_fetch_goes_on_deflated() {
     }
     let mut client = Deflating::logged_in(&server);
     client.send("s SELECT INBOX\r\n", &mut String::new());
-    let write = client.deflate(
+    let write = client.peer.compress(
         b"f FETCH 1:* BODY.PEEK[]\r\nn NOOP\r\n",
         FlushCompress::Sync,
     );
     let (first, action) = client.client.session.feed(&write);
     assert_eq!(action, Action::More);
     assert!(first.len() < 100_000, "compressed: {} bytes", first.len());
-    let first = String::from_utf8(client.inflate(&first)).unwrap();
+    let first = String::from_utf8(client.peer.inflate(&first)).unwrap();
     assert!(first.contains("* 2 FETCH") && !first.contains("* 3 FETCH"));
     let (rest, action) = client.client.session.feed(b"");
     assert_eq!(action, Action::Continue);
-    let rest = String::from_utf8(client.inflate(&rest)).unwrap();
+    let rest = String::from_utf8(client.peer.inflate(&rest)).unwrap();
     assert!(rest.starts_with("* 3 FETCH"), "{}", &rest[..200]);
     assert!(
         rest.ends_with("f OK FETCH done\r\nn OK NOOP done\r\n"),
@@ -263,5 +235,8 @@ fn the_autologout_bye_is_deflated_too() {
     let server = Server::new(dir.path());
     let mut client = Deflating::logged_in(&server);
     let bye = client.client.session.timed_out();
-    assert_eq!(client.inflate(&bye), b"* BYE silent too long; closing\r\n");
+    assert_eq!(
+        client.peer.inflate(&bye),
+        b"* BYE silent too long; closing\r\n"
+    );
 }
