@@ -26,6 +26,18 @@ pub enum Leniency {
 }
 
 impl Leniency {
+    pub const ALL: [Leniency; 4] = [
+        Leniency::DotLocalpart,
+        Leniency::UnderscoreDomain,
+        Leniency::LongLocalpart,
+        Leniency::BareLf,
+    ];
+
+    /// The leniency of a config name.
+    pub fn from_name(name: &str) -> Option<Leniency> {
+        Leniency::ALL.into_iter().find(|l| l.name() == name)
+    }
+
     /// The name used in config files and messages.
     pub fn name(self) -> &'static str {
         match self {
@@ -66,14 +78,12 @@ mod tests {
 
     #[test]
     fn names_match_the_config_spelling() {
-        for l in [
-            Leniency::DotLocalpart,
-            Leniency::UnderscoreDomain,
-            Leniency::LongLocalpart,
-        ] {
+        for l in Leniency::ALL {
             let json = serde_json::to_string(&l).unwrap();
             assert_eq!(json, format!("\"{}\"", l.name()));
+            assert_eq!(Leniency::from_name(l.name()), Some(l));
         }
+        assert_eq!(Leniency::from_name("bare-cr"), None);
     }
 
     #[test]

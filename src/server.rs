@@ -15,6 +15,7 @@ use crate::connection::Tls;
 use crate::connlimit::ConnectionLimiter;
 use crate::imapserver;
 use crate::leniency::Leniencies;
+use crate::localserve::{self, Policy};
 use crate::recipients::Recipients;
 use crate::smtpserver::{self, Settings, Shared};
 use crate::store::{Quota, Store, StoreError};
@@ -34,6 +35,8 @@ pub enum ServeError {
     Tls { listener: String, source: TlsError },
     #[error("opening the authentication database: {0}")]
     AuthDb(StoreError),
+    #[error("localserve's shared password: {0}")]
+    OpenLogins(crate::auth::PasswordError),
     #[error("creating {path} (for IMAP literals being received): {source}")]
     SpoolDir {
         path: std::path::PathBuf,
@@ -71,6 +74,7 @@ struct Common {
     recipients: Recipients,
     limiter: Arc<ConnectionLimiter>,
     recent: Arc<imapserver::RecentClaims>,
+    local: Option<Arc<Policy>>,
 }
 
 /// What every way of serving a protocol needs, built from the configuration: the
@@ -96,6 +100,13 @@ impl Core {
             hostname.ascii(),
         )
         .map_err(ServeError::AuthDb)?;
+        // localserve: name@localhost logs in with the shared password.
+        let authenticator = match &sc.localserve {
+            Some(_) => authenticator
+                .with_open_logins(&localserve::domain(), localserve::PASSWORD)
+                .map_err(ServeError::OpenLogins)?,
+            None => authenticator,
+        };
         let quotas = config
             .domains
             .accounts
@@ -120,11 +131,17 @@ impl Core {
 /// Binds and starts the listeners of `config` on the current tokio runtime.
 pub async fn start(config: &Config) -> Result<Started, ServeError> {
     let sc = &config.static_config;
+    let core = Core::new(config)?;
+    let local = sc
+        .localserve
+        .as_ref()
+        .map(|l| Arc::new(Policy::new(l, Arc::clone(&core.authenticator))));
     let common = Common {
-        core: Core::new(config)?,
+        core,
         recipients: Recipients::new(&config.domains),
         limiter: ConnectionLimiter::new(&sc.limits),
         recent: Arc::default(),
+        local,
     };
     let mut started = Started::default();
     for (name, listener) in &sc.listeners {
@@ -300,6 +317,7 @@ fn smtp_shared(
         limiter: Arc::clone(&common.limiter),
         command_timeout: Duration::from_secs(limits.command_timeout.into()),
         data_timeout: Duration::from_secs(limits.data_timeout.into()),
+        local: common.local.clone(),
     }
 }
 

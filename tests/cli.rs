@@ -221,3 +221,46 @@ fn auth_commands_name_what_is_wrong() {
     assert_eq!(again.status.code(), Some(1));
     assert!(text(&again.stderr).contains("laptop.key exists; not overwriting it"));
 }
+
+#[test]
+fn serve_refuses_a_localserve_config_and_localserve_names_a_bad_leniency() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gannet(dir.path(), &["localserve", "--dir", "ls", "--initonly"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = gannet(dir.path(), &["-c", "ls/gannet.toml", "serve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "gannet serve: ls/gannet.toml has a [localserve] section, which makes a test server that takes mail for everyone; run it with `gannet localserve --dir DIR`, or remove the section\n"
+    );
+    let out = gannet(
+        dir.path(),
+        &["localserve", "--dir", "ls", "--lenient=bare-lf,bare-cr"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("invalid value 'bare-cr' for '--lenient[=<LENIENCY>...]': unknown leniency; the leniencies are dot-localpart, underscore-domain, long-localpart, bare-lf"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn chaos_rules_with_a_bad_probability_or_failure_are_config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gannet(dir.path(), &["localserve", "--dir", "ls", "--initonly"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let path = dir.path().join("ls/gannet.toml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    let mut errors = String::new();
+    for (probability, failure) in [("1.5", "451"), ("0.5", "bounce")] {
+        let rule = format!(
+            "\n[[localserve.chaos]]\nstage = \"data\"\nprobability = {probability}\nfailure = \"{failure}\"\n"
+        );
+        std::fs::write(&path, format!("{config}{rule}")).unwrap();
+        let out = gannet(dir.path(), &["-c", "ls/gannet.toml", "config", "test"]);
+        assert_eq!(out.status.code(), Some(1));
+        errors.push_str(&text(&out.stderr));
+    }
+    insta::assert_snapshot!(errors);
+}

@@ -5,17 +5,20 @@
 
 #![no_main]
 
-use gannet::address::{Address, Domain, ForwardPath};
+use gannet::address::{Address, Domain, ForwardPath, ReversePath};
 use gannet::auth::{Authenticator, Login};
 use gannet::leniency::{Leniencies, Leniency};
-use gannet::smtp::Reply;
-use gannet::smtpserver::{Action, Backend, Envelope, Session, Settings};
+use gannet::smtpserver::{Action, Backend, Envelope, Refusal, Session, Settings};
 use libfuzzer_sys::fuzz_target;
 
 struct Memory(usize);
 
 impl Backend for Memory {
-    fn recipient(&mut self, _to: &ForwardPath, _login: Option<&Login>) -> Result<(), Reply> {
+    fn sender(&mut self, _from: &ReversePath) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn recipient(&mut self, _to: &ForwardPath, _login: Option<&Login>) -> Result<(), Refusal> {
         Ok(())
     }
 
@@ -29,7 +32,7 @@ impl Backend for Memory {
         None
     }
 
-    fn deliver(&mut self, envelope: &Envelope, _message: &[u8]) -> Result<String, Reply> {
+    fn deliver(&mut self, envelope: &Envelope, _message: &[u8]) -> Result<String, Refusal> {
         assert!(
             !envelope.recipients.is_empty(),
             "delivery without recipients"

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::address::{Address, Domain};
+use crate::address::{Address, Domain, Host};
 use crate::config::DomainsConfig;
 use crate::leniency::Leniencies;
 use crate::ratelimit::RateLimiter;
@@ -128,6 +128,31 @@ pub struct Authenticator {
     secret: [u8; 32],
     hostname: String,
     nonces: NonceSource,
+    open: Option<OpenLogins>,
+}
+
+/// Logins that make their own account, for `gannet localserve`: any address at
+/// one domain whose local part can name an account logs in with one password,
+/// and that account exists from its first login on.
+struct OpenLogins {
+    /// The domain, as an A-label.
+    domain: String,
+    credentials: StoredCredentials,
+}
+
+/// The longest account name an open login makes (a directory name).
+const MAX_OPEN_ACCOUNT: usize = 64;
+
+/// The account name a local part gives an open login: lowercased; letters,
+/// digits and `.`, `_`, `+`, `-`, starting with a letter or digit, as the name
+/// becomes a directory.
+pub fn open_account_name(localpart: &str) -> Option<String> {
+    let name = localpart.to_ascii_lowercase();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._+-".contains(c);
+    let fits = name.len() <= MAX_OPEN_ACCOUNT
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.chars().all(allowed);
+    fits.then_some(name)
 }
 
 impl Authenticator {
@@ -149,7 +174,33 @@ impl Authenticator {
             gate: Gate::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             hostname: hostname.to_string(),
             nonces: NonceSource::Random,
+            open: None,
         })
+    }
+
+    /// Lets any address at `domain` log in with `password`, into the account its
+    /// local part names, made at the first login (see [`OpenLogins`]). Accounts
+    /// with a password of their own keep it.
+    pub fn with_open_logins(
+        mut self,
+        domain: &Domain,
+        password: &str,
+    ) -> Result<Authenticator, PasswordError> {
+        let credentials = StoredCredentials::derive(password).map_err(PasswordError::Unusable)?;
+        self.open = Some(OpenLogins {
+            domain: domain.ascii().to_string(),
+            credentials,
+        });
+        Ok(self)
+    }
+
+    /// Whether `account` exists: configured, or made by an open login.
+    pub fn has_account(&self, account: &str) -> bool {
+        if self.accounts.contains(account) {
+            return true;
+        }
+        let db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+        matches!(db.credentials(account), Ok(Some(_)))
     }
 
     /// The mechanisms to advertise to `client`, strongest first.
@@ -320,7 +371,8 @@ impl Authenticator {
         let account = self.account_of(login)?;
         let db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
         let text = match db.credentials(&account) {
-            Ok(text) => text?,
+            Ok(Some(text)) => text,
+            Ok(None) => return self.open_credentials(login),
             Err(e) => {
                 tracing::error!(error = %e, account, "reading credentials failed");
                 return None;
@@ -335,13 +387,53 @@ impl Authenticator {
         }
     }
 
-    /// The account of a login name: one of its configured addresses, or its name.
+    /// The account of a login name: one of its configured addresses, or its name;
+    /// with open logins, also the account an address at their domain names.
     pub fn account_of(&self, login: &str) -> Option<String> {
-        if login.contains('@') {
-            let address = Address::parse(login, Leniencies::PEDANTIC).ok()?;
-            return self.recipients.account_of(&address).map(str::to_string);
+        if !login.contains('@') {
+            return self.accounts.get(login).cloned();
         }
-        self.accounts.get(login).cloned()
+        let address = Address::parse(login, Leniencies::PEDANTIC).ok()?;
+        if let Some(account) = self.recipients.account_of(&address) {
+            return Some(account.to_string());
+        }
+        self.open_login(&address).map(|(_, account)| account)
+    }
+
+    /// The open logins and the account they give `address`, if it is at their domain.
+    fn open_login(&self, address: &Address) -> Option<(&OpenLogins, String)> {
+        let open = self.open.as_ref()?;
+        let Host::Domain(domain) = &address.host else {
+            return None;
+        };
+        if domain.ascii() != open.domain {
+            return None;
+        }
+        Some((open, open_account_name(address.localpart.as_str())?))
+    }
+
+    /// The shared credentials, for a login name at the open logins' domain whose
+    /// account has none of its own (yet).
+    fn open_credentials(&self, login: &str) -> Option<StoredCredentials> {
+        let address = Address::parse(login, Leniencies::PEDANTIC).ok()?;
+        let (open, _) = self.open_login(&address)?;
+        Some(open.credentials.clone())
+    }
+
+    /// After an open login: gives its account the shared credentials, which makes
+    /// it exist, unless it has credentials already.
+    fn keep_open_account(&self, login: &str, account: &str) {
+        let Some(credentials) = self.open_credentials(login) else {
+            return;
+        };
+        let mut db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+        if matches!(db.credentials(account), Ok(Some(_))) {
+            return;
+        }
+        match db.set_credentials(account, Some(&credentials.to_text()), unix_now()) {
+            Ok(()) => tracing::info!(account, "account made at its first login"),
+            Err(e) => tracing::error!(error = %e, account, "making an account failed"),
+        }
     }
 
     /// The message shown when the account, or its domain, has logins disabled.
@@ -382,6 +474,7 @@ impl Authenticator {
             let failure = self.fail(client, mech, &login, Some(&account), LoginResult::Disabled);
             return Outcome::Failure(Failure { message, ..failure });
         }
+        self.keep_open_account(&login, &account);
         self.record(client, mech, &login, Some(&account), LoginResult::Success);
         Outcome::Success {
             login: Login {

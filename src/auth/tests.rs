@@ -433,3 +433,55 @@ fn cancelling_after_a_lookup_counts_as_a_failure() {
     ));
     assert_eq!(locked.result, LoginResult::RateLimited);
 }
+
+#[test]
+fn open_logins_make_an_account_per_local_part_at_their_domain_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let domains: DomainsConfig = toml::from_str(DOMAINS).unwrap();
+    let localhost = Domain::parse("localhost", Leniencies::PEDANTIC).unwrap();
+    let auth = Authenticator::new(dir.path(), &domains, [100, 100, 100], "localhost")
+        .unwrap()
+        .with_open_logins(&localhost, "shared secret")
+        .unwrap();
+    auth.set_password("alice", "correct horse").unwrap();
+    let c = client("127.0.0.1");
+    assert!(!auth.has_account("dave"));
+    for mech in [Mechanism::Plain, Mechanism::CramMd5, Mechanism::ScramSha256] {
+        let outcome = login(&auth, &c, mech, "Dave@localhost", "shared secret");
+        assert_eq!(success(&outcome).account, "dave", "{mech:?}");
+    }
+    assert!(auth.has_account("dave"), "made at the first login");
+    assert!(auth.has_account("alice"), "configured");
+    let refused = [
+        ("dave@localhost", "wrong"),
+        ("erin@example.org", "shared secret"),
+        ("alice@example.org", "shared secret"),
+        (".hidden@localhost", "shared secret"),
+        ("../etc@localhost", "shared secret"),
+    ];
+    for (name, password) in refused {
+        let f = failure(login(&auth, &c, Mechanism::Plain, name, password));
+        assert_eq!(f.result, LoginResult::BadCredentials, "{name}");
+    }
+    assert!(!auth.has_account("erin"));
+    auth.set_password("dave", "own password").unwrap();
+    let f = failure(login(
+        &auth,
+        &c,
+        Mechanism::Plain,
+        "dave@localhost",
+        "shared secret",
+    ));
+    assert_eq!(
+        f.result,
+        LoginResult::BadCredentials,
+        "an own password wins"
+    );
+    success(&login(
+        &auth,
+        &c,
+        Mechanism::Plain,
+        "dave@localhost",
+        "own password",
+    ));
+}

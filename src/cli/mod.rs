@@ -27,7 +27,7 @@ const PLANNED: &[(&str, &str)] = &[
 const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, spf, dmarc.\n\n\
 A first try: `gannet localserve` writes a local configuration and serves SMTP on port 1025 and \
 submission on 1587 (STARTTLS) and 1465 (TLS), IMAP on 1143 (STARTTLS) and 1993 (TLS), login \
-gannet@localhost, password gannetgannet; HTTP (1080) follows.";
+gannet@localhost (or any NAME@localhost), password gannetgannet; HTTP (1080) follows.";
 
 #[derive(Parser)]
 #[command(
@@ -69,14 +69,35 @@ enum Command {
     /// with the standard ports plus --port-offset (SMTP 1025, submission 1587 and
     /// 1465, IMAP 1143 and 1993, HTTP 1080), a self-signed certificate for localhost
     /// (tls/localhost.crt, renewed before it expires), the domain localhost and the
-    /// account gannet, which also catches mail to every other address. Later runs use
-    /// that configuration as it is; delete gannet.toml there to regenerate it.
+    /// account gannet. Later runs use that configuration as it is; delete
+    /// gannet.toml there to regenerate it. With --initonly it only writes (or
+    /// checks) the configuration. Stops on Ctrl-C or SIGTERM.
     ///
-    /// SMTP, submission and IMAP are served now: mail to any address @localhost is
-    /// stored in the account gannet. Submission and IMAP log in as gannet@localhost
-    /// with password gannetgannet, with or without TLS. HTTP is listed as not
-    /// available yet; it arrives with later work. Stops on Ctrl-C or SIGTERM. With --initonly
-    /// it only writes (or checks) the configuration.
+    /// Logins: gannet@localhost with password gannetgannet, with or without TLS.
+    /// Any other NAME@localhost logs in with the same password into an account of
+    /// its own (NAME), made at its first login: one mailbox set per test or user.
+    ///
+    /// Mail to any address, at localhost or any other domain, is accepted (on SMTP
+    /// and on submission) and stored in the account its local part names if that
+    /// account exists, otherwise in gannet. Submission accepts any MAIL FROM and
+    /// From address; a message to another domain is also kept in the submitter's
+    /// Sent mailbox (until the outgoing queue exists).
+    ///
+    /// Failures on request, by local part: an address ending in "temperror" gets
+    /// 451 4.3.0, "permerror" 550 5.0.0, a code from 400 to 599 ("user550") that code
+    /// with the enhanced code of its class, "timeout" no reply until the client gives
+    /// up (at most an hour), "disconnect" a closed connection; 421 also closes. The
+    /// failure comes at DATA (after the message), for a sender or a recipient
+    /// address; a sender starting with "mailfrom" ("mailfrom451@example.org") moves
+    /// it to MAIL FROM, a recipient starting with "rcptto" ("rcptto451@localhost")
+    /// to RCPT TO. Random failures per stage, for chaos testing, go in gannet.toml:
+    /// [[localserve.chaos]] with stage = "mail-from" | "rcpt-to" | "data",
+    /// probability = 0.0 to 1.0 and failure = "temperror" | "permerror" | "timeout"
+    /// | "disconnect" | a code; [localserve] chaos_seed = N repeats the same rolls.
+    ///
+    /// Pedantic, as in production: input the RFCs forbid is refused with a reply
+    /// that says what to fix. --lenient lets through what a named leniency allows
+    /// (all of them without a list; see `gannet config describe` for each).
     Localserve(serve_cmd::LocalserveArgs),
     /// Set up a new server for a first email address, with DNS records to add.
     ///

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use gannet::config::STATIC_FILE;
+use gannet::config::{Config, STATIC_FILE, ServiceKind};
+use gannet::leniency::Leniency;
 use gannet::localserve::{self, DEFAULT_PORT_OFFSET, Options};
 use gannet::server;
 
@@ -23,6 +24,18 @@ pub struct LocalserveArgs {
     /// Write the configuration and exit.
     #[arg(long)]
     initonly: bool,
+    /// Accept what these leniencies allow (comma-separated: dot-localpart,
+    /// underscore-domain, long-localpart, bare-lf), for this run; all of them
+    /// when given without a list.
+    #[arg(long, num_args = 0.., value_delimiter = ',', require_equals = true, value_name = "LENIENCY", value_parser = parse_leniency)]
+    lenient: Option<Vec<Leniency>>,
+}
+
+fn parse_leniency(name: &str) -> Result<Leniency, String> {
+    Leniency::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = Leniency::ALL.iter().map(|l| l.name()).collect();
+        format!("unknown leniency; the leniencies are {}", names.join(", "))
+    })
 }
 
 pub fn serve(path: &Path) -> ExitCode {
@@ -30,6 +43,13 @@ pub fn serve(path: &Path) -> ExitCode {
         Ok(cfg) => cfg,
         Err(code) => return code,
     };
+    if cfg.static_config.localserve.is_some() {
+        eprintln!(
+            "gannet serve: {} has a [localserve] section, which makes a test server that takes mail for everyone; run it with `gannet localserve --dir DIR`, or remove the section",
+            path.display()
+        );
+        return ExitCode::FAILURE;
+    }
     tracing::info!(config = %path.display(), data_dir = %cfg.data_dir().display(), "configuration loaded");
     run(&cfg)
 }
@@ -56,7 +76,7 @@ pub fn localserve(args: &LocalserveArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     if args.initonly {
-        return match gannet::config::Config::load(&dir.join(STATIC_FILE)) {
+        return match Config::load(&dir.join(STATIC_FILE)) {
             Ok(_) => ExitCode::SUCCESS,
             Err(errors) => {
                 super::print_config_errors(&errors);
@@ -64,16 +84,27 @@ pub fn localserve(args: &LocalserveArgs) -> ExitCode {
             }
         };
     }
-    let cfg = match super::load_config(&dir.join(STATIC_FILE)) {
+    let path = dir.join(STATIC_FILE);
+    let mut cfg = match super::load_config(&path) {
         Ok(cfg) => cfg,
         Err(code) => return code,
     };
-    match localserve::ensure_password(&cfg.data_dir()) {
-        Ok(_) => {}
-        Err(e) => {
-            eprintln!("gannet localserve: cannot set the account's password: {e}");
-            return ExitCode::FAILURE;
+    if cfg.static_config.localserve.is_none() {
+        eprintln!(
+            "gannet localserve: {} has no [localserve] section (written by an older gannet, or by hand); add an empty [localserve] table, or delete the file to regenerate it",
+            path.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    if let Some(lenient) = &args.lenient {
+        let all = lenient.is_empty().then_some(&Leniency::ALL[..]);
+        for listener in cfg.static_config.listeners.values_mut() {
+            listener.lenient = all.unwrap_or(lenient).to_vec();
         }
+    }
+    if let Err(e) = localserve::ensure_password(&cfg.data_dir()) {
+        eprintln!("gannet localserve: cannot set the account's password: {e}");
+        return ExitCode::FAILURE;
     }
     if !args.ip.is_loopback() {
         eprintln!(
@@ -81,13 +112,36 @@ pub fn localserve(args: &LocalserveArgs) -> ExitCode {
             args.ip
         );
     }
-    println!("mail to any address @localhost is delivered to the account gannet");
-    println!(
-        "log in as {} with password {} (unless changed with setaccountpassword); logins work without TLS too",
-        localserve::LOGIN,
-        localserve::PASSWORD
-    );
+    print_setup(&cfg, &dir);
     run(&cfg)
+}
+
+/// What a developer needs to point a client at localserve.
+fn print_setup(cfg: &Config, dir: &Path) {
+    let address = |kind: ServiceKind| {
+        cfg.static_config.listeners.values().find_map(|l| {
+            let (_, port) = l.services().into_iter().find(|(k, _)| *k == kind)?;
+            Some(std::net::SocketAddr::new(*l.ips.first()?, port))
+        })
+    };
+    let (login, password) = (localserve::LOGIN, localserve::PASSWORD);
+    println!(
+        "mail to any address, at any domain, is stored in the account its local part names, or in gannet"
+    );
+    println!(
+        "log in as {login} (or any NAME@localhost, an account of its own) with password {password}; logins work without TLS too"
+    );
+    println!(
+        "addresses ending in temperror, permerror, a code (user550), timeout or disconnect fail on purpose: see gannet localserve --help"
+    );
+    if let (Some(imap), Some(submission)) =
+        (address(ServiceKind::Imap), address(ServiceKind::Submission))
+    {
+        println!(
+            "client setup: IMAP {imap} and SMTP {submission}, user {login}, password {password}, no TLS or STARTTLS (certificate: {})",
+            localserve::certificate_file(dir).display()
+        );
+    }
 }
 
 /// Serves the configured services until Ctrl-C or SIGTERM.

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use super::error::{ConfigError, KeyPath};
-use super::static_config::{Limits, Listener, StaticConfig};
+use super::static_config::{Limits, Listener, LocalserveConfig, StaticConfig};
 use crate::address::Domain;
 use crate::leniency::Leniencies;
 use crate::logging;
@@ -62,6 +62,24 @@ pub fn check(file: &str, cfg: &StaticConfig, dir: &Path, errors: &mut Vec<Config
         );
     }
     check_port_conflicts(file, cfg, errors);
+    if let Some(local) = &cfg.localserve {
+        check_chaos(file, &root.key("localserve").key("chaos"), local, errors);
+    }
+}
+
+fn check_chaos(file: &str, key: &KeyPath, local: &LocalserveConfig, errors: &mut Vec<ConfigError>) {
+    for (i, rule) in local.chaos.iter().enumerate() {
+        if !(0.0..=1.0).contains(&rule.probability) {
+            errors.push(
+                ConfigError::new(
+                    file,
+                    key.index(i).key("probability"),
+                    format!("{} is not a probability", rule.probability),
+                )
+                .hint("use a number from 0.0 (never) to 1.0 (always)"),
+            );
+        }
+    }
 }
 
 fn check_limits(file: &str, key: &KeyPath, limits: &Limits, errors: &mut Vec<ConfigError>) {

@@ -35,6 +35,7 @@ pub fn example() -> (StaticConfig, DomainsConfig) {
             ("public".to_string(), public),
             ("internal".to_string(), internal),
         ]),
+        localserve: None,
     };
     let domain = DomainConfig {
         localpart_catchall_separators: vec!['+'],

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 
 pub use domains_config::{AccountConfig, AliasConfig, DomainConfig, DomainsConfig};
 pub use error::{ConfigError, KeyPath};
-pub use static_config::{Limits, Listener, LogConfig, Service, ServiceKind, StaticConfig, Tls};
+pub use static_config::{
+    Limits, Listener, LocalserveConfig, LogConfig, Service, ServiceKind, StaticConfig, Tls,
+};
 
 /// The static config file's usual name; `domains.toml` is looked up beside it.
 pub const STATIC_FILE: &str = "gannet.toml";

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::leniency::Leniency;
+use crate::localserve::failures::ChaosRule;
 use crate::logging;
 
 /// Settings of the server as a whole.
@@ -32,6 +33,25 @@ pub struct StaticConfig {
     /// "internal" on loopback.
     #[serde(default)]
     pub listeners: BTreeMap<String, Listener>,
+    /// Only in configurations that `gannet localserve` writes, which runs them: makes
+    /// the server a developer's test server (see `gannet localserve --help`).
+    /// `gannet serve` refuses a configuration with this section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localserve: Option<LocalserveConfig>,
+}
+
+/// The `[localserve]` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LocalserveConfig {
+    /// Failures that happen at random, for chaos testing: each entry names an SMTP
+    /// stage, a probability and a failure. Failures asked for by address (such as
+    /// `rcptto451@localhost`) happen whatever these say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chaos: Vec<ChaosRule>,
+    /// Seed for the chaos dice: the same commands then fail the same way each run.
+    /// Without it, each start rolls differently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chaos_seed: Option<u64>,
 }
 
 fn default_data_dir() -> PathBuf {

@@ -1,16 +1,21 @@
 //! Local delivery: recipients resolved through domains.toml, messages stored in the
 //! accounts' Inboxes, once per account, with trace fields, durably before the reply.
+//! Under `gannet localserve`, its [`Policy`] takes mail for any address, lets
+//! submitters send as anyone, and answers the failures tests ask for.
 
 use std::collections::BTreeSet;
 
-use super::session::{Backend, Envelope, received};
-use crate::address::{Address, Domain, ForwardPath};
+use super::session::{Backend, Envelope, Refusal, received};
+use crate::address::{Address, Domain, ForwardPath, ReversePath};
 use crate::auth::{Authenticator, Login};
 use crate::leniency::Leniencies;
+use crate::localserve::Policy;
+use crate::localserve::failures::Failure;
+use crate::localserve::policy::Injected;
 use crate::message::trace_headers;
 use crate::recipients::{Destination, Recipients};
 use crate::smtp::{Enhanced, MailParams, RcptParams, Reply};
-use crate::store::{NewMessage, Received as StoreReceived, Store};
+use crate::store::{Flags, NewMessage, Received as StoreReceived, SpecialUse, Store, StoreError};
 
 /// The backend of the SMTP services: incoming mail (port 25) and, with an
 /// authenticator, submission. Until the outgoing queue exists, submission
@@ -20,6 +25,8 @@ pub struct LocalDelivery<'a> {
     pub store: &'a Store,
     pub hostname: &'a Domain,
     pub authenticator: Option<&'a Authenticator>,
+    /// The developer instance's policy, under `gannet localserve` only.
+    pub local: Option<&'a Policy>,
 }
 
 fn temporary(e: impl std::fmt::Display) -> Reply {
@@ -59,6 +66,9 @@ impl LocalDelivery<'_> {
                 "this alias has remote members and outgoing delivery is not configured yet",
             )),
             Some(Destination::Alias { accounts, .. }) => Ok(accounts),
+            None if let Some(local) = self.local => {
+                Ok(BTreeSet::from([local.account_for(&address)]))
+            }
             None if !self.recipients.is_local_domain(&address.host) && login.is_some() => {
                 Err(Reply::new(
                     451,
@@ -76,24 +86,51 @@ impl LocalDelivery<'_> {
     }
 }
 
+/// The answer to a failure localserve was asked for.
+fn injected(i: Injected) -> Refusal {
+    match i.failure {
+        Failure::Timeout => Refusal::Silence,
+        Failure::Disconnect => Refusal::Disconnect,
+        reply => Refusal::Reply(reply.reply(&i.why).expect("a failure with a reply")),
+    }
+}
+
 fn no_such_user(to: &ForwardPath) -> Reply {
     Reply::new(550, Enhanced(5, 1, 1), format!("no such user: {to}"))
 }
 
 impl Backend for LocalDelivery<'_> {
-    fn recipient(&mut self, to: &ForwardPath, login: Option<&Login>) -> Result<(), Reply> {
-        self.accounts(to, login).map(drop)
+    fn sender(&mut self, from: &ReversePath) -> Result<(), Refusal> {
+        match self.local.and_then(|l| l.at_mail_from(from)) {
+            Some(i) => Err(injected(i)),
+            None => Ok(()),
+        }
     }
 
+    fn recipient(&mut self, to: &ForwardPath, login: Option<&Login>) -> Result<(), Refusal> {
+        if let Some(i) = self.local.and_then(|l| l.at_rcpt_to(to)) {
+            return Err(injected(i));
+        }
+        self.accounts(to, login).map(drop).map_err(Refusal::Reply)
+    }
+
+    /// Under localserve, anyone: applications under test send as their own domain.
     fn may_send_as(&self, login: &Login, address: &Address) -> bool {
-        self.recipients.may_send_as(&login.account, address)
+        self.local.is_some() || self.recipients.may_send_as(&login.account, address)
     }
 
     fn authenticator(&self) -> Option<&Authenticator> {
         self.authenticator
     }
 
-    fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Reply> {
+    fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Refusal> {
+        let recipients = envelope.recipients.iter().map(|(to, _)| to);
+        if let Some(i) = self
+            .local
+            .and_then(|l| l.at_data(&envelope.from, recipients))
+        {
+            return Err(injected(i));
+        }
         let id = format!("{:016x}", rand::random::<u64>());
         // Each account gets the message once, with the first of its recipients.
         // If storing fails for one account after others succeeded, the reply is a
@@ -127,11 +164,42 @@ impl Backend for LocalDelivery<'_> {
                 tracing::info!(id, account, from = %envelope.from, "delivered");
             }
         }
+        self.keep_sent_copy(envelope, message).map_err(temporary)?;
         Ok(id)
     }
 }
 
 impl LocalDelivery<'_> {
+    /// Under localserve, until the outgoing queue exists: a submitted message
+    /// with recipients at other domains is kept in the submitter's Sent mailbox,
+    /// as the record of what would have gone out (their copies went to the
+    /// catchall).
+    fn keep_sent_copy(&self, envelope: &Envelope, message: &[u8]) -> Result<(), StoreError> {
+        let (Some(_), Some(login)) = (self.local, &envelope.login) else {
+            return Ok(());
+        };
+        let remote = envelope.recipients.iter().any(|(to, _)| {
+            matches!(to, ForwardPath::Mailbox(a) if !self.recipients.is_local_domain(&a.host))
+        });
+        if !remote {
+            return Ok(());
+        }
+        let sent = {
+            let account = self.store.account(&login.account)?;
+            let account = account
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            account.mailbox_with_role(SpecialUse::Sent)?
+        };
+        let mailbox = sent.map_or_else(|| "Sent".to_string(), |m| m.name);
+        let new = NewMessage {
+            flags: Flags::SEEN,
+            ..NewMessage::default()
+        };
+        self.store.deliver(&login.account, &mailbox, message, new)?;
+        Ok(())
+    }
+
     fn store_in_inbox(
         &self,
         account: &str,

@@ -22,6 +22,8 @@ use super::session::{Action, Session, Settings};
 use crate::auth::Authenticator;
 use crate::connection::{self, Tls, write};
 use crate::connlimit::ConnectionLimiter;
+use crate::localserve::Policy;
+use crate::localserve::failures::MAX_SILENCE;
 use crate::recipients::Recipients;
 use crate::store::Store;
 
@@ -37,6 +39,8 @@ pub struct Shared {
     pub limiter: Arc<ConnectionLimiter>,
     pub command_timeout: Duration,
     pub data_timeout: Duration,
+    /// Under `gannet localserve`: its mail policy.
+    pub local: Option<Arc<Policy>>,
 }
 
 /// Accepts connections until the task is dropped.
@@ -163,8 +167,23 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             Action::Continue => {}
             Action::Close => return Ok(None),
             Action::StartTls => return Ok(Some(session)),
+            Action::Silence => {
+                silence(stream).await;
+                return Ok(None);
+            }
         }
     }
+}
+
+/// Reads and drops what the client sends until it closes the connection, or
+/// [`MAX_SILENCE`] has passed: a server that stopped answering, as the client
+/// sees it.
+async fn silence<S: AsyncRead + Unpin>(stream: &mut S) {
+    let mut buf = vec![0u8; 4096];
+    let _ = tokio::time::timeout(MAX_SILENCE, async {
+        while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// Runs `step` on the session with a backend, on the blocking pool.
@@ -184,6 +203,7 @@ where
             store: &shared.store,
             hostname: &shared.settings.hostname,
             authenticator: shared.authenticator.as_deref(),
+            local: shared.local.as_deref(),
         };
         let result = step(&mut session, &mut backend);
         (session, result)

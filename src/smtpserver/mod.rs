@@ -9,4 +9,4 @@ mod tests;
 
 pub use delivery::LocalDelivery;
 pub use listener::{Shared, serve};
-pub use session::{Action, Backend, Envelope, Session, Settings};
+pub use session::{Action, Backend, Envelope, Refusal, Session, Settings};

@@ -73,6 +73,14 @@ impl Account {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The first mailbox, by name, with `role` (RFC 6154), if any.
+    pub fn mailbox_with_role(&self, role: SpecialUse) -> Result<Option<Mailbox>, StoreError> {
+        Ok(self
+            .mailboxes()?
+            .into_iter()
+            .find(|m| m.special_use == Some(role)))
+    }
+
     /// The mailbox named `name` (any case of "Inbox").
     pub fn mailbox(&self, name: &str) -> Result<Mailbox, StoreError> {
         let name = normalize_name(name)?;

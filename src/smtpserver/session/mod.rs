@@ -56,14 +56,34 @@ pub struct Envelope {
     pub login: Option<Login>,
 }
 
-/// Recipient checks, delivery and authentication, behind the session.
+/// How the backend turns a command down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Sends this reply; a 421 also closes the connection (RFC 5321 3.8).
+    Reply(Reply),
+    /// Sends nothing more and waits for the client to give up.
+    Silence,
+    /// Closes the connection without a reply.
+    Disconnect,
+}
+
+impl From<Reply> for Refusal {
+    fn from(r: Reply) -> Refusal {
+        Refusal::Reply(r)
+    }
+}
+
+/// Sender and recipient checks, delivery and authentication, behind the session.
 pub trait Backend {
+    /// At MAIL FROM, after the session's own checks: whether mail from `from` is
+    /// taken.
+    fn sender(&mut self, from: &ReversePath) -> Result<(), Refusal>;
     /// At RCPT TO: whether mail to `to` is accepted here, from an authenticated
-    /// submitter when `login` is given; the error is the reply.
-    fn recipient(&mut self, to: &ForwardPath, login: Option<&Login>) -> Result<(), Reply>;
+    /// submitter when `login` is given.
+    fn recipient(&mut self, to: &ForwardPath, login: Option<&Login>) -> Result<(), Refusal>;
     /// Delivers `message` (trace fields not yet added) to every recipient. Returns
     /// only when it is durable; the reply to DATA or BDAT LAST waits for it.
-    fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Reply>;
+    fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Refusal>;
     /// Whether the logged-in account may use `address` as sender (MAIL FROM, From).
     fn may_send_as(&self, login: &Login, address: &Address) -> bool;
     /// The authentication layer; submission sessions need one.
@@ -78,6 +98,8 @@ pub enum Action {
     /// requires (they could be an injection).
     StartTls,
     Close,
+    /// Send nothing more; close when the client does, or after a long while.
+    Silence,
 }
 
 #[derive(Debug)]
@@ -131,6 +153,8 @@ pub struct Session {
     /// How long the listener waits before sending the replies (a failed login).
     delay: Duration,
     out: Vec<u8>,
+    /// Set by a refusal that ends the session: what the listener does next.
+    ending: Option<Action>,
 }
 
 fn reply(code: u16, e: (u8, u16, u16), text: impl Into<String>) -> Reply {
@@ -154,6 +178,7 @@ impl Session {
             commands: 0,
             delay: Duration::ZERO,
             out: Vec::new(),
+            ending: None,
         }
     }
 
@@ -215,6 +240,9 @@ impl Session {
                     None => false,
                 },
             };
+            if let Some(action) = self.ending.take() {
+                return action;
+            }
             if self.errors > self.settings.max_errors {
                 self.send(reply(421, (4, 7, 0), "too many errors; closing"));
                 return Action::Close;
@@ -222,6 +250,20 @@ impl Session {
             if !progressed {
                 return Action::Continue;
             }
+        }
+    }
+
+    /// Answers a backend's refusal.
+    fn refused(&mut self, refusal: Refusal) {
+        match refusal {
+            Refusal::Reply(r) => {
+                if r.code == 421 {
+                    self.ending = Some(Action::Close);
+                }
+                self.send(r);
+            }
+            Refusal::Silence => self.ending = Some(Action::Silence),
+            Refusal::Disconnect => self.ending = Some(Action::Close),
         }
     }
 
@@ -407,7 +449,7 @@ impl Session {
         Action::Continue
     }
 
-    fn mail(&mut self, from: ReversePath, params: MailParams, backend: &dyn Backend) {
+    fn mail(&mut self, from: ReversePath, params: MailParams, backend: &mut dyn Backend) {
         let refusal = match &self.helo {
             None => Some(reply(503, (5, 5, 1), "send EHLO or HELO first")),
             Some(_) if self.tx.is_some() => Some(reply(
@@ -425,6 +467,9 @@ impl Session {
         if let Some(r) = refusal {
             self.send(r);
             return;
+        }
+        if let Err(refusal) = backend.sender(&from) {
+            return self.refused(refusal);
         }
         self.tx = Some(Transaction {
             from,
@@ -515,7 +560,7 @@ impl Session {
                 tx.recipients.push((to, params));
                 self.send(reply(250, (2, 1, 5), "recipient ok"));
             }
-            Err(r) => self.send(r),
+            Err(refusal) => self.refused(refusal),
         }
     }
 
@@ -669,7 +714,7 @@ impl Session {
         };
         match backend.deliver(&envelope, &tx.message) {
             Ok(id) => self.send(reply(250, (2, 0, 0), format!("delivered as {id}"))),
-            Err(r) => self.send(r),
+            Err(refusal) => self.refused(refusal),
         }
     }
 

@@ -11,6 +11,8 @@ use crate::recipients::Recipients;
 use crate::store::Store;
 use crate::tls::ConnectionInfo;
 
+mod localserve;
+
 const DOMAINS: &str = r#"
     [domains."example.org"]
     localpart_catchall_separators = ["+"]
@@ -75,16 +77,28 @@ fn run(data: &Path, settings: Settings, tls: Option<ConnectionInfo>, script: &[&
         store: &store,
         hostname: &hostname,
         authenticator: auth.as_ref(),
+        local: None,
     };
+    run_with(&mut backend, settings, tls, script)
+}
+
+/// Runs `script` against `backend`; returns the transcript. A session that stops
+/// answering (localserve's "timeout") or closes ends it, shown with its action.
+fn run_with(
+    backend: &mut LocalDelivery<'_>,
+    settings: Settings,
+    tls: Option<ConnectionInfo>,
+    script: &[&str],
+) -> String {
     let mut session = Session::new(settings, "192.0.2.7".parse().unwrap());
     if let Some(info) = tls {
-        session.tls_started(info, &backend);
+        session.tls_started(info, backend);
     }
     let mut out = String::new();
     show("S: ", &session.greeting(), &mut out);
     for write in script {
         show("C: ", write.as_bytes(), &mut out);
-        let (reply, action) = session.feed(write.as_bytes(), &mut backend);
+        let (reply, action) = session.feed(write.as_bytes(), backend);
         // Delivery ids are random: keep the transcript stable.
         show(
             "S: ",
@@ -93,7 +107,7 @@ fn run(data: &Path, settings: Settings, tls: Option<ConnectionInfo>, script: &[&
         );
         if action != Action::Continue {
             out.push_str(&format!("-- {action:?}\n"));
-            if action == Action::Close {
+            if matches!(action, Action::Close | Action::Silence) {
                 break;
             }
         }
@@ -128,12 +142,17 @@ fn stable(reply: &str) -> String {
 
 /// The messages stored in an account's Inbox.
 fn inbox(data: &Path, account: &str) -> Vec<String> {
+    stored(data, account, "Inbox")
+}
+
+/// The messages stored in a mailbox of an account.
+fn stored(data: &Path, account: &str, mailbox: &str) -> Vec<String> {
     let store = Store::new(data.to_path_buf());
     let shared = store.account(account).unwrap();
     let account = shared.lock().unwrap();
-    let inbox = account.mailbox("Inbox").unwrap().id;
+    let id = account.mailbox(mailbox).unwrap().id;
     account
-        .messages(inbox)
+        .messages(id)
         .unwrap()
         .iter()
         .map(|m| String::from_utf8(account.read(m.id).unwrap()).unwrap())
@@ -457,6 +476,7 @@ fn scram_logs_in_through_the_session() {
         store: &store,
         hostname: &hostname,
         authenticator: Some(&auth),
+        local: None,
     };
     let settings = Settings {
         submission: true,
