@@ -100,6 +100,7 @@ impl<'a> Walker<'a> {
                 .unwrap_or("");
             if r.schema.get("properties").is_some()
                 || r.schema.get("additionalProperties").is_some()
+                || self.table_items(&r).is_some()
             {
                 tables.push((key, doc, r));
             } else {
@@ -116,9 +117,21 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn sub_table(&self, out: &mut String, path: &str, doc: &str, r: &Resolved<'_>) {
+    /// The entries' schema of an array of tables (`[[path]]`).
+    fn table_items(&self, r: &Resolved<'a>) -> Option<&'a Value> {
+        let items = self.resolve(r.schema.get("items")?).schema;
+        items.get("properties").is_some().then_some(items)
+    }
+
+    fn sub_table(&self, out: &mut String, path: &str, doc: &str, r: &Resolved<'a>) {
         out.push('\n');
         comment(out, doc);
+        if let Some(items) = self.table_items(r) {
+            comment(out, "Any number of entries, each a [[table]] of its own.");
+            out.push_str(&format!("[[{path}]]\n"));
+            self.table(out, path, items);
+            return;
+        }
         let Some(entry) = r
             .schema
             .get("additionalProperties")

@@ -28,7 +28,7 @@ pub const MAX_SILENCE: Duration = Duration::from_secs(3600);
 pub enum Stage {
     MailFrom,
     RcptTo,
-    /// The reply to the message content (after DATA's final dot, or BDAT LAST).
+    // The reply to the message content (after DATA's final dot, or BDAT LAST).
     Data,
 }
 
@@ -173,12 +173,16 @@ pub fn by_localpart(localpart: &str, party: Party) -> Option<(Stage, Failure)> {
 /// One `[[localserve.chaos]]` entry: a failure that happens at random.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChaosRule {
-    /// Where the failure is answered: "mail-from", "rcpt-to" or "data".
+    /// Where the failure is answered: at MAIL FROM, RCPT TO, or the reply to the
+    /// message content (after DATA's final dot, or BDAT LAST).
+    #[schemars(example = Stage::RcptTo)]
     pub stage: Stage,
     /// How often, from 0.0 (never) to 1.0 (always), per command at that stage.
+    #[schemars(example = 0.1)]
     pub probability: f64,
     /// What happens: "temperror", "permerror", "timeout", "disconnect" or a reply
     /// code from 400 to 599.
+    #[schemars(example = "451")]
     pub failure: Failure,
 }
 

@@ -236,7 +236,15 @@ mod tests {
         let path = dir.path().join(STATIC_FILE);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.ends_with(CHAOS_EXAMPLE), "{text}");
-        std::fs::write(&path, text.replace("\n# ", "\n")).unwrap();
+        // The example's settings, not its explanations.
+        let uncommented: Vec<&str> = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(setting) if setting.starts_with('[') || setting.contains(" = ") => setting,
+                _ => l,
+            })
+            .collect();
+        std::fs::write(&path, uncommented.join("\n")).unwrap();
         let cfg = Config::load(&path).unwrap();
         let local = cfg.static_config.localserve.unwrap();
         assert_eq!(local.chaos_seed, Some(1));
