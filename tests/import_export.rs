@@ -439,7 +439,7 @@ fn import_and_export_name_the_account_of_the_configuration() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "gannet import: account \"nobody\" is not configured in etc/domains.toml (accounts: alice, bob)\n"
+        "gannet import: account \"nobody\" is not configured in etc/domains.toml (accounts: alice, bob) and has no data in etc/data/accounts/nobody\n"
     );
     assert!(!dir.path().join("etc/data/accounts/nobody").exists());
 

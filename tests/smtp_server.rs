@@ -20,34 +20,43 @@ struct Server {
 }
 
 impl Server {
+    /// Starts on ports the system just had free; another process may take one
+    /// of them before localserve binds it, so a start that fails is tried again.
     fn start(dir: &Path) -> Server {
-        // A port the system just had free; localserve adds the offset to 25.
-        let free = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let offset = (free - 25).to_string();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gannet"))
-            .args(["localserve", "--dir"])
-            .arg(dir)
-            .args(["--port-offset", &offset])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        // The server says "serving" once its sockets are bound.
-        let ready = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .any(|l| l.starts_with("serving"));
-        assert!(ready, "localserve did not start");
-        Server {
-            child,
-            smtp_port: free,
-            dir: dir.to_path_buf(),
+        for _attempt in 0..10 {
+            // localserve adds the offset to 25; the others follow from it.
+            let free = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let offset = (free - 25).to_string();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_gannet"))
+                .args(["localserve", "--dir"])
+                .arg(dir)
+                .args(["--port-offset", &offset])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            // The server says "serving" once its sockets are bound.
+            let ready = lines
+                .by_ref()
+                .map_while(Result::ok)
+                .any(|l| l.starts_with("serving"));
+            if ready {
+                return Server {
+                    child,
+                    smtp_port: free,
+                    dir: dir.to_path_buf(),
+                };
+            }
+            let _ = child.wait();
+            // The configuration holds the ports of this attempt.
+            let _ = std::fs::remove_file(dir.join("gannet.toml"));
         }
+        panic!("localserve did not start in 10 attempts");
     }
 
     /// Port 587 and 465 with the same offset.

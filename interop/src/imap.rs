@@ -21,8 +21,14 @@ pub struct Response {
 }
 
 impl Imap {
-    /// Connects to the plaintext IMAP port and logs in.
+    /// Connects to the plaintext IMAP port and logs in as the test account.
     pub fn login(port: u16) -> Imap {
+        Imap::login_as(port, LOGIN)
+    }
+
+    /// Connects to the plaintext IMAP port and logs in as `login` (localserve's
+    /// password logs any NAME@localhost in).
+    pub fn login_as(port: u16, login: &str) -> Imap {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .unwrap_or_else(|e| panic!("cannot connect to IMAP port {port}: {e}"));
         stream
@@ -34,7 +40,7 @@ impl Imap {
         };
         let greeting = imap.read_response_line();
         assert!(greeting.starts_with("* OK"), "IMAP greeting: {greeting:?}");
-        imap.ok(&format!("LOGIN {LOGIN} {PASSWORD}"));
+        imap.ok(&format!("LOGIN {login} {PASSWORD}"));
         imap
     }
 

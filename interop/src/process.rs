@@ -70,9 +70,21 @@ impl fmt::Display for Output {
 /// client must not hang CI.
 #[track_caller]
 pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
+    run_fed(cmd, None, timeout)
+}
+
+/// [`run`] with the file `input` as stdin, when given.
+#[track_caller]
+pub fn run_fed(cmd: &mut Command, input: Option<&std::path::Path>, timeout: Duration) -> Output {
     let command = format!("{cmd:?}");
+    let stdin = match input {
+        Some(path) => std::fs::File::open(path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+            .into(),
+        None => Stdio::null(),
+    };
     // Its own process group, so that helpers it forks (an MDA, a shell) die with it.
-    cmd.stdin(Stdio::null())
+    cmd.stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
@@ -163,4 +175,17 @@ mod tests {
             "{message}"
         );
     }
+}
+
+/// Prints the version `program` reports with `args` (its first line), so a test's
+/// output says which client it ran.
+pub fn print_version(program: &std::path::Path, args: &[&str]) {
+    let out = run(Command::new(program).args(args), Duration::from_secs(10));
+    let text = if out.stdout.trim().is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    let first = text.lines().next().unwrap_or("(no version output)");
+    println!("ran {}: {first}", program.display());
 }

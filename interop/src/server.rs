@@ -212,9 +212,18 @@ impl Gannet {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Every message of the account as the store has it, read with `gannet export
-    /// maildir`: what arrived, independent of any IMAP client's view.
+    /// Every message of the test account as the store has it, read with `gannet
+    /// export maildir`: what arrived, independent of any IMAP client's view.
     pub fn stored(&self) -> Vec<StoredMessage> {
+        self.stored_in("gannet")
+    }
+
+    /// Every message of `account` as the store has it (see [`Gannet::stored`]);
+    /// none for an account that never had mail.
+    pub fn stored_in(&self, account: &str) -> Vec<StoredMessage> {
+        if !self.dir.join("data/accounts").join(account).exists() {
+            return Vec::new();
+        }
         let n = self.exports.get();
         self.exports.set(n + 1);
         let target = self.dir.with_file_name(format!("export-{n}"));
@@ -222,7 +231,7 @@ impl Gannet {
             Command::new(gannet_binary())
                 .arg("-c")
                 .arg(self.dir.join("gannet.toml"))
-                .args(["export", "maildir", "gannet"])
+                .args(["export", "maildir", account])
                 .arg(&target),
             Duration::from_secs(30),
         );

@@ -176,8 +176,9 @@ pub fn run(config: &Path, cmd: StoreCommand) -> ExitCode {
     }
 }
 
-/// Opens an account of the configuration; it must be in domains.toml.
-/// Opens a configured account with `open` (for writing, or read-only).
+/// Opens an account with `open` (for writing, or read-only). It must be in
+/// domains.toml, or already in the data directory (as the accounts localserve
+/// makes at their first login are): a typo must not make a new account.
 fn open_configured(
     config: &Path,
     command: &str,
@@ -185,20 +186,22 @@ fn open_configured(
     open: fn(&Path, &str) -> Result<Account, gannet::store::StoreError>,
 ) -> Result<Account, ExitCode> {
     let cfg = super::load_config(config)?;
-    if !cfg.domains.accounts.contains_key(name) {
+    let dir = account_dir(&cfg.data_dir(), name);
+    if !cfg.domains.accounts.contains_key(name) && !dir.is_dir() {
         let known: Vec<&str> = cfg.domains.accounts.keys().map(String::as_str).collect();
         eprintln!(
-            "gannet {command}: account {name:?} is not configured in {} (accounts: {})",
+            "gannet {command}: account {name:?} is not configured in {} (accounts: {}) and has no data in {}",
             cfg.dir.join(DOMAINS_FILE).display(),
             if known.is_empty() {
                 "none".to_string()
             } else {
                 known.join(", ")
-            }
+            },
+            dir.display()
         );
         return Err(ExitCode::FAILURE);
     }
-    open(&account_dir(&cfg.data_dir(), name), name).map_err(|e| {
+    open(&dir, name).map_err(|e| {
         eprintln!("gannet {command}: account {name}: {e}");
         ExitCode::FAILURE
     })
