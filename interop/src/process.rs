@@ -128,6 +128,19 @@ fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
     })
 }
 
+/// Prints the version `program` reports with `args` (its first line), so a test's
+/// output says which client it ran.
+pub fn print_version(program: &std::path::Path, args: &[&str]) {
+    let out = run(Command::new(program).args(args), Duration::from_secs(10));
+    let text = if out.stdout.trim().is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    let first = text.lines().next().unwrap_or("(no version output)");
+    println!("ran {}: {first}", program.display());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,17 +188,4 @@ mod tests {
             "{message}"
         );
     }
-}
-
-/// Prints the version `program` reports with `args` (its first line), so a test's
-/// output says which client it ran.
-pub fn print_version(program: &std::path::Path, args: &[&str]) {
-    let out = run(Command::new(program).args(args), Duration::from_secs(10));
-    let text = if out.stdout.trim().is_empty() {
-        &out.stderr
-    } else {
-        &out.stdout
-    };
-    let first = text.lines().next().unwrap_or("(no version output)");
-    println!("ran {}: {first}", program.display());
 }

@@ -225,7 +225,7 @@ fn neomutt_sends_with_its_smtp_and_reads_with_its_imap() {
         ),
     ];
     for (name, transport) in &transports {
-        let rc = tmp.path().join(&format!("send-{name}.rc"));
+        let rc = tmp.path().join(format!("send-{name}.rc"));
         write(&rc, &format!("{common}{transport}"));
         let body = tmp.path().join("body.txt");
         write(&body, &format!("Sent by neomutt over {name}.\n"));
