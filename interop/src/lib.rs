@@ -9,6 +9,7 @@
 //! testing nothing.
 
 pub mod capture;
+pub mod containers;
 pub mod imap;
 pub mod neomutt;
 pub mod process;

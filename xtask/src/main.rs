@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 mod bench_imap;
 mod bench_smtp;
 mod bench_support;
+mod containers;
 mod dovecot;
 mod postfix;
 
@@ -60,8 +61,14 @@ enum Task {
         targets: Vec<String>,
     },
     /// Drive real mail clients against a live `gannet localserve`: the interop crate's
-    /// tests (Python imaplib, curl, mbsync, neomutt, fetchmail; `.ci/run` installs
-    /// them). Also part of `cargo xtask ci`, through `cargo test --workspace`.
+    /// tests (Python imaplib and smtplib, curl, mbsync, neomutt, fetchmail, msmtp,
+    /// s-nail; `.ci/run` installs them), and Postfix and Dovecot in containers.
+    ///
+    /// Sets up podman (apt-get, as root), a Debian base image (debootstrap) and the
+    /// images of interop/images/ first, keeping what exists; without them the
+    /// container tests say they were skipped. Also part of `cargo xtask ci`, through
+    /// `cargo test --workspace`, where a container engine that cannot be set up
+    /// fails the run when CI is set.
     Interop,
     /// Run a benchmark (store, smtp, imap) and print its figures; never a timed assertion.
     ///
@@ -130,7 +137,7 @@ fn main() -> ExitCode {
         Task::Ci { fuzz_seconds } => ci(&root, fuzz_seconds),
         Task::Conformance { args } => conformance(&root, &args),
         Task::Fuzz { seconds, targets } => fuzz(&root, seconds, &targets),
-        Task::Interop => run(&mut cargo(&root, &["test", "-p", "interop"])).map(drop),
+        Task::Interop => with_containers(&root, &["test", "-p", "interop"]),
         Task::Bench { what } => match what {
             Bench::Store { args } => bench(&root, "store", &args),
             Bench::Smtp(options) => bench_smtp::run(&root, &options),
@@ -207,6 +214,28 @@ fn cargo_step<'a>(root: &'a Path, args: &'a [&'a str]) -> Step<'a> {
     Box::new(move || run(&mut cargo(root, args)).map(drop))
 }
 
+/// Runs `cargo ARGS` with the container engine set up for the interop suite's
+/// peers in containers. Where it cannot be set up (no root, no apt), the
+/// container tests say they were skipped, unless this is CI (`CI` is set), which
+/// must run them.
+fn with_containers(root: &Path, args: &[&str]) -> Result<()> {
+    let mut cmd = cargo(root, args);
+    let engine = match containers::setup(root) {
+        Ok(engine) => Some(engine),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            return Err(e.context("setting up the container engine, which CI needs"));
+        }
+        Err(e) => {
+            println!("containers: not available, their tests are skipped: {e:#}");
+            None
+        }
+    };
+    if let Some(engine) = &engine {
+        cmd.env("DOCKER_HOST", engine.docker_host());
+    }
+    run(&mut cmd).map(drop)
+}
+
 fn ci(root: &Path, fuzz_seconds: u64) -> Result<()> {
     let clippy = &[
         "clippy",
@@ -219,7 +248,10 @@ fn ci(root: &Path, fuzz_seconds: u64) -> Result<()> {
     let steps: [(&str, Step); 6] = [
         ("fmt", cargo_step(root, &["fmt", "--all", "--", "--check"])),
         ("clippy", cargo_step(root, clippy)),
-        ("test", cargo_step(root, &["test", "--workspace"])),
+        (
+            "test",
+            Box::new(|| with_containers(root, &["test", "--workspace"])),
+        ),
         ("conformance", Box::new(|| conformance(root, &[]))),
         ("imaptest", Box::new(|| imaptest(root))),
         ("fuzz", Box::new(|| fuzz(root, fuzz_seconds, &[]))),
