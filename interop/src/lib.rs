@@ -18,7 +18,7 @@ pub mod smtp;
 pub mod store;
 pub mod tempdir;
 
-pub use process::{Output, print_version, require, run, run_fed};
+pub use process::{Output, require, run, run_fed};
 pub use server::Gannet;
 pub use tempdir::TempDir;
 

@@ -18,12 +18,40 @@ pub fn require(program: &str, apt_package: &str) -> PathBuf {
             .map(|dir| dir.join(program))
             .find(|candidate| is_executable(candidate))
     });
-    found.unwrap_or_else(|| {
+    let path = found.unwrap_or_else(|| {
         panic!(
             "`{program}` is not installed; install it with `apt-get install {apt_package}` \
              (.ci/run installs it in CI)"
         )
-    })
+    });
+    print_version_once(program, &path);
+    path
+}
+
+/// Prints the version of each program a test binary runs, once: the suite's
+/// output says which clients it tested against.
+fn print_version_once(program: &str, path: &std::path::Path) {
+    static SHOWN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut shown = SHOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if shown.iter().any(|p| p == program) {
+        return;
+    }
+    shown.push(program.to_string());
+    let flag = match program {
+        "s-nail" => "-V",
+        "neomutt" => "-v",
+        _ => "--version",
+    };
+    let out = run(Command::new(path).arg(flag), Duration::from_secs(10));
+    let text = if out.stdout.trim().is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    let first = text.lines().next().unwrap_or("(no version output)");
+    println!("ran {program}: {first}");
 }
 
 fn is_executable(path: &std::path::Path) -> bool {
@@ -126,19 +154,6 @@ fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
         let _ = pipe.read_to_end(&mut bytes);
         String::from_utf8_lossy(&bytes).into_owned()
     })
-}
-
-/// Prints the version `program` reports with `args` (its first line), so a test's
-/// output says which client it ran.
-pub fn print_version(program: &std::path::Path, args: &[&str]) {
-    let out = run(Command::new(program).args(args), Duration::from_secs(10));
-    let text = if out.stdout.trim().is_empty() {
-        &out.stderr
-    } else {
-        &out.stdout
-    };
-    let first = text.lines().next().unwrap_or("(no version output)");
-    println!("ran {}: {first}", program.display());
 }
 
 #[cfg(test)]

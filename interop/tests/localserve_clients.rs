@@ -13,7 +13,7 @@ use std::time::Duration;
 use interop::imap::Imap;
 use interop::server::PASSWORD;
 use interop::store::{StoredMessage, header};
-use interop::{Gannet, TempDir, neomutt, print_version, require, run, run_fed};
+use interop::{Gannet, TempDir, neomutt, require, run, run_fed};
 
 /// The message a client sends as `client`: an application's notification, with a
 /// line that starts with a dot (SMTP dot-stuffing must give it back unchanged).
@@ -81,7 +81,6 @@ fn curl_sends_with_starttls_and_auth() {
     let tmp = TempDir::new("ls-curl");
     let server = Gannet::start(&tmp);
     let curl = require("curl", "curl");
-    print_version(&curl, &["--version"]);
     let file = write(&tmp.path().join("message.eml"), &notification("curl"));
     let out = run(
         Command::new(&curl)
@@ -102,7 +101,6 @@ fn msmtp_sends_with_starttls_and_auth_and_reports_failures_asked_for() {
     let tmp = TempDir::new("ls-msmtp");
     let server = Gannet::start(&tmp);
     let msmtp = require("msmtp", "msmtp");
-    print_version(&msmtp, &["--version"]);
     let config = tmp.path().join("msmtprc");
     write(
         &config,
@@ -154,7 +152,6 @@ fn s_nail_composes_and_sends_with_starttls_and_auth() {
     let tmp = TempDir::new("ls-s-nail");
     let server = Gannet::start(&tmp);
     let s_nail = require("s-nail", "s-nail");
-    print_version(&s_nail, &["-V"]);
     let body = tmp.path().join("body.txt");
     write(&body, "Welcome, s-nail.\n");
     // s-nail checks the certificate's DNS names only: connect as localhost.
@@ -201,7 +198,6 @@ fn neomutt_sends_with_its_smtp_and_reads_with_its_imap() {
     let tmp = TempDir::new("ls-neomutt");
     let server = Gannet::start(&tmp);
     let binary = require("neomutt", "neomutt");
-    print_version(&binary, &["-v"]);
     let port = server.submission_port();
     let common = format!(
         "set from=\"App <noreply@app.example>\"\nset use_from=yes\nset record=\"\"\n\
@@ -291,7 +287,6 @@ fn python(script: &str) -> String {
 fn smtplib_sends_and_imaplib_reads_the_same_bytes() {
     let tmp = TempDir::new("ls-python");
     let server = Gannet::start(&tmp);
-    print_version(&require("python3", "python3"), &["--version"]);
     let message = notification("python");
     let fetched = python(&format!(
         "import imaplib, smtplib, sys\n\
