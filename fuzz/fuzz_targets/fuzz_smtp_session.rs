@@ -1,5 +1,7 @@
 //! Whole SMTP sessions: arbitrary bytes, delivered in arbitrary pieces, against a
-//! backend that accepts every recipient and keeps messages in memory. No input may
+//! backend that accepts every recipient and counts messages, except where an
+//! address asks for a failure as under localserve (so refusals, silence and
+//! disconnects are fuzzed too). No input may
 //! panic, every reply line must be well-formed, and a message is only delivered
 //! after a DATA or BDAT that ended.
 
@@ -8,18 +10,37 @@
 use gannet::address::{Address, Domain, ForwardPath, ReversePath};
 use gannet::auth::{Authenticator, Login};
 use gannet::leniency::{Leniencies, Leniency};
-use gannet::smtpserver::{Action, Backend, Envelope, Refusal, Session, Settings};
+use gannet::localserve::failures::{Party, Stage, by_localpart};
+use gannet::localserve::policy::Injected;
+use gannet::smtpserver::{Action, Backend, Envelope, Refusal, Session, Settings, injected};
 use libfuzzer_sys::fuzz_target;
 
 struct Memory(usize);
 
+/// The failure `address` asks for at `stage`, if any.
+fn asked(address: &Address, party: Party, stage: Stage) -> Result<(), Refusal> {
+    match by_localpart(address.localpart.as_str(), party) {
+        Some((at, failure)) if at == stage => Err(injected(Injected {
+            failure,
+            why: "fuzz".to_string(),
+        })),
+        _ => Ok(()),
+    }
+}
+
 impl Backend for Memory {
-    fn sender(&mut self, _from: &ReversePath) -> Result<(), Refusal> {
-        Ok(())
+    fn sender(&mut self, from: &ReversePath) -> Result<(), Refusal> {
+        match from {
+            ReversePath::Mailbox(a) => asked(a, Party::Sender, Stage::MailFrom),
+            ReversePath::Null => Ok(()),
+        }
     }
 
-    fn recipient(&mut self, _to: &ForwardPath, _login: Option<&Login>) -> Result<(), Refusal> {
-        Ok(())
+    fn recipient(&mut self, to: &ForwardPath, _login: Option<&Login>) -> Result<(), Refusal> {
+        match to {
+            ForwardPath::Mailbox(a) => asked(a, Party::Recipient, Stage::RcptTo),
+            ForwardPath::Postmaster => Ok(()),
+        }
     }
 
     fn may_send_as(&self, _login: &Login, _address: &Address) -> bool {
@@ -37,6 +58,11 @@ impl Backend for Memory {
             !envelope.recipients.is_empty(),
             "delivery without recipients"
         );
+        for (to, _) in &envelope.recipients {
+            if let ForwardPath::Mailbox(a) = to {
+                asked(a, Party::Recipient, Stage::Data)?;
+            }
+        }
         self.0 += 1;
         Ok(self.0.to_string())
     }

@@ -87,7 +87,7 @@ impl LocalDelivery<'_> {
 }
 
 /// The answer to a failure localserve was asked for.
-fn injected(i: Injected) -> Refusal {
+pub fn injected(i: Injected) -> Refusal {
     match i.failure {
         Failure::Timeout => Refusal::Silence,
         Failure::Disconnect => Refusal::Disconnect,

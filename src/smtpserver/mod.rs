@@ -7,6 +7,6 @@ mod session;
 #[cfg(test)]
 mod tests;
 
-pub use delivery::LocalDelivery;
+pub use delivery::{LocalDelivery, injected};
 pub use listener::{Shared, serve};
 pub use session::{Action, Backend, Envelope, Refusal, Session, Settings};
