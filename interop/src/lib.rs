@@ -36,6 +36,12 @@ pub fn message(subject: &str, body: &str) -> String {
     )
 }
 
+/// Writes `text` to `path`; the path as text, for a client's command line.
+pub fn write_file(path: &std::path::Path, text: &str) -> String {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path.display().to_string()
+}
+
 /// Where the `scripts/` directory of this crate is (Python helpers).
 pub fn script(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

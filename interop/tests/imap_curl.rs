@@ -2,14 +2,13 @@
 //! section, searching, custom commands and uploading (APPEND), in plaintext, over
 //! IMAPS and with STARTTLS, verifying the generated certificate.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use interop::imap::Imap;
 use interop::server::{LOGIN, PASSWORD};
 use interop::smtp::deliver;
-use interop::{Gannet, Output, TempDir, message, require, run};
+use interop::{Gannet, Output, TempDir, message, require, run, write_file};
 
 fn curl(args: &[&str]) -> Output {
     let mut cmd = Command::new(require("curl", "curl"));
@@ -17,11 +16,6 @@ fn curl(args: &[&str]) -> Output {
         .arg(format!("{LOGIN}:{PASSWORD}"))
         .args(args);
     run(&mut cmd, Duration::from_secs(30))
-}
-
-fn write(path: &Path, text: &str) -> String {
-    std::fs::write(path, text).expect("write a file");
-    path.display().to_string()
 }
 
 #[test]
@@ -69,7 +63,7 @@ fn curl_lists_fetches_searches_and_uploads_over_plain_imap() {
     by_index.assert_success();
     assert_eq!(by_index.stdout, "fetch me by uid\r\n", "{by_index}");
 
-    let upload = write(
+    let upload = write_file(
         &tmp.path().join("upload.eml"),
         &message("uploaded by curl", "sent with -T"),
     );
@@ -127,7 +121,7 @@ fn curl_over_imaps_and_starttls_verifies_the_certificate_and_uploads() {
     );
 
     // --ssl-reqd on imap:// makes curl upgrade with STARTTLS or give up.
-    let upload = write(
+    let upload = write_file(
         &tmp.path().join("upload.eml"),
         &message("after starttls", "uploaded"),
     );

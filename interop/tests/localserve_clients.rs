@@ -6,14 +6,13 @@
 //! went to the catchall account. The failures a test asks for by address reach
 //! the clients as the replies they asked for.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use interop::imap::Imap;
 use interop::server::PASSWORD;
 use interop::store::{StoredMessage, header};
-use interop::{Gannet, TempDir, neomutt, require, run, run_fed};
+use interop::{Gannet, TempDir, neomutt, require, run, run_fed, write_file};
 
 /// The message a client sends as `client`: an application's notification, with a
 /// line that starts with a dot (SMTP dot-stuffing must give it back unchanged).
@@ -71,17 +70,12 @@ fn arrived_as_sent(server: &Gannet, client: &str) {
     );
 }
 
-fn write(path: &Path, text: &str) -> String {
-    std::fs::write(path, text).expect("write a file");
-    path.display().to_string()
-}
-
 #[test]
 fn curl_sends_with_starttls_and_auth() {
     let tmp = TempDir::new("ls-curl");
     let server = Gannet::start(&tmp);
     let curl = require("curl", "curl");
-    let file = write(&tmp.path().join("message.eml"), &notification("curl"));
+    let file = write_file(&tmp.path().join("message.eml"), &notification("curl"));
     let out = run(
         Command::new(&curl)
             .args(["--silent", "--show-error", "--max-time", "20", "--ssl-reqd"])
@@ -102,7 +96,7 @@ fn msmtp_sends_with_starttls_and_auth_and_reports_failures_asked_for() {
     let server = Gannet::start(&tmp);
     let msmtp = require("msmtp", "msmtp");
     let config = tmp.path().join("msmtprc");
-    write(
+    write_file(
         &config,
         &format!(
             "account default\nhost 127.0.0.1\nport {}\nfrom noreply@app.example\n\
@@ -117,7 +111,7 @@ fn msmtp_sends_with_starttls_and_auth_and_reports_failures_asked_for() {
         .expect("chmod msmtprc");
     let message = tmp.path().join("message.eml");
     let send = |recipients: &[&str], text: &str| {
-        write(&message, text);
+        write_file(&message, text);
         let mut cmd = Command::new(&msmtp);
         cmd.arg("-C").arg(&config);
         match recipients {
@@ -153,7 +147,7 @@ fn s_nail_composes_and_sends_with_starttls_and_auth() {
     let server = Gannet::start(&tmp);
     let s_nail = require("s-nail", "s-nail");
     let body = tmp.path().join("body.txt");
-    write(&body, "Welcome, s-nail.\n");
+    write_file(&body, "Welcome, s-nail.\n");
     // s-nail checks the certificate's DNS names only: connect as localhost.
     let mta = format!(
         "mta=smtp://s-nail%40localhost:{PASSWORD}@localhost:{}",
@@ -222,9 +216,9 @@ fn neomutt_sends_with_its_smtp_and_reads_with_its_imap() {
     ];
     for (name, transport) in &transports {
         let rc = tmp.path().join(format!("send-{name}.rc"));
-        write(&rc, &format!("{common}{transport}"));
+        write_file(&rc, &format!("{common}{transport}"));
         let body = tmp.path().join("body.txt");
-        write(&body, &format!("Sent by neomutt over {name}.\n"));
+        write_file(&body, &format!("Sent by neomutt over {name}.\n"));
         let out = run_fed(
             Command::new(&binary)
                 .env("HOME", tmp.path())
@@ -255,7 +249,7 @@ fn neomutt_sends_with_its_smtp_and_reads_with_its_imap() {
         saved.display()
     );
     let rc = tmp.path().join("read.rc");
-    write(&rc, &neomutt::muttrc(&access, "", "", &keys));
+    write_file(&rc, &neomutt::muttrc(&access, "", "", &keys));
     let screen = neomutt::run(tmp.path(), &rc, "");
     let mbox = std::fs::read_to_string(&saved)
         .unwrap_or_else(|e| panic!("neomutt saved nothing ({e}):\n{screen}"));

@@ -76,6 +76,16 @@ pub struct Options {
     pub port_offset: u16,
 }
 
+impl Default for Options {
+    /// As `gannet localserve` runs without options: 127.0.0.1, ports plus 1000.
+    fn default() -> Options {
+        Options {
+            ip: IpAddr::from([127, 0, 0, 1]),
+            port_offset: DEFAULT_PORT_OFFSET,
+        }
+    }
+}
+
 /// The default directory: `gannet-localserve` in the user's config directory.
 pub fn default_dir() -> PathBuf {
     dirs::config_dir()
@@ -182,10 +192,7 @@ mod tests {
     #[test]
     fn generated_config_loads_and_uses_offset_ports() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = Options {
-            ip: "127.0.0.1".parse().unwrap(),
-            port_offset: DEFAULT_PORT_OFFSET,
-        };
+        let opts = Options::default();
         assert!(write_config_if_missing(dir.path(), &opts).unwrap());
         assert!(
             !write_config_if_missing(dir.path(), &opts).unwrap(),
@@ -227,10 +234,7 @@ mod tests {
     #[test]
     fn the_chaos_example_loads_once_uncommented() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = Options {
-            ip: "127.0.0.1".parse().unwrap(),
-            port_offset: DEFAULT_PORT_OFFSET,
-        };
+        let opts = Options::default();
         write_config_if_missing(dir.path(), &opts).unwrap();
         ensure_certificate(dir.path()).unwrap();
         let path = dir.path().join(STATIC_FILE);
@@ -261,8 +265,8 @@ mod tests {
     #[test]
     fn an_offset_past_the_last_port_is_an_error() {
         let opts = Options {
-            ip: "127.0.0.1".parse().unwrap(),
             port_offset: 65000,
+            ..Options::default()
         };
         assert_eq!(
             config(&opts).unwrap_err(),

@@ -12,11 +12,7 @@ use crate::localserve::{self, Options, Policy};
 /// Runs `script` on localserve's generated configuration: as submission (open
 /// logins, plaintext allowed) or as port 25.
 fn local(data: &Path, config: &LocalserveConfig, submission: bool, script: &[&str]) -> String {
-    let opts = Options {
-        ip: "127.0.0.1".parse().unwrap(),
-        port_offset: localserve::DEFAULT_PORT_OFFSET,
-    };
-    let (_, domains) = localserve::config(&opts).unwrap();
+    let (_, domains) = localserve::config(&Options::default()).unwrap();
     localserve::ensure_password(data).unwrap();
     let hostname = localserve::domain();
     let auth = Authenticator::new(data, &domains, [100, 100, 100], hostname.ascii())
