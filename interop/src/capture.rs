@@ -195,8 +195,8 @@ impl Recorded {
 }
 
 impl Transcript {
-    /// The command lines the client sent (`tag COMMAND ...`), without CRLF; lines of
-    /// literal data and continuation responses are left out.
+    /// The commands the client sent (`COMMAND ...`), without their tags and CRLF;
+    /// lines of literal data and continuation responses are left out.
     pub fn commands(&self) -> Vec<&str> {
         self.to_server
             .split("\r\n")
@@ -209,6 +209,7 @@ impl Transcript {
                     && !command.is_empty()
                     && command.bytes().all(|b| b.is_ascii_uppercase())
             })
+            .filter_map(|l| l.split_once(' ').map(|(_, command)| command))
             .collect()
     }
 }

@@ -188,15 +188,6 @@ fn header_uids(session: &Transcript) -> BTreeSet<u32> {
         .collect()
 }
 
-/// The commands without their tags.
-fn commands(session: &Transcript) -> Vec<String> {
-    session
-        .commands()
-        .iter()
-        .filter_map(|l| l.split_once(' ').map(|(_, c)| c.to_string()))
-        .collect()
-}
-
 fn deliver_all(server: &Gannet, subjects: &[&str]) {
     for subject in subjects {
         server.deliver(subject, &format!("body of {subject}"));
@@ -277,9 +268,9 @@ fn neomutt_header_cache_resyncs_with_condstore_and_qresync() {
         BTreeSet::from([1, 2, 3, 4, 5]),
         "{session:#?}"
     );
-    let sent = commands(&session);
+    let sent = session.commands();
     assert!(
-        sent.iter().any(|c| c == "ENABLE QRESYNC"),
+        sent.contains(&"ENABLE QRESYNC"),
         "QRESYNC enabled: {sent:#?}"
     );
     assert!(
@@ -351,7 +342,7 @@ fn neomutt_header_cache_resyncs_with_condstore_and_qresync() {
         "only the new messages' headers are fetched, the rest come from the cache: \
          {fetched:?}\n{session:#?}"
     );
-    let sent = commands(&session);
+    let sent = session.commands();
     assert!(
         sent.iter().any(|c| c.contains("(CHANGEDSINCE ")),
         "flag changes asked with CHANGEDSINCE: {sent:#?}"
@@ -397,8 +388,8 @@ fn neomutt_header_cache_resyncs_with_condstore_and_qresync() {
         "{screen}"
     );
     assert_eq!(header_uids(&session), BTreeSet::from([8]), "{session:#?}");
-    let sent = commands(&session);
-    let resync: Vec<&String> = sent
+    let sent = session.commands();
+    let resync: Vec<&&str> = sent
         .iter()
         .filter(|c| c.starts_with("UID FETCH") && c.contains("(CHANGEDSINCE "))
         .collect();
