@@ -16,7 +16,7 @@ use rand::{RngExt, SeedableRng};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::smtp::{Enhanced, Reply};
+use crate::smtp::Enhanced;
 
 /// The longest a `timeout` failure keeps a client waiting before the connection
 /// is closed without a reply.
@@ -85,19 +85,6 @@ impl Failure {
         let alone = !head.ends_with(|c: char| c.is_ascii_digit());
         let code = code.parse().ok().filter(|_| alone)?;
         Failure::code(code)
-    }
-
-    /// The reply this failure sends, naming why: the client's developer sees that
-    /// the failure was asked for, and by what.
-    pub fn reply(self, why: &str) -> Option<Reply> {
-        match self {
-            Failure::Reply(code, enhanced) => Some(Reply::new(
-                code,
-                enhanced,
-                format!("simulated failure ({why}; gannet localserve)"),
-            )),
-            Failure::Timeout | Failure::Disconnect => None,
-        }
     }
 }
 

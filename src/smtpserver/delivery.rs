@@ -86,12 +86,17 @@ impl LocalDelivery<'_> {
     }
 }
 
-/// The answer to a failure localserve was asked for.
+/// The answer to a failure localserve was asked for; a reply says why it came,
+/// so the developer sees that it was asked for, and by what.
 pub fn injected(i: Injected) -> Refusal {
     match i.failure {
         Failure::Timeout => Refusal::Silence,
         Failure::Disconnect => Refusal::Disconnect,
-        reply => Refusal::Reply(reply.reply(&i.why).expect("a failure with a reply")),
+        Failure::Reply(code, enhanced) => Refusal::Reply(Reply::new(
+            code,
+            enhanced,
+            format!("simulated failure ({}; gannet localserve)", i.why),
+        )),
     }
 }
 
