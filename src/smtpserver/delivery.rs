@@ -189,14 +189,22 @@ impl LocalDelivery<'_> {
         if !remote {
             return Ok(());
         }
-        let sent = {
+        let mailbox = {
             let account = self.store.account(&login.account)?;
-            let account = account
+            let mut account = account
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            account.mailbox_with_role(SpecialUse::Sent)?
+            match account.mailbox_with_role(SpecialUse::Sent)? {
+                Some(sent) => sent.name,
+                // The user deleted it: make it again rather than fail a message
+                // its recipients already have.
+                None => match account.create_mailbox("Sent", Some(SpecialUse::Sent)) {
+                    Ok(sent) => sent.name,
+                    Err(StoreError::MailboxExists(name)) => name,
+                    Err(e) => return Err(e),
+                },
+            }
         };
-        let mailbox = sent.map_or_else(|| "Sent".to_string(), |m| m.name);
         let new = NewMessage {
             flags: Flags::SEEN,
             ..NewMessage::default()
