@@ -9,6 +9,7 @@
 pub mod imaptest;
 pub mod parse_vectors;
 pub mod report;
+pub mod spf;
 pub mod uts46;
 
 use std::path::{Path, PathBuf};
@@ -24,5 +25,6 @@ pub fn vectors_dir() -> PathBuf {
 pub fn run_all(vectors: &Path) -> Vec<Suite> {
     let mut suites = parse_vectors::run(vectors);
     suites.push(uts46::run(&vectors.join("uts46/IdnaTestV2.txt")));
+    suites.extend(spf::run(&vectors.join("rfc7208")));
     suites
 }
