@@ -25,14 +25,24 @@ pub fn parse_entry<'i, P: pest::Parser<R>, R: RuleType>(
     describe: impl Fn(R) -> Option<&'static str>,
     punctuation: &[&str],
 ) -> Result<Pair<'i, R>, SyntaxError> {
-    enable_error_detail();
-    let mut pairs = P::parse(rule, input)
-        .map_err(|e| SyntaxError::from_pest(&e, input, describe, punctuation))?;
-    let entry = pairs.next().expect("an entry rule always yields one pair");
-    Ok(entry
+    Ok(parse_whole::<P, R>(rule, input, describe, punctuation)?
         .into_inner()
         .next()
         .expect("an entry rule wraps one value"))
+}
+
+/// Parses the whole of `input` with the entry rule `rule` (of the form `SOI ~ ... ~
+/// EOI`) and returns the entry rule's own pair, whose children are the parts.
+pub fn parse_whole<'i, P: pest::Parser<R>, R: RuleType>(
+    rule: R,
+    input: &'i str,
+    describe: impl Fn(R) -> Option<&'static str>,
+    punctuation: &[&str],
+) -> Result<Pair<'i, R>, SyntaxError> {
+    enable_error_detail();
+    let mut pairs = P::parse(rule, input)
+        .map_err(|e| SyntaxError::from_pest(&e, input, describe, punctuation))?;
+    Ok(pairs.next().expect("an entry rule always yields one pair"))
 }
 
 /// A grammar rejected its input.

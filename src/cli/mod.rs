@@ -5,6 +5,7 @@ mod admin_cmd;
 mod auth_cmd;
 mod config_cmd;
 mod serve_cmd;
+mod spf_cmd;
 mod store_cmd;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gannet::config::Config;
+use gannet::dns::{Resolver, StaticZone, SystemResolver};
 use gannet::logging;
 
 /// Commands that later work adds, and what they arrive with. Named here so that
@@ -20,11 +22,10 @@ const PLANNED: &[(&str, &str)] = &[
     ("queue", "outgoing delivery"),
     ("sendmail", "outgoing delivery"),
     ("dkim", "message authentication"),
-    ("spf", "message authentication"),
     ("dmarc", "message authentication"),
 ];
 
-const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, spf, dmarc.\n\n\
+const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, dmarc.\n\n\
 A first try: `gannet localserve` writes a local configuration and serves SMTP on port 1025 and \
 submission on 1587 (STARTTLS) and 1465 (TLS), IMAP on 1143 (STARTTLS) and 1993 (TLS), login \
 gannet@localhost (or any NAME@localhost), password gannetgannet; HTTP (1080) follows.";
@@ -46,6 +47,12 @@ struct Cli {
         default_value = "/etc/gannet/gannet.toml"
     )]
     config: PathBuf,
+    /// Answer DNS lookups from this zone file (RFC 1035 master-file syntax:
+    /// $ORIGIN, $TTL, relative names, A, AAAA, MX, TXT, PTR, CNAME, TLSA) instead of
+    /// the network, to try records before publishing them. Names not in the file do
+    /// not exist.
+    #[arg(long, global = true, value_name = "FILE")]
+    dns_zone: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -147,6 +154,10 @@ enum Command {
     /// one IMAP session on stdin and stdout, logged in as an account, for migrations.
     #[command(subcommand)]
     Admin(admin_cmd::AdminCommand),
+    /// SPF (RFC 7208): check a host against a domain's policy, parse or look up a
+    /// record.
+    #[command(subcommand)]
+    Spf(spf_cmd::SpfCommand),
     /// Print the version.
     Version,
     #[command(external_subcommand)]
@@ -166,6 +177,7 @@ pub fn run() -> ExitCode {
         Command::SetAccountPassword(args) => auth_cmd::set_password(&cli.config, &args),
         Command::LoginAttempts(args) => auth_cmd::login_attempts(&cli.config, &args),
         Command::Admin(cmd) => admin_cmd::run(&cli.config, cmd),
+        Command::Spf(cmd) => spf_cmd::run(&Dns::new(cli.dns_zone), cmd),
         Command::Version => {
             println!("gannet {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -214,4 +226,50 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
         return Err(ExitCode::FAILURE);
     }
     Ok(cfg)
+}
+
+/// Where a command's DNS answers come from: the network, or `--dns-zone FILE`.
+pub struct Dns {
+    zone: Option<PathBuf>,
+}
+
+impl Dns {
+    fn new(zone: Option<PathBuf>) -> Self {
+        Dns { zone }
+    }
+
+    /// Runs `f` on a runtime with the resolver. A zone file that does not load,
+    /// or a system configuration that cannot be read, is reported and exits 1.
+    fn run(&self, f: impl AsyncFnOnce(&dyn Resolver) -> ExitCode) -> ExitCode {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("gannet: starting the runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        runtime.block_on(async {
+            match self.resolver() {
+                Ok(resolver) => f(resolver.as_ref()).await,
+                Err(e) => {
+                    eprintln!("gannet: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        })
+    }
+
+    fn resolver(&self) -> Result<Box<dyn Resolver>, String> {
+        let Some(path) = &self.zone else {
+            return Ok(Box::new(SystemResolver::from_system_conf()?));
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--dns-zone {}: {e}", path.display()))?;
+        let zone = StaticZone::from_zone_file(&text)
+            .map_err(|e| format!("--dns-zone {}: {e}", path.display()))?;
+        Ok(Box::new(zone))
+    }
 }

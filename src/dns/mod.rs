@@ -21,7 +21,7 @@ pub use name::{NameError, normalize_name, reverse_name};
 pub use records::{Record, RecordType, Tlsa};
 pub use static_zone::StaticZone;
 pub use system::SystemResolver;
-pub use zonefile::ZoneFileError;
+pub use zonefile::{ZoneFileError, read_zone_file};
 
 /// How far an answer can be trusted, as DNSSEC validation found it (RFC 4035 4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

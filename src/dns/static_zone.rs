@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::name::normalize_name;
 use super::records::{Record, RecordType};
-use super::zonefile::{self, ZoneFileError};
+use super::zonefile::{ZoneFileError, read_zone_file};
 use super::{Answer, DnsError, Dnssec, Lookup, Resolver};
 
 /// How many CNAMEs a lookup follows before giving up (a loop, most likely).
@@ -25,10 +25,10 @@ impl StaticZone {
         StaticZone::default()
     }
 
-    /// The records of a zone file (see [`zonefile`] for the syntax it reads).
+    /// The records of a zone file (see [`read_zone_file`] for the syntax).
     pub fn from_zone_file(text: &str) -> Result<Self, ZoneFileError> {
         let mut zone = StaticZone::new();
-        for (name, record) in zonefile::parse(text, None)? {
+        for (name, record) in read_zone_file(text)? {
             zone.records.entry(name).or_default().push(record);
         }
         Ok(zone)

@@ -38,11 +38,9 @@ struct Line {
     tokens: Vec<Token>,
 }
 
-/// Every record in `text`, in order, as (owner name, record). `origin` is the
-/// starting `$ORIGIN` (absolute, e.g. "example.org"), if relative names may appear
-/// before one.
-pub fn parse(text: &str, origin: Option<&str>) -> Result<Vec<(String, Record)>, ZoneFileError> {
-    let mut origin = origin.map(|o| o.trim_end_matches('.').to_ascii_lowercase());
+/// Every record in `text`, in order, as (owner name, record).
+pub fn read_zone_file(text: &str) -> Result<Vec<(String, Record)>, ZoneFileError> {
+    let mut origin: Option<String> = None;
     let mut owner: Option<String> = None;
     let mut out = Vec::new();
     for line in lines(text)? {
@@ -151,7 +149,16 @@ fn absolute(name: &str, origin: Option<&str>) -> Result<String, String> {
         let origin = origin.ok_or_else(|| format!("relative name {name:?} before any $ORIGIN"))?;
         format!("{name}.{origin}")
     };
-    normalize_name(&full).map_err(|e| e.to_string())
+    let name = normalize_name(&full).map_err(|e| e.to_string())?;
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_*/.".contains(*c)))
+    {
+        Some(c) => Err(format!(
+            "name {name:?} has {c:?}: zone files here hold letters, digits, '-', '_', '*' and '/' in names"
+        )),
+        None => Ok(name),
+    }
 }
 
 /// The record of type `rtype` from its data words.
@@ -356,6 +363,8 @@ fn word(bytes: &[u8], start: usize, quoted: bool) -> Result<(Token, usize), Stri
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     const ZONE: &str = r#"
@@ -375,7 +384,7 @@ _25._tcp.mx1 TLSA 3 1 1 ( 0123 abcd )
 
     #[test]
     fn a_zone_with_every_feature_reads_into_records() {
-        let records = parse(ZONE, None).unwrap();
+        let records = read_zone_file(ZONE).unwrap();
         let find = |n: &str| -> Vec<&Record> {
             records
                 .iter()
@@ -457,18 +466,61 @@ _25._tcp.mx1 TLSA 3 1 1 ( 0123 abcd )
                 "a..example. A 192.0.2.1",
                 "line 1: DNS name \"a..example.\" has an empty label",
             ),
+            (
+                "a\\;b.example. A 192.0.2.1",
+                "line 1: name \"a;b.example\" has ';'",
+            ),
         ];
         for (zone, expected) in cases {
-            let e = parse(zone, None).unwrap_err().to_string();
+            let e = read_zone_file(zone).unwrap_err().to_string();
             assert!(e.starts_with(expected), "{zone:?}: {e}");
         }
         let long = format!("a.example. TXT \"{}\"", "x".repeat(256));
         assert!(
-            parse(&long, None)
+            read_zone_file(&long)
                 .unwrap_err()
                 .message
                 .contains("at most 255 octets")
         );
+    }
+
+    fn record() -> impl Strategy<Value = Record> {
+        let name = "[a-z0-9_-]{1,10}(\\.[a-z0-9-]{1,10}){0,3}";
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(|a| Record::A(a.into())),
+            any::<[u8; 16]>().prop_map(|a| Record::Aaaa(a.into())),
+            (any::<u16>(), name).prop_map(|(preference, exchange)| Record::Mx {
+                preference,
+                exchange
+            }),
+            prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 1..4)
+                .prop_map(Record::Txt),
+            name.prop_map(Record::Ptr),
+            name.prop_map(Record::Cname),
+            (
+                any::<u8>(),
+                any::<u8>(),
+                any::<u8>(),
+                prop::collection::vec(any::<u8>(), 1..40)
+            )
+                .prop_map(|(usage, selector, matching, data)| Record::Tlsa(Tlsa {
+                    usage,
+                    selector,
+                    matching,
+                    data
+                })),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn printed_records_read_back(records in prop::collection::vec(("[a-z0-9_*-]{1,10}(\\.[a-z0-9-]{1,10}){0,3}", record()), 0..8)) {
+            let text: String = records
+                .iter()
+                .map(|(name, r)| format!("{name}. IN {} {r}\n", r.record_type()))
+                .collect();
+            prop_assert_eq!(read_zone_file(&text).map_err(|e| TestCaseError::fail(e.to_string()))?, records);
+        }
     }
 
     #[test]

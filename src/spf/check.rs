@@ -106,33 +106,12 @@ impl<'a> Evaluation<'a> {
         })
     }
 
-    /// The one SPF record of `domain`, parsed (RFC 7208 4.5).
     async fn record_of(&mut self, domain: &str) -> Result<Option<Record>, Abort> {
-        let answer = match self.resolver.txt(domain).await {
-            Ok(answer) => answer,
-            Err(DnsError::Temporary { reason, .. }) => {
-                return Err(Abort::Temp(format!(
-                    "looking up the SPF record of {domain}: {reason}"
-                )));
-            }
-            Err(DnsError::Name(_)) => return Ok(None),
-        };
-        let mut spf = answer.records.into_iter().filter(|txt| is_spf_record(txt));
-        let Some(text) = spf.next() else {
-            return Ok(None);
-        };
-        if spf.next().is_some() {
-            return Err(Abort::Perm(format!(
-                "{domain} has more than one SPF record"
-            )));
+        match find_record(self.resolver, domain).await {
+            Ok(found) => Ok(found.map(|(_, record)| record)),
+            Err(RecordLookupError::Temporary(why)) => Err(Abort::Temp(why)),
+            Err(RecordLookupError::Permanent(why)) => Err(Abort::Perm(why)),
         }
-        let text = String::from_utf8(text)
-            .ok()
-            .filter(|t| t.is_ascii())
-            .ok_or_else(|| Abort::Perm(format!("the SPF record of {domain} is not ASCII")))?;
-        text.parse::<Record>()
-            .map(Some)
-            .map_err(|e| Abort::Perm(format!("the SPF record of {domain} is invalid: {e}")))
     }
 
     async fn evaluate(&mut self, domain: &str, record: &Record) -> Result<Found, Abort> {
@@ -412,6 +391,55 @@ fn modifier<'r>(record: &'r Record, name: &str) -> Option<&'r MacroString> {
         (Term::Exp(target), "exp") | (Term::Redirect(target), "redirect") => Some(target),
         _ => None,
     })
+}
+
+/// Why a domain's SPF record could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordLookupError {
+    /// DNS failed: a temperror.
+    #[error("{0}")]
+    Temporary(String),
+    /// More than one record, or an invalid one: a permerror.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// The one SPF record of `domain`, as published and parsed (RFC 7208 4.5), or
+/// `None` when it has none (or the name cannot exist).
+pub async fn find_record(
+    resolver: &dyn Resolver,
+    domain: &str,
+) -> Result<Option<(String, Record)>, RecordLookupError> {
+    let answer = match resolver.txt(domain).await {
+        Ok(answer) => answer,
+        Err(DnsError::Temporary { reason, .. }) => {
+            return Err(RecordLookupError::Temporary(format!(
+                "looking up the SPF record of {domain}: {reason}"
+            )));
+        }
+        Err(DnsError::Name(_)) => return Ok(None),
+    };
+    let mut spf = answer.records.into_iter().filter(|txt| is_spf_record(txt));
+    let Some(text) = spf.next() else {
+        return Ok(None);
+    };
+    if spf.next().is_some() {
+        return Err(RecordLookupError::Permanent(format!(
+            "{domain} has more than one SPF record"
+        )));
+    }
+    let text = String::from_utf8(text)
+        .ok()
+        .filter(|t| t.is_ascii())
+        .ok_or_else(|| {
+            RecordLookupError::Permanent(format!("the SPF record of {domain} is not ASCII"))
+        })?;
+    match text.parse::<Record>() {
+        Ok(record) => Ok(Some((text, record))),
+        Err(e) => Err(RecordLookupError::Permanent(format!(
+            "the SPF record of {domain} is invalid: {e}"
+        ))),
+    }
 }
 
 /// A TXT record that is an SPF record: "v=spf1" (any case) then a space or the end.

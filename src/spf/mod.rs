@@ -16,7 +16,7 @@ mod tests;
 use std::fmt;
 use std::net::IpAddr;
 
-pub use check::{Request, check_host};
+pub use check::{RecordLookupError, Request, check_host, find_record};
 pub use macros::MacroValues;
 pub use parse::{RecordError, explain_string};
 pub use record::{DualCidr, Macro, MacroItem, MacroString, Mechanism, Qualifier, Record, Term};
@@ -69,9 +69,8 @@ pub struct Verdict {
 }
 
 /// Checks the MAIL FROM identity: `mail_from` is the reverse-path's address, empty
-/// for the null path, in which case the HELO name stands in as
-/// `postmaster@HELO` (RFC 7208 2.4). An address without a local part gets
-/// "postmaster" (4.3).
+/// for the null path, in which case the HELO name stands in as `postmaster@HELO`
+/// (RFC 7208 2.4).
 pub async fn check_mail_from(
     resolver: &dyn Resolver,
     ip: IpAddr,
@@ -79,17 +78,11 @@ pub async fn check_mail_from(
     mail_from: &str,
     receiver: &str,
 ) -> Verdict {
-    let (local, domain) = match mail_from.rsplit_once('@') {
-        Some((local, domain)) => (local, domain),
-        None if mail_from.is_empty() => ("postmaster", helo),
-        None => ("postmaster", mail_from),
-    };
-    let local = if local.is_empty() {
-        "postmaster"
-    } else {
-        local
-    };
-    run(resolver, ip, helo, local, domain, receiver).await
+    if mail_from.is_empty() {
+        return check_helo(resolver, ip, helo, receiver).await;
+    }
+    let domain = mail_from.rsplit_once('@').map_or(mail_from, |(_, d)| d);
+    check_sender(resolver, ip, domain, mail_from, helo, receiver).await
 }
 
 /// Checks the HELO identity: the HELO name as the domain and `postmaster@HELO` as
@@ -100,25 +93,41 @@ pub async fn check_helo(
     helo: &str,
     receiver: &str,
 ) -> Verdict {
-    run(resolver, ip, helo, "postmaster", helo, receiver).await
+    check_sender(
+        resolver,
+        ip,
+        helo,
+        &format!("postmaster@{helo}"),
+        helo,
+        receiver,
+    )
+    .await
 }
 
-async fn run(
+/// check_host() of `domain` for mail from `ip` with sender address `sender`; a
+/// sender without a local part gets "postmaster" (RFC 7208 4.3). `receiver` is this
+/// host's name, for explanations.
+pub async fn check_sender(
     resolver: &dyn Resolver,
     ip: IpAddr,
-    helo: &str,
-    local: &str,
     domain: &str,
+    sender: &str,
+    helo: &str,
     receiver: &str,
 ) -> Verdict {
+    let (local, sender_domain) = sender.rsplit_once('@').unwrap_or(("", sender));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let request = Request {
         ip,
         domain,
-        sender_local: local,
-        sender_domain: domain,
+        sender_local: if local.is_empty() {
+            "postmaster"
+        } else {
+            local
+        },
+        sender_domain,
         helo,
         receiver,
         now,
