@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod connection;
 pub mod connlimit;
+pub mod dkim;
 pub mod dns;
 pub mod grammar;
 pub mod imap;

@@ -99,3 +99,114 @@ fn a_zone_file_with_an_error_names_the_file_and_line() {
         "gannet: --dns-zone bad.zone: line 2: bad MX preference \"ten\"\n"
     );
 }
+
+/// Runs gannet in `dir` with `input` on stdin.
+fn gannet_with_input(dir: &Path, args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gannet"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn dkim_keys_records_signing_and_verifying_work_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = gannet(dir.path(), &["dkim", "gened25519"]);
+    assert_eq!(key.status.code(), Some(0));
+    assert!(text(&key.stdout).starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    std::fs::write(dir.path().join("ed.pem"), &key.stdout).unwrap();
+    let txt = gannet(dir.path(), &["dkim", "txt", "ed.pem"]);
+    let record = text(&txt.stdout).trim().to_string();
+    assert!(record.starts_with("v=DKIM1; k=ed25519; p="), "{record}");
+    std::fs::write(
+        dir.path().join("keys.zone"),
+        format!("sel._domainkey.example.org. TXT \"{record}\"\n"),
+    )
+    .unwrap();
+
+    let message = b"From: a@example.org\nTo: b@example.net\nSubject: hi\n\nbody\n";
+    let args = [
+        "dkim",
+        "sign",
+        "--domain",
+        "example.org",
+        "--selector",
+        "sel",
+        "--key",
+        "ed.pem",
+    ];
+    let signed = gannet_with_input(dir.path(), &args, message);
+    assert_eq!(signed.status.code(), Some(0), "{}", text(&signed.stderr));
+    let signed_text = text(&signed.stdout);
+    assert!(
+        signed_text.starts_with(
+            "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.org;\n\ts=sel; t="
+        ),
+        "{signed_text}"
+    );
+    assert!(signed_text.ends_with("Subject: hi\n\nbody\n") && !signed_text.contains('\r'));
+
+    let verify = ["--dns-zone", "keys.zone", "dkim", "verify"];
+    let out = gannet_with_input(dir.path(), &verify, &signed.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "pass d=example.org s=sel a=ed25519-sha256: signed by example.org (s=sel)\n"
+    );
+    let changed = signed_text.replace("body", "b0dy");
+    let out = gannet_with_input(dir.path(), &verify, changed.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout)
+            .starts_with("fail d=example.org s=sel a=ed25519-sha256: the body hash does not match")
+    );
+    let out = gannet_with_input(dir.path(), &verify, message);
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(1), "none: the message has no DKIM-Signature\n".into())
+    );
+
+    let out = gannet(
+        dir.path(),
+        &[
+            "--dns-zone",
+            "keys.zone",
+            "dkim",
+            "lookup",
+            "sel",
+            "example.org",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), format!("{record}\n  valid: k=ed25519\n"));
+    let out = gannet(
+        dir.path(),
+        &[
+            "--dns-zone",
+            "keys.zone",
+            "dkim",
+            "lookup",
+            "other",
+            "example.org",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "gannet dkim lookup: no key record at other._domainkey.example.org\n"
+    );
+    let out = gannet(dir.path(), &["dkim", "txt", "keys.zone"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("gannet dkim: keys.zone: not a PEM key"),
+        "{}",
+        text(&out.stderr)
+    );
+}

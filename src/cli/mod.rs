@@ -4,6 +4,7 @@
 mod admin_cmd;
 mod auth_cmd;
 mod config_cmd;
+mod dkim_cmd;
 mod serve_cmd;
 mod spf_cmd;
 mod store_cmd;
@@ -21,11 +22,10 @@ use gannet::logging;
 const PLANNED: &[(&str, &str)] = &[
     ("queue", "outgoing delivery"),
     ("sendmail", "outgoing delivery"),
-    ("dkim", "message authentication"),
     ("dmarc", "message authentication"),
 ];
 
-const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dkim, dmarc.\n\n\
+const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dmarc.\n\n\
 A first try: `gannet localserve` writes a local configuration and serves SMTP on port 1025 and \
 submission on 1587 (STARTTLS) and 1465 (TLS), IMAP on 1143 (STARTTLS) and 1993 (TLS), login \
 gannet@localhost (or any NAME@localhost), password gannetgannet; HTTP (1080) follows.";
@@ -154,6 +154,10 @@ enum Command {
     /// one IMAP session on stdin and stdout, logged in as an account, for migrations.
     #[command(subcommand)]
     Admin(admin_cmd::AdminCommand),
+    /// DKIM (RFC 6376, 8301, 8463): generate keys and their DNS records, sign and
+    /// verify messages, look up key records.
+    #[command(subcommand)]
+    Dkim(dkim_cmd::DkimCommand),
     /// SPF (RFC 7208): check a host against a domain's policy, parse or look up a
     /// record.
     #[command(subcommand)]
@@ -177,6 +181,7 @@ pub fn run() -> ExitCode {
         Command::SetAccountPassword(args) => auth_cmd::set_password(&cli.config, &args),
         Command::LoginAttempts(args) => auth_cmd::login_attempts(&cli.config, &args),
         Command::Admin(cmd) => admin_cmd::run(&cli.config, cmd),
+        Command::Dkim(cmd) => dkim_cmd::run(&Dns::new(cli.dns_zone), cmd),
         Command::Spf(cmd) => spf_cmd::run(&Dns::new(cli.dns_zone), cmd),
         Command::Version => {
             println!("gannet {}", env!("CARGO_PKG_VERSION"));
