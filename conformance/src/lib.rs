@@ -6,6 +6,7 @@
 //! `cargo test --workspace` runs every suite through `tests/vectors.rs`; the binary
 //! (`cargo xtask conformance`) prints the table.
 
+pub mod dkim_corpus;
 pub mod imaptest;
 pub mod parse_vectors;
 pub mod report;
@@ -26,5 +27,6 @@ pub fn run_all(vectors: &Path) -> Vec<Suite> {
     let mut suites = parse_vectors::run(vectors);
     suites.push(uts46::run(&vectors.join("uts46/IdnaTestV2.txt")));
     suites.extend(spf::run(&vectors.join("rfc7208")));
+    suites.push(dkim_corpus::run(&dkim_corpus::corpus_dir()));
     suites
 }

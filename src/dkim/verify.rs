@@ -123,7 +123,8 @@ async fn key_of(resolver: &dyn Resolver, s: &Signature) -> Result<KeyRecord, (Dk
     ))
 }
 
-/// Whether `key` may verify `s` (RFC 6376 6.1.2).
+/// Whether `key` may verify `s` (RFC 6376 6.1.2): its type, hashes, flags and the
+/// key material itself, before any hashing.
 fn usable(s: &Signature, key: KeyRecord, name: &str) -> Result<KeyRecord, (DkimResult, String)> {
     let perm = |reason: String| Err((DkimResult::Permerror, reason));
     if key.public_key.is_empty() {
@@ -143,6 +144,24 @@ fn usable(s: &Signature, key: KeyRecord, name: &str) -> Result<KeyRecord, (DkimR
             "the key at {name} does not allow {}",
             s.algorithm.hash()
         ));
+    }
+    match key.key_type {
+        KeyType::Ed25519 if key.public_key.len() != 32 => {
+            return perm(format!("the Ed25519 key at {name} is not 32 octets"));
+        }
+        KeyType::Rsa => match rsa_bits(&key.public_key) {
+            None => return perm(format!("the RSA key at {name} cannot be read")),
+            Some(bits) if bits < 1024 => {
+                return Err((
+                    DkimResult::Policy,
+                    format!(
+                        "the RSA key at {name} has {bits} bits; at least 1024 are required (RFC 8301 3.2)"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        },
+        KeyType::Ed25519 => {}
     }
     if key.strict_identity
         && let Some(identity) = &s.identity
