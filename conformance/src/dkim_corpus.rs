@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use gannet::dkim::{DkimResult, SignatureResult, verify};
 use gannet::dns::{Record, StaticZone};
+use gannet::message::crlf_line_ends;
 
 use crate::Suite;
 
@@ -121,13 +122,11 @@ pub fn run(dir: &Path) -> Suite {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a tokio runtime");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = u64::try_from(gannet::message::now()).unwrap_or(0);
     for (file, want) in expected {
         let outcome = fs::read(dir.join("t/corpus").join(&file))
             .map_err(|e| format!("{file}: {e}"))
-            .map(|raw| runtime.block_on(verify(&zone, &crlf(&raw), now)));
+            .map(|raw| runtime.block_on(verify(&zone, &crlf_line_ends(&raw).0, now)));
         let results = match outcome {
             Ok(results) => results,
             Err(e) => {
@@ -206,16 +205,4 @@ fn load(dir: &Path) -> Result<(Vec<(String, String)>, StaticZone), String> {
         }
     }
     Ok((expected, zone))
-}
-
-/// The corpus files have LF line ends; mail has CRLF.
-fn crlf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len() + raw.len() / 30);
-    for (i, &b) in raw.iter().enumerate() {
-        if b == b'\n' && (i == 0 || raw[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    out
 }

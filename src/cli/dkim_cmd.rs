@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
-use gannet::dkim::{self, Canon, DkimResult, KeyRecord, PrivateKey, Signer};
+use gannet::dkim::{self, Canon, DkimResult, PrivateKey, Signer};
+use gannet::message::crlf_line_ends;
 
 use super::Dns;
 
@@ -138,22 +139,11 @@ fn read_message() -> Result<(Vec<u8>, bool), String> {
     std::io::stdin()
         .read_to_end(&mut input)
         .map_err(|e| format!("reading the message from stdin: {e}"))?;
-    let mut crlf = Vec::with_capacity(input.len() + input.len() / 30);
-    let mut bare_lf = false;
-    for (i, &b) in input.iter().enumerate() {
-        if b == b'\n' && (i == 0 || input[i - 1] != b'\r') {
-            crlf.push(b'\r');
-            bare_lf = true;
-        }
-        crlf.push(b);
-    }
-    Ok((crlf, !bare_lf))
+    Ok(crlf_line_ends(&input))
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    u64::try_from(gannet::message::now()).unwrap_or(0)
 }
 
 fn sign(
@@ -232,44 +222,18 @@ fn verify(dns: &Dns) -> ExitCode {
 }
 
 fn lookup(dns: &Dns, selector: &str, domain: &str) -> ExitCode {
-    let name = format!("{selector}._domainkey.{domain}");
-    dns.run(async |resolver| {
-        let answer = match resolver.txt(&name).await {
-            Ok(answer) => answer,
-            Err(e) => {
-                eprintln!("gannet dkim lookup: {e}");
-                return ExitCode::FAILURE;
+    dns.run(
+        async |resolver| match dkim::lookup_key(resolver, selector, domain).await {
+            Ok((text, key)) => {
+                println!("{text}");
+                let testing = if key.testing { ", testing (t=y)" } else { "" };
+                println!("  valid: k={}{testing}", key.key_type.name());
+                ExitCode::SUCCESS
             }
-        };
-        if answer.records.is_empty() {
-            eprintln!("gannet dkim lookup: no key record at {name}");
-            return ExitCode::FAILURE;
-        }
-        let mut ok = false;
-        for txt in &answer.records {
-            let text = String::from_utf8_lossy(txt);
-            println!("{text}");
-            match KeyRecord::parse(&text) {
-                Ok(key) => {
-                    ok = true;
-                    let state = if key.public_key.is_empty() {
-                        "revoked (empty p=)"
-                    } else {
-                        "valid"
-                    };
-                    println!(
-                        "  {state}: k={}{}",
-                        key.key_type.name(),
-                        if key.testing { ", testing (t=y)" } else { "" }
-                    );
-                }
-                Err(e) => println!("  invalid: {e}"),
+            Err((_, reason)) => {
+                eprintln!("gannet dkim lookup: {reason}");
+                ExitCode::FAILURE
             }
-        }
-        if ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        }
-    })
+        },
+    )
 }

@@ -31,13 +31,12 @@ impl Canon {
             Canon::Simple => raw.to_vec(),
             Canon::Relaxed => {
                 let colon = raw.iter().position(|&b| b == b':').unwrap_or(raw.len());
-                let mut out: Vec<u8> = raw[..colon].trim_ascii_end().to_ascii_lowercase();
+                let mut out: Vec<u8> = trim_wsp(&raw[..colon]).to_ascii_lowercase();
                 out.push(b':');
                 let value = raw.get(colon + 1..).unwrap_or(&[]);
-                out.extend(
-                    compress_wsp(value.iter().copied().filter(|&b| b != b'\r' && b != b'\n'))
-                        .trim_ascii(),
-                );
+                let unfolded =
+                    compress_wsp(value.iter().copied().filter(|&b| b != b'\r' && b != b'\n'));
+                out.extend_from_slice(trim_wsp(&unfolded));
                 out.extend_from_slice(b"\r\n");
                 out
             }
@@ -56,7 +55,7 @@ impl Canon {
                         None => (line, &b""[..]),
                     };
                     let compressed = compress_wsp(text.iter().copied());
-                    out.extend_from_slice(compressed.trim_ascii_end());
+                    out.extend_from_slice(trim_wsp_end(&compressed));
                     out.extend_from_slice(end);
                 }
                 out
@@ -80,12 +79,31 @@ impl Canon {
     }
 }
 
+/// `bytes` without spaces and tabs at either end (only those: RFC 6376 3.4.2's
+/// WSP, not form feeds or other white space).
+fn trim_wsp(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|&b| !is_wsp(b))
+        .unwrap_or(bytes.len());
+    trim_wsp_end(&bytes[start..])
+}
+
+fn trim_wsp_end(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().rposition(|&b| !is_wsp(b)).map_or(0, |i| i + 1);
+    &bytes[..end]
+}
+
+fn is_wsp(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
 /// Runs of spaces and tabs become one space.
 fn compress_wsp(bytes: impl Iterator<Item = u8>) -> Vec<u8> {
     let mut out = Vec::new();
     let mut in_wsp = false;
     for b in bytes {
-        if b == b' ' || b == b'\t' {
+        if is_wsp(b) {
             if !in_wsp {
                 out.push(b' ');
             }
@@ -119,6 +137,12 @@ mod tests {
             .collect();
         assert_eq!(simple, b"A: X\r\nB : Y\t\r\n\tZ  \r\n");
         assert_eq!(Canon::Simple.body(body), b" C \r\nD \t E\r\n");
+    }
+
+    #[test]
+    fn relaxed_trims_only_spaces_and_tabs() {
+        assert_eq!(Canon::Relaxed.body(b" \x0c\r\n"), b" \x0c\r\n");
+        assert_eq!(Canon::Relaxed.header(b"X: \x0c v \r\n"), b"x:\x0c v\r\n");
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use private_key::{KeyError, PrivateKey};
 pub use sign::{OVERSIGNED_FIELDS, SIGNED_FIELDS, SignError, Signer};
 pub use signature::{Algorithm, ParsedSignature, Signature};
 pub use tags::TagError;
-pub use verify::verify;
+pub use verify::{lookup_key, verify};
 
 /// The result of one signature, in RFC 8601 2.7.1's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -61,6 +61,8 @@ pub enum SignError {
     NoFrom,
     #[error("{0}")]
     Key(#[from] KeyError),
+    #[error("a lifetime of {0} seconds is past the end of time")]
+    Lifetime(u64),
 }
 
 impl Signer<'_> {
@@ -90,7 +92,10 @@ impl Signer<'_> {
             length: None,
             selector: self.selector.to_ascii_lowercase(),
             timestamp: Some(self.now),
-            expiration: self.lifetime.map(|l| self.now + l),
+            expiration: match self.lifetime {
+                Some(l) => Some(self.now.checked_add(l).ok_or(SignError::Lifetime(l))?),
+                None => None,
+            },
         };
         let unsigned = format!("DKIM-Signature:{}\r\n", signature.to_value());
         let own = HeaderSection::parse(unsigned.as_bytes())?;

@@ -192,13 +192,22 @@ impl Signature {
         if let Some(i) = &self.identity {
             tags.push(format!("i={}", quoted_printable(i)));
         }
-        tags.push(format!("h={}", self.headers.join(":")));
-        tags.push(format!("bh={}", BASE64.encode(&self.body_hash)));
         let mut out = String::new();
         let mut column = "DKIM-Signature:".len();
         for tag in tags {
-            fold_onto(&mut out, &mut column, &format!("{tag};"));
+            fold_onto(&mut out, &mut column, " ", &format!("{tag};"));
         }
+        // h= may be long (many fields, oversigned): it folds before a colon, where
+        // RFC 6376 3.5 allows FWS.
+        for (i, name) in self.headers.iter().enumerate() {
+            let last = if i + 1 == self.headers.len() { ";" } else { "" };
+            match i {
+                0 => fold_onto(&mut out, &mut column, " ", &format!("h={name}{last}")),
+                _ => fold_onto(&mut out, &mut column, "", &format!(":{name}{last}")),
+            }
+        }
+        let bh = format!("bh={};", BASE64.encode(&self.body_hash));
+        fold_onto(&mut out, &mut column, " ", &bh);
         // b= starts a line of its own, so that the layout before it is the same
         // with and without the signature (simple canonicalization hashes the
         // layout), and is broken into pieces to keep lines short; white space
@@ -212,14 +221,15 @@ impl Signature {
     }
 }
 
-/// Appends " word", first folding onto a new line if the line would pass 78.
-fn fold_onto(out: &mut String, column: &mut usize, word: &str) {
-    if *column + 1 + word.len() > 78 {
+/// Appends `separator` and `word`, or instead folds onto a new line if the line
+/// would pass 78 columns.
+fn fold_onto(out: &mut String, column: &mut usize, separator: &str, word: &str) {
+    if *column + separator.len() + word.len() > 78 {
         out.push_str("\r\n\t");
         *column = 1;
     } else {
-        out.push(' ');
-        *column += 1;
+        out.push_str(separator);
+        *column += separator.len();
     }
     out.push_str(word);
     *column += word.len();

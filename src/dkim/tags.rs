@@ -28,7 +28,9 @@ pub struct Tag {
     pub name: String,
     /// The value as written, folding included, without surrounding white space.
     pub value: String,
-    /// Where the value is in the tag list's text.
+    /// Where the value is in the tag list's text, with the white space around it
+    /// (from after the '=' to the ';' or the end): what a verifier deletes from b=
+    /// (RFC 6376 3.7).
     pub value_span: std::ops::Range<usize>,
 }
 
@@ -37,18 +39,25 @@ pub fn split(text: &str) -> Result<Vec<Tag>, TagError> {
     let list = parse_entry::<DkimParser, _>(Rule::tag_list_only, text, describe, PUNCTUATION)
         .map_err(TagError::List)?;
     let mut tags: Vec<Tag> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for spec in list.into_inner() {
+        let spec_end = spec.as_span().end();
         let mut inner = spec.into_inner();
-        let name = inner.next().expect("a tag name").as_str().to_string();
+        let name = inner.next().expect("a tag name");
         let value = inner.next().expect("a tag value, maybe empty");
-        if tags.iter().any(|t| t.name == name) {
+        let after_equals = name.as_span().end()
+            + text[name.as_span().end()..]
+                .find('=')
+                .expect("the grammar has '='")
+            + 1;
+        let name = name.as_str().to_string();
+        if !seen.insert(name.clone()) {
             return Err(TagError::Duplicate { tag: name });
         }
-        let span = value.as_span();
         tags.push(Tag {
             name,
             value: value.as_str().to_string(),
-            value_span: span.start()..span.end(),
+            value_span: after_equals..spec_end,
         });
     }
     Ok(tags)

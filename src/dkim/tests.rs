@@ -19,8 +19,7 @@ fn block_on<T>(f: impl Future<Output = T>) -> T {
 }
 
 fn crlf(text: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(text).replace("\r\n", "\n");
-    text.replace('\n', "\r\n").into_bytes()
+    crate::message::crlf_line_ends(text).0
 }
 
 fn rfc8463_message() -> Vec<u8> {
@@ -135,7 +134,9 @@ fn signed_messages_verify_with_either_key_and_canonicalization() {
                 assert_eq!(results[0].domain, "example.org");
                 let value = String::from_utf8_lossy(&message);
                 assert!(
-                    value.contains("h=From:From:Subject:Subject:Date:To:To:Message-ID;"),
+                    value
+                        .replace("\r\n\t", "")
+                        .contains("h=From:From:Subject:Subject:Date:To:To:Message-ID;"),
                     "{value}"
                 );
                 assert!(value.lines().all(|l| l.len() <= 78), "{value}");
@@ -292,4 +293,17 @@ fn key_records_and_signature_values_read_back() {
     ] {
         assert!(KeyRecord::parse(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn white_space_around_the_b_value_is_not_signed() {
+    let key = PrivateKey::generate_ed25519().unwrap();
+    let zone = zone_for(&key);
+    let message = signed(&key, Canon::Simple, Canon::Simple, &message());
+    let text = String::from_utf8(message).unwrap();
+    // RFC 6376 3.7 deletes b='s value with the white space around it.
+    let respaced = text.replacen("\tb=", "\tb=\r\n\t  ", 1);
+    assert_ne!(respaced, text);
+    let results = block_on(verify(&zone, respaced.as_bytes(), NOW));
+    assert_eq!(results[0].result, DkimResult::Pass, "{results:?}");
 }

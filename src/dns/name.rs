@@ -16,6 +16,8 @@ pub enum NameError {
     Long(String),
     #[error("DNS name {0:?} is not ASCII (use the A-label form)")]
     NotAscii(String),
+    #[error("DNS name {0:?} cannot be looked up: {1}")]
+    Invalid(String, String),
 }
 
 /// `name` lowercased and without its trailing dot, if it is a name DNS can hold.

@@ -8,7 +8,7 @@ use hickory_resolver::proto::dnssec::Proof;
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{self, RData};
 
-use super::name::normalize_name;
+use super::name::{NameError, normalize_name};
 use super::records::{Record, RecordType, Tlsa};
 use super::{Answer, DnsError, Dnssec, Lookup, Resolver};
 
@@ -32,14 +32,19 @@ impl SystemResolver {
     }
 
     async fn answer(&self, name: &str, rtype: RecordType) -> Result<Answer, DnsError> {
-        // The root dot: an absolute name is never tried against the search list.
-        let fqdn = format!("{}.", normalize_name(name)?);
+        let bare = normalize_name(name)?;
+        // Labels as raw octets: names looked up for mail hold '_', '+', '=' (SPF
+        // macros, SRS), which hickory's text parser would refuse as hostnames.
+        // from_labels gives an absolute name, never tried against the search list.
+        let labels = bare.split('.').map(str::as_bytes);
+        let query = rr::Name::from_labels(labels)
+            .map_err(|e| NameError::Invalid(bare.clone(), e.to_string()))?;
         let wanted = hickory_type(rtype);
         let temporary = |reason: String| DnsError::Temporary {
-            name: fqdn.trim_end_matches('.').to_string(),
+            name: bare.clone(),
             reason,
         };
-        match self.inner.lookup(fqdn.as_str(), wanted).await {
+        match self.inner.lookup(query, wanted).await {
             Ok(lookup) => Ok(positive(&lookup, wanted)),
             Err(NetError::Dns(HickoryError::NoRecordsFound(NoRecords {
                 response_code, ..

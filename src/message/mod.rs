@@ -6,6 +6,7 @@
 mod address_list;
 mod date;
 mod header;
+mod line_ends;
 pub mod mime;
 mod originator;
 mod trace;
@@ -16,5 +17,6 @@ pub use address_list::{
 };
 pub use date::{now, rfc5322_date};
 pub use header::{HeaderError, HeaderField, HeaderSection};
+pub use line_ends::crlf_line_ends;
 pub use originator::{FromError, from_addresses};
 pub use trace::{Received, trace_headers};

@@ -60,8 +60,10 @@ pub async fn check_host(resolver: &dyn Resolver, request: &Request<'_>) -> Verdi
         request: &request,
         lookups: 0,
         voids: 0,
+        validated: None,
     };
-    let (result, reason, explanation) = match evaluation.check(request.domain.to_string()).await {
+    let checked = evaluation.check(request.domain.to_string(), true).await;
+    let (result, reason, explanation) = match checked {
         Ok(found) => (found.result, found.reason, found.explanation),
         Err(Abort::Temp(why)) => (SpfResult::Temperror, why, None),
         Err(Abort::Perm(why)) => (SpfResult::Permerror, why, None),
@@ -79,13 +81,24 @@ struct Evaluation<'a> {
     request: &'a Request<'a>,
     lookups: u32,
     voids: u32,
+    /// The client's validated names, looked up at the first need.
+    validated: Option<Validated>,
+}
+
+/// The client's validated names (RFC 7208 5.5), and whether its PTR lookup found
+/// nothing.
+struct Validated {
+    names: Vec<String>,
+    ptr_void: bool,
 }
 
 type Step<'f> = Pin<Box<dyn Future<Output = Result<Found, Abort>> + Send + 'f>>;
 
 impl<'a> Evaluation<'a> {
-    /// check_host() for `domain`: include and redirect come back here.
-    fn check(&mut self, domain: String) -> Step<'_> {
+    /// check_host() for `domain`: include and redirect come back here. `explain`:
+    /// whether a fail needs its explanation (not inside an include, whose fail only
+    /// means "no match", RFC 7208 5.2).
+    fn check(&mut self, domain: String, explain: bool) -> Step<'_> {
         Box::pin(async move {
             let Some(domain) = fqdn(&domain) else {
                 return Ok(found(
@@ -102,7 +115,7 @@ impl<'a> Evaluation<'a> {
                     ));
                 }
             };
-            self.evaluate(&domain, &record).await
+            self.evaluate(&domain, &record, explain).await
         })
     }
 
@@ -114,7 +127,12 @@ impl<'a> Evaluation<'a> {
         }
     }
 
-    async fn evaluate(&mut self, domain: &str, record: &Record) -> Result<Found, Abort> {
+    async fn evaluate(
+        &mut self,
+        domain: &str,
+        record: &Record,
+        explain: bool,
+    ) -> Result<Found, Abort> {
         for term in &record.terms {
             let Term::Directive(qualifier, mechanism) = term else {
                 continue;
@@ -131,7 +149,9 @@ impl<'a> Evaluation<'a> {
                     self.request.ip
                 );
                 let explanation = match (result, modifier(record, "exp")) {
-                    (SpfResult::Fail, Some(target)) => self.explanation(domain, target).await,
+                    (SpfResult::Fail, Some(target)) if explain => {
+                        self.explanation(domain, target).await
+                    }
                     _ => None,
                 };
                 return Ok(Found {
@@ -144,7 +164,7 @@ impl<'a> Evaluation<'a> {
         if let Some(target) = modifier(record, "redirect") {
             self.count_lookup()?;
             let target = self.expand_domain(domain, target).await;
-            let outcome = self.check(target.clone()).await?;
+            let outcome = self.check(target.clone(), explain).await?;
             if outcome.result == SpfResult::None {
                 return Err(Abort::Perm(format!(
                     "redirect={target} in the record of {domain} names a domain without an SPF record"
@@ -175,7 +195,7 @@ impl<'a> Evaluation<'a> {
             Mechanism::Include(target) => {
                 self.count_lookup()?;
                 let target = self.expand_domain(domain, target).await;
-                let outcome = self.check(target.clone()).await?;
+                let outcome = self.check(target.clone(), false).await?;
                 match outcome.result {
                     SpfResult::Pass => true,
                     SpfResult::Fail | SpfResult::Softfail | SpfResult::Neutral => false,
@@ -207,8 +227,13 @@ impl<'a> Evaluation<'a> {
             Mechanism::Ptr(target) => {
                 self.count_lookup()?;
                 let target = self.target(domain, target.as_ref()).await;
-                let names = self.validated_names(true).await?;
-                names.iter().any(|n| is_within(n, &target))
+                let validated = self.validated().await;
+                let (matched, void) = (
+                    validated.names.iter().any(|n| is_within(n, &target)),
+                    validated.ptr_void,
+                );
+                self.void_check(void, &crate::dns::reverse_name(ip))?;
+                matched
             }
             Mechanism::Exists(target) => {
                 self.count_lookup()?;
@@ -216,7 +241,7 @@ impl<'a> Evaluation<'a> {
                 // Always an A lookup, whatever the client's address family (RFC 7208 5.7).
                 match self.resolver.ips(&target, false).await {
                     Ok(answer) => !self.void_check(answer.records.is_empty(), &target)?,
-                    Err(e) => return self.dns_failure(&target, e).map(|()| false),
+                    Err(e) => return self.dns_failure(&target, e, true).map(|()| false),
                 }
             }
         })
@@ -228,7 +253,7 @@ impl<'a> Evaluation<'a> {
                 self.void_check(answer.records.is_empty(), target)?;
                 answer.records
             }
-            Err(e) => return self.dns_failure(target, e).map(|()| false),
+            Err(e) => return self.dns_failure(target, e, true).map(|()| false),
         };
         if exchanges.len() > MAX_NAMES {
             return Err(Abort::Perm(format!(
@@ -258,32 +283,37 @@ impl<'a> Evaluation<'a> {
                 }
                 Ok(answer.records)
             }
-            Err(e) => self.dns_failure(name, e).map(|()| Vec::new()),
+            Err(e) => self.dns_failure(name, e, void).map(|()| Vec::new()),
         }
     }
 
-    /// The names of the client's PTR records whose addresses include the client
-    /// (RFC 7208 5.5). DNS errors leave names out. `void` as for [`Self::addresses`].
-    async fn validated_names(&mut self, void: bool) -> Result<Vec<String>, Abort> {
-        let ip = self.request.ip;
-        let names = match self.resolver.ptr(ip).await {
-            Ok(answer) => {
-                if void {
-                    self.void_check(answer.records.is_empty(), &crate::dns::reverse_name(ip))?;
+    /// The names of the client's PTR records (at most 10) whose addresses include
+    /// the client (RFC 7208 5.5), looked up once per check. DNS errors leave names
+    /// out.
+    async fn validated(&mut self) -> &Validated {
+        if self.validated.is_none() {
+            let ip = self.request.ip;
+            let (names, ptr_void) = match self.resolver.ptr(ip).await {
+                Ok(answer) => {
+                    let void = answer.records.is_empty();
+                    (answer.records, void)
                 }
-                answer.records
+                Err(_) => (Vec::new(), false),
+            };
+            let mut valid = Vec::new();
+            for name in names.into_iter().take(MAX_NAMES) {
+                if let Ok(answer) = self.resolver.ips(&name, ip.is_ipv6()).await
+                    && answer.records.contains(&ip)
+                {
+                    valid.push(name);
+                }
             }
-            Err(_) => return Ok(Vec::new()),
-        };
-        let mut validated = Vec::new();
-        for name in names.into_iter().take(MAX_NAMES) {
-            if let Ok(answer) = self.resolver.ips(&name, ip.is_ipv6()).await
-                && answer.records.contains(&ip)
-            {
-                validated.push(name);
-            }
+            self.validated = Some(Validated {
+                names: valid,
+                ptr_void,
+            });
         }
-        Ok(validated)
+        self.validated.as_ref().expect("just set")
     }
 
     /// The mechanism's target: its domain-spec expanded, or the current domain.
@@ -305,7 +335,7 @@ impl<'a> Evaluation<'a> {
         if !spec.uses_validated_name() {
             return None;
         }
-        let names = self.validated_names(false).await.ok()?;
+        let names = &self.validated().await.names;
         names
             .iter()
             .find(|n| is_within(n, domain))
@@ -365,13 +395,13 @@ impl<'a> Evaluation<'a> {
     }
 
     /// A lookup error in a mechanism: temporary ones end the check with temperror; a
-    /// name DNS cannot hold finds nothing.
-    fn dns_failure(&mut self, name: &str, e: DnsError) -> Result<(), Abort> {
+    /// name DNS cannot hold finds nothing (a void lookup where `void` says so).
+    fn dns_failure(&mut self, name: &str, e: DnsError, void: bool) -> Result<(), Abort> {
         match e {
             DnsError::Temporary { reason, .. } => {
                 Err(Abort::Temp(format!("looking up {name}: {reason}")))
             }
-            DnsError::Name(_) => self.void_check(true, name).map(|_| ()),
+            DnsError::Name(_) => self.void_check(void, name).map(|_| ()),
         }
     }
 }

@@ -51,16 +51,20 @@ impl MacroString {
     /// The expanded domain-spec as a name to look up: over 253 octets, labels are
     /// dropped from the left until it fits (RFC 7208 7.3).
     pub fn expand_domain(&self, values: &MacroValues<'_>) -> String {
-        let mut name = self.expand(values);
-        let trimmed = name.trim_end_matches('.');
-        name.truncate(trimmed.len());
-        while name.len() > 253 {
-            match name.split_once('.') {
-                Some((_, rest)) => name = rest.to_string(),
-                None => break,
-            }
+        let name = self.expand(values);
+        let name = name.trim_end_matches('.');
+        if name.len() <= 253 {
+            return name.to_string();
         }
-        name
+        // One cut after the first dot that leaves at most 253 octets (a name with
+        // no such dot stays too long, and the lookup refuses it).
+        let from = name.len() - 254;
+        // Bytes, not str: `from` may fall inside a UTF-8 character; a dot is a
+        // character boundary.
+        match name.as_bytes()[from..].iter().position(|&b| b == b'.') {
+            Some(dot) => name[from + dot + 1..].to_string(),
+            None => name.to_string(),
+        }
     }
 }
 

@@ -116,9 +116,7 @@ pub async fn check_sender(
     receiver: &str,
 ) -> Verdict {
     let (local, sender_domain) = sender.rsplit_once('@').unwrap_or(("", sender));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = u64::try_from(crate::message::now()).unwrap_or(0);
     let request = Request {
         ip,
         domain,
