@@ -92,20 +92,8 @@ impl CanonArg {
 
 pub fn run(dns: &Dns, cmd: DkimCommand) -> ExitCode {
     let outcome = match cmd {
-        DkimCommand::Genrsa => PrivateKey::generate_rsa()
-            .and_then(|k| k.to_pem())
-            .map(|pem| {
-                print!("{pem}");
-                ExitCode::SUCCESS
-            })
-            .map_err(|e| e.to_string()),
-        DkimCommand::Gened25519 => PrivateKey::generate_ed25519()
-            .and_then(|k| k.to_pem())
-            .map(|pem| {
-                print!("{pem}");
-                ExitCode::SUCCESS
-            })
-            .map_err(|e| e.to_string()),
+        DkimCommand::Genrsa => print_key(PrivateKey::generate_rsa()),
+        DkimCommand::Gened25519 => print_key(PrivateKey::generate_ed25519()),
         DkimCommand::Txt { keyfile } => read_key(&keyfile).and_then(|key| {
             let record = key.key_record().map_err(|e| e.to_string())?;
             println!("{}", record.to_text());
@@ -125,6 +113,13 @@ pub fn run(dns: &Dns, cmd: DkimCommand) -> ExitCode {
         eprintln!("gannet dkim: {e}");
         ExitCode::FAILURE
     })
+}
+
+/// Prints a newly made key as PEM.
+fn print_key(key: Result<PrivateKey, dkim::KeyError>) -> Result<ExitCode, String> {
+    let pem = key.and_then(|k| k.to_pem()).map_err(|e| e.to_string())?;
+    print!("{pem}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_key(path: &PathBuf) -> Result<PrivateKey, String> {
