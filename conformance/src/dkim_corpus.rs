@@ -1,8 +1,10 @@
 //! The Mail::DKIM verifier corpus (fastmail/mail-dkim's t/corpus, with its fake DNS
 //! and the expectations of its t/verifier.t), run through `gannet::dkim::verify`.
 //! Its licence (Perl 5 terms) keeps it out of this repository: it is read from the
-//! project's shared vector collection, `../shared/vectors/dkim-mail-dkim-perl`
-//! next to the checkout, or from `MAIL_DKIM_CORPUS`.
+//! project's shared vector collection: `MAIL_DKIM_CORPUS` if set, else
+//! `../shared/vectors/dkim-mail-dkim-perl` next to the checkout, else the same
+//! under `/work/shared` (where the collection lives on the project's machines, for
+//! checkouts made elsewhere, such as CI's).
 //!
 //! Mail::DKIM's "pass" is a passing signature; "fail" a signature that does not
 //! verify (gannet: fail); "invalid" one that cannot be checked (gannet: permerror,
