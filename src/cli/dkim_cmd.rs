@@ -208,11 +208,7 @@ fn verify(dns: &Dns) -> ExitCode {
                 r.reason
             );
         }
-        if results.iter().any(|r| r.result == DkimResult::Pass) {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        }
+        super::exit_status(results.iter().any(|r| r.result == DkimResult::Pass))
     })
 }
 

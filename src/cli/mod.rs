@@ -202,6 +202,15 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// Exit status 0 when `success`, else 1.
+fn exit_status(success: bool) -> ExitCode {
+    if success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 /// Says plainly that a command does not work yet.
 fn not_available(command: &str, arrives_with: &str) -> ExitCode {
     eprintln!("gannet {command}: not available yet (arrives with {arrives_with})");

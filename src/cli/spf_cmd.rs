@@ -58,7 +58,7 @@ pub fn run(dns: &Dns, cmd: SpfCommand) -> ExitCode {
             if let Some(explanation) = &verdict.explanation {
                 println!("explanation: {explanation}");
             }
-            exit(verdict.result == SpfResult::Pass)
+            super::exit_status(verdict.result == SpfResult::Pass)
         }),
         SpfCommand::Lookup { domain } => {
             dns.run(
@@ -100,24 +100,11 @@ fn parse(text: &str) -> ExitCode {
 fn print_terms(record: &Record) {
     for term in &record.terms {
         let role = match term {
-            Term::Directive(q, _) => match q {
-                spf::Qualifier::Pass => "pass",
-                spf::Qualifier::Fail => "fail",
-                spf::Qualifier::Softfail => "softfail",
-                spf::Qualifier::Neutral => "neutral",
-            },
+            Term::Directive(q, _) => q.result().name(),
             Term::Redirect(_) => "redirect",
             Term::Exp(_) => "explain",
             Term::Unknown { .. } => "ignored",
         };
         println!("  {role:<9} {term}");
-    }
-}
-
-fn exit(success: bool) -> ExitCode {
-    if success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
     }
 }

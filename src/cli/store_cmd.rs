@@ -277,11 +277,7 @@ fn verify(config: &Path, fix: bool, account: Option<String>) -> ExitCode {
     for name in &names {
         consistent &= verify_account(&data_dir, name, fix);
     }
-    if consistent {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    super::exit_status(consistent)
 }
 
 /// The accounts on disk: the directories in DATA_DIR/accounts, sorted.

@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use super::macros::MacroValues;
 use super::parse::explain_string;
-use super::record::{DualCidr, MacroString, Mechanism, Qualifier, Record, Term};
+use super::record::{DualCidr, MacroString, Mechanism, Record, Term};
 use super::{SpfResult, Verdict};
 use crate::dns::{DnsError, Resolver, normalize_name};
 
@@ -138,17 +138,12 @@ impl<'a> Evaluation<'a> {
                 continue;
             };
             if self.matches(domain, mechanism).await? {
-                let result = match *qualifier {
-                    Qualifier::Pass => SpfResult::Pass,
-                    Qualifier::Fail => SpfResult::Fail,
-                    Qualifier::Softfail => SpfResult::Softfail,
-                    Qualifier::Neutral => SpfResult::Neutral,
-                };
+                let result = qualifier.result();
                 let reason = format!(
                     "{} matched {term} in the record of {domain}",
                     self.request.ip
                 );
-                let explanation = match (result, modifier(record, "exp")) {
+                let explanation = match (result, record.exp()) {
                     (SpfResult::Fail, Some(target)) if explain => {
                         self.explanation(domain, target).await
                     }
@@ -161,7 +156,7 @@ impl<'a> Evaluation<'a> {
                 });
             }
         }
-        if let Some(target) = modifier(record, "redirect") {
+        if let Some(target) = record.redirect() {
             self.count_lookup()?;
             let target = self.expand_domain(domain, target).await;
             let outcome = self.check(target.clone(), explain).await?;
@@ -412,15 +407,6 @@ fn found(result: SpfResult, reason: String) -> Found {
         reason,
         explanation: None,
     }
-}
-
-/// The target of the record's `exp=` or `redirect=`, wherever it stands: modifiers
-/// apply after the mechanisms whatever their position (RFC 7208 6).
-fn modifier<'r>(record: &'r Record, name: &str) -> Option<&'r MacroString> {
-    record.terms.iter().find_map(|t| match (t, name) {
-        (Term::Exp(target), "exp") | (Term::Redirect(target), "redirect") => Some(target),
-        _ => None,
-    })
 }
 
 /// Why a domain's SPF record could not be had.

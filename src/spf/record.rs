@@ -4,6 +4,8 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use super::SpfResult;
+
 /// A parsed `v=spf1` record: its terms in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -34,6 +36,16 @@ pub enum Qualifier {
 }
 
 impl Qualifier {
+    /// The result a match gives.
+    pub fn result(self) -> SpfResult {
+        match self {
+            Qualifier::Pass => SpfResult::Pass,
+            Qualifier::Fail => SpfResult::Fail,
+            Qualifier::Softfail => SpfResult::Softfail,
+            Qualifier::Neutral => SpfResult::Neutral,
+        }
+    }
+
     fn symbol(self) -> &'static str {
         match self {
             Qualifier::Pass => "",
@@ -107,6 +119,25 @@ pub struct Macro {
     pub reverse: bool,
     /// The characters that split the value into parts; "" means ".".
     pub delimiters: String,
+}
+
+impl Record {
+    /// The target of `exp=`, wherever it stands: modifiers apply after the
+    /// mechanisms whatever their position (RFC 7208 6).
+    pub fn exp(&self) -> Option<&MacroString> {
+        self.terms.iter().find_map(|t| match t {
+            Term::Exp(target) => Some(target),
+            _ => None,
+        })
+    }
+
+    /// The target of `redirect=`, wherever it stands.
+    pub fn redirect(&self) -> Option<&MacroString> {
+        self.terms.iter().find_map(|t| match t {
+            Term::Redirect(target) => Some(target),
+            _ => None,
+        })
+    }
 }
 
 impl fmt::Display for Record {
