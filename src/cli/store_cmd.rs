@@ -280,7 +280,8 @@ fn verify(config: &Path, fix: bool, account: Option<String>) -> ExitCode {
     super::exit_status(consistent)
 }
 
-/// The accounts on disk: the directories in DATA_DIR/accounts, sorted.
+/// The accounts on disk: the directories in DATA_DIR/accounts, sorted; dotted names
+/// are accounts being created (see `Account::open`).
 fn account_names(accounts_dir: &Path) -> std::io::Result<Vec<String>> {
     let entries = match std::fs::read_dir(accounts_dir) {
         Ok(entries) => entries,
@@ -294,6 +295,7 @@ fn account_names(accounts_dir: &Path) -> std::io::Result<Vec<String>> {
             continue;
         }
         match entry.file_name().into_string() {
+            Ok(name) if name.starts_with('.') => {}
             Ok(name) => names.push(name),
             Err(name) => eprintln!(
                 "gannet store verify: skipping {}: not a UTF-8 account name",

@@ -44,17 +44,15 @@ impl Account {
     /// Opens the account stored in `dir`, creating it with the standard mailboxes if
     /// it is new. Runs the recovery pass: leftovers of a crash are removed.
     pub fn open(dir: &Path, name: &str) -> Result<Account, StoreError> {
-        let io = |e| StoreError::io(dir, e);
-        let new = !dir.exists();
-        fs::create_dir_all(dir).map_err(io)?;
+        if !dir.exists() {
+            create(dir, name)?;
+        }
+        Account::open_existing(dir, name)
+    }
+
+    fn open_existing(dir: &Path, name: &str) -> Result<Account, StoreError> {
         let lock = lock_for_writing(dir, name)?;
         let mut db = Connection::open(dir.join("index.db"))?;
-        if new {
-            files::sync_dir(dir).map_err(io)?;
-            if let Some(parent) = dir.parent() {
-                files::sync_dir(parent).map_err(|e| StoreError::io(parent, e))?;
-            }
-        }
         // WAL with synchronous=FULL: a commit is on disk when it returns.
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
@@ -134,6 +132,31 @@ impl Account {
 }
 
 /// Locks the account in `dir` for this process's writes, or says who has it.
+/// Makes a new account whole (schema, standard mailboxes) in a staging folder beside
+/// `dir` and renames it into place, so that a reader in another process (`gannet
+/// export` while the server delivers) never finds an account half made. Account
+/// names start with a letter or digit, so the dotted staging name is no account's.
+fn create(dir: &Path, name: &str) -> Result<(), StoreError> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+    let staging = parent.join(format!(".{name}.new-{}", std::process::id()));
+    // A leftover of a crash during an earlier creation by a process with our pid.
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(|e| StoreError::io(&staging, e))?;
+    }
+    fs::create_dir(&staging).map_err(|e| StoreError::io(&staging, e))?;
+    drop(Account::open_existing(&staging, name)?);
+    files::sync_dir(&staging).map_err(|e| StoreError::io(&staging, e))?;
+    match fs::rename(&staging, dir) {
+        Ok(()) => files::sync_dir(parent).map_err(|e| StoreError::io(parent, e)),
+        // Another process created it first: theirs stands.
+        Err(_) if dir.exists() => {
+            fs::remove_dir_all(&staging).map_err(|e| StoreError::io(&staging, e))
+        }
+        Err(e) => Err(StoreError::io(dir, e)),
+    }
+}
+
 fn lock_for_writing(dir: &Path, name: &str) -> Result<fs::File, StoreError> {
     let path = dir.join("lock");
     let file = fs::OpenOptions::new()

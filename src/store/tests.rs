@@ -804,6 +804,37 @@ fn one_writer_per_account_and_readers_alongside() {
 }
 
 #[test]
+fn a_reader_never_finds_an_account_half_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alice");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            Account::open(&path, "alice").unwrap();
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        // Until the account is there, a reader finds nothing; from then on, all of it.
+        loop {
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+            match Account::open_read_only(&path, "alice") {
+                Ok(reader) => {
+                    assert!(reader.mailbox("Inbox").is_ok());
+                    break;
+                }
+                Err(StoreError::Io { ref source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && !finished => {}
+                Err(e) => panic!("a reader found {e}"),
+            }
+        }
+    });
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["alice"], "no staging folder is left");
+}
+
+#[test]
 fn annotations_have_limits_and_change_all_or_nothing() {
     let (_dir, mut account) = open();
     let update = |entry: &str, value| annotation(entry, false, value);
