@@ -9,6 +9,7 @@
 pub mod dkim_corpus;
 pub mod imaptest;
 pub mod parse_vectors;
+pub mod psl;
 pub mod report;
 pub mod spf;
 pub mod uts46;
@@ -26,6 +27,7 @@ pub fn vectors_dir() -> PathBuf {
 pub fn run_all(vectors: &Path) -> Vec<Suite> {
     let mut suites = parse_vectors::run(vectors);
     suites.push(uts46::run(&vectors.join("uts46/IdnaTestV2.txt")));
+    suites.push(psl::run(&vectors.join("psl/test_psl.txt")));
     suites.extend(spf::run(&vectors.join("rfc7208")));
     suites.push(dkim_corpus::run(&dkim_corpus::corpus_dir()));
     suites

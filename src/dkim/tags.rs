@@ -1,11 +1,14 @@
-//! `grammars/dkim.pest`: tag lists split into tags, and each tag value's own
-//! grammar. Nothing outside this file sees pest.
+//! `grammars/dkim.pest`: each DKIM tag value's own grammar, over the tags that
+//! [`crate::tag_list`] splits. Nothing outside this file sees pest.
 
 use pest_derive::Parser;
 
-use crate::grammar::{SyntaxError, parse_entry, parse_whole};
+use crate::grammar::{SyntaxError, parse_whole};
+pub use crate::tag_list::Tag;
+use crate::tag_list::{self, TagListError};
 
 #[derive(Parser)]
+#[grammar = "../grammars/tag_list.pest"]
 #[grammar = "../grammars/dkim.pest"]
 struct DkimParser;
 
@@ -22,45 +25,12 @@ pub enum TagError {
     Value { tag: String, problem: String },
 }
 
-/// One tag of a tag list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tag {
-    pub name: String,
-    /// The value as written, folding included, without surrounding white space.
-    pub value: String,
-    /// Where the value is in the tag list's text, with the white space around it
-    /// (from after the '=' to the ';' or the end): what a verifier deletes from b=
-    /// (RFC 6376 3.7).
-    pub value_span: std::ops::Range<usize>,
-}
-
-/// A tag list's tags in order. Tag names are case-sensitive (RFC 6376 3.2).
+/// A tag list's tags in order (see [`crate::tag_list::split`]).
 pub fn split(text: &str) -> Result<Vec<Tag>, TagError> {
-    let list = parse_entry::<DkimParser, _>(Rule::tag_list_only, text, describe, PUNCTUATION)
-        .map_err(TagError::List)?;
-    let mut tags: Vec<Tag> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for spec in list.into_inner() {
-        let spec_end = spec.as_span().end();
-        let mut inner = spec.into_inner();
-        let name = inner.next().expect("a tag name");
-        let value = inner.next().expect("a tag value, maybe empty");
-        let after_equals = name.as_span().end()
-            + text[name.as_span().end()..]
-                .find('=')
-                .expect("the grammar has '='")
-            + 1;
-        let name = name.as_str().to_string();
-        if !seen.insert(name.clone()) {
-            return Err(TagError::Duplicate { tag: name });
-        }
-        tags.push(Tag {
-            name,
-            value: value.as_str().to_string(),
-            value_span: after_equals..spec_end,
-        });
-    }
-    Ok(tags)
+    tag_list::split(text).map_err(|e| match e {
+        TagListError::Syntax(e) => TagError::List(e),
+        TagListError::Duplicate(tag) => TagError::Duplicate { tag },
+    })
 }
 
 const PUNCTUATION: &[&str] = &["=", ";", ":", "@", ".", "-", "/"];
@@ -68,8 +38,6 @@ const PUNCTUATION: &[&str] = &["=", ";", ":", "@", ".", "-", "/"];
 fn describe(rule: Rule) -> Option<&'static str> {
     use Rule::*;
     Some(match rule {
-        tag_name | tag_spec => "a tag name",
-        tag_value => "a tag value",
         sub_domain => "a domain label",
         field_name => "a header field name",
         base64string => "base64",

@@ -70,6 +70,19 @@ enum Task {
     /// `cargo test --workspace`, where a container engine that cannot be set up
     /// fails the run when CI is set.
     Interop,
+    /// Replace the built-in Public Suffix List (src/psl/public_suffix_list.dat) with
+    /// a newer one, then run the conformance table, whose PSL rows must still pass.
+    ///
+    /// FILE defaults to Debian's copy (`apt-get install publicsuffix` puts it in
+    /// /usr/share/publicsuffix/). The file must have the list's ICANN and private
+    /// sections. Rebuild gannet afterwards: the list is compiled in.
+    Psl {
+        #[arg(
+            value_name = "FILE",
+            default_value = "/usr/share/publicsuffix/public_suffix_list.dat"
+        )]
+        file: PathBuf,
+    },
     /// Run a benchmark (store, smtp, imap) and print its figures; never a timed assertion.
     ///
     /// Without the name of one, lists the benchmarks (exit status 2: nothing ran).
@@ -138,6 +151,7 @@ fn main() -> ExitCode {
         Task::Conformance { args } => conformance(&root, &args),
         Task::Fuzz { seconds, targets } => fuzz(&root, seconds, &targets),
         Task::Interop => with_containers(&root, &["test", "-p", "interop"]),
+        Task::Psl { file } => refresh_psl(&root, &file),
         Task::Bench { what } => match what {
             Bench::Store { args } => bench(&root, "store", &args),
             Bench::Smtp(options) => bench_smtp::run(&root, &options),
@@ -296,6 +310,23 @@ fn conformance(root: &Path, args: &[String]) -> Result<()> {
         "the conformance harness printed no results table (is it still a stub?)"
     );
     Ok(())
+}
+
+/// Copies a newer Public Suffix List over the built-in one and checks it with the
+/// conformance table (test_psl.txt runs against the list compiled in).
+fn refresh_psl(root: &Path, file: &Path) -> Result<()> {
+    let text = fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    for marker in ["===BEGIN ICANN DOMAINS===", "===END PRIVATE DOMAINS==="] {
+        ensure!(
+            text.contains(marker),
+            "{} is not a Public Suffix List: it has no {marker} line",
+            file.display()
+        );
+    }
+    let target = root.join("src/psl/public_suffix_list.dat");
+    fs::write(&target, &text).with_context(|| format!("writing {}", target.display()))?;
+    println!("copied {} to {}", file.display(), target.display());
+    conformance(root, &[])
 }
 
 /// Runs Dovecot's imaptest scripts (rfc-vectors/imaptest) against a gannet
