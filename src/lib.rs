@@ -7,6 +7,7 @@ pub mod config;
 pub mod connection;
 pub mod connlimit;
 pub mod dkim;
+pub mod dmarc;
 pub mod dns;
 pub mod grammar;
 pub mod imap;
