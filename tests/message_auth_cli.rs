@@ -210,3 +210,66 @@ fn dkim_keys_records_signing_and_verifying_work_from_the_command_line() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn dmarc_lookup_shows_the_policy_and_which_report_addresses_may_receive() {
+    let out = with_zone(&["dmarc", "lookup", "mail.example.org"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for line in [
+        "policy domain: example.org (organizational domain example.org)\n",
+        "  subdomains  quarantine\n",
+        "  percent     100\n",
+        "  warning: pct=150: not 0 to 100; the default is used\n",
+        "  rua       mailto:dmarc@example.org: inside the policy domain\n",
+        "  rua       mailto:agg@reports.example.net: outside, and authorized by its domain\n",
+        "  ruf       mailto:x@elsewhere.example: refused: example.org._report._dmarc.elsewhere.example has no v=DMARC1 record\n",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in\n{stdout}");
+    }
+    let out = with_zone(&["dmarc", "lookup", "example.net"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no DMARC policy for example.net"));
+
+    let out = with_zone(&["dmarc", "parse", "v=DMARC1; p=nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("gannet dmarc parse: not a usable DMARC record: p=nope: "),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn dmarc_verify_runs_spf_dkim_and_dmarc_and_exits_0_only_on_pass() {
+    let message = b"From: A <a@example.org>\nTo: b@example.net\nSubject: hi\n\nbody\n";
+    let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/auth.zone");
+    let verify = |ip: &str, mail_from: &str| {
+        let args = [
+            "--dns-zone",
+            zone.to_str().unwrap(),
+            "dmarc",
+            "verify",
+            ip,
+            mail_from,
+            "mx.example.org",
+        ];
+        gannet_with_input(Path::new("."), &args, message)
+    };
+    let out = verify("192.0.2.5", "a@example.org");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "spf: pass for example.org: 192.0.2.5 matched ip4:192.0.2.0/24 in the record of example.org\n\
+         dmarc: pass for example.org: SPF pass of example.org aligned with example.org\n"
+    );
+    // The null reverse-path: SPF checks the HELO name, which publishes nothing.
+    let out = verify("203.0.113.9", "<>");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "spf: none for mx.example.org: mx.example.org has no SPF record\n\
+         dmarc: fail for example.org: no SPF or DKIM pass aligned with example.org\n\
+         policy: reject requested, disposition reject\n"
+    );
+}

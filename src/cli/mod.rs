@@ -5,6 +5,7 @@ mod admin_cmd;
 mod auth_cmd;
 mod config_cmd;
 mod dkim_cmd;
+mod dmarc_cmd;
 mod serve_cmd;
 mod spf_cmd;
 mod store_cmd;
@@ -158,6 +159,10 @@ enum Command {
     /// verify messages, look up key records.
     #[command(subcommand)]
     Dkim(dkim_cmd::DkimCommand),
+    /// DMARC (RFC 7489, with RFC 9989's np=, psd= and t=): look up a domain's
+    /// policy, parse a record, evaluate SPF, DKIM and DMARC for a message.
+    #[command(subcommand)]
+    Dmarc(dmarc_cmd::DmarcCommand),
     /// SPF (RFC 7208): check a host against a domain's policy, parse or look up a
     /// record.
     #[command(subcommand)]
@@ -182,6 +187,7 @@ pub fn run() -> ExitCode {
         Command::LoginAttempts(args) => auth_cmd::login_attempts(&cli.config, &args),
         Command::Admin(cmd) => admin_cmd::run(&cli.config, cmd),
         Command::Dkim(cmd) => dkim_cmd::run(&Dns::new(cli.dns_zone), cmd),
+        Command::Dmarc(cmd) => dmarc_cmd::run(&Dns::new(cli.dns_zone), cmd),
         Command::Spf(cmd) => spf_cmd::run(&Dns::new(cli.dns_zone), cmd),
         Command::Version => {
             println!("gannet {}", env!("CARGO_PKG_VERSION"));

@@ -3,8 +3,11 @@
 
 use super::DmarcResult;
 use super::record::{Alignment, Parsed, Policy, RecordError, is_dmarc_record};
+use crate::address::Host;
 use crate::dkim::{DkimResult, SignatureResult};
 use crate::dns::{DnsError, Resolver, normalize_name};
+use crate::leniency::Leniencies;
+use crate::message::from_addresses;
 use crate::psl::organizational_domain;
 use crate::spf::SpfResult;
 
@@ -93,6 +96,24 @@ async fn record_at(
         Err(RecordError::NotDmarc) => Ok(None),
         Err(e) => Err(permanent(e.to_string())),
     }
+}
+
+/// The domain DMARC evaluates a message for: that of its From field's address, in
+/// A-label form (RFC 7489 6.6.1). Several authors must share one domain; an
+/// unusable From field is a permerror, with the reason.
+pub fn author_domain(message: &[u8]) -> Result<String, String> {
+    let authors = from_addresses(message, Leniencies::PEDANTIC).map_err(|e| e.to_string())?;
+    let mut domains = authors.value.iter().map(|m| match &m.address.host {
+        Host::Domain(d) => Ok(d.ascii().to_ascii_lowercase()),
+        Host::Literal(_) => Err(format!("the From address {} has no domain", m.address)),
+    });
+    let first = domains.next().ok_or("the From field has no address")??;
+    for other in domains {
+        if other? != first {
+            return Err("the From field names authors at more than one domain".into());
+        }
+    }
+    Ok(first)
 }
 
 /// The authenticated identifiers of one message.

@@ -21,7 +21,7 @@ mod tests;
 use std::fmt;
 
 pub use destination::{Destination, verify_destinations};
-pub use evaluate::{Discovery, Evaluation, Identifiers, discover, evaluate};
+pub use evaluate::{Discovery, Evaluation, Identifiers, author_domain, discover, evaluate};
 pub use record::{
     Alignment, FailureOption, Parsed, Policy, PublicSuffix, Record, RecordError, ReportUri,
     is_dmarc_record,

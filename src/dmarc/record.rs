@@ -247,8 +247,10 @@ impl Parsed {
                     })
                     .map(|n| record.percent = n),
                 "t" => match flag(value) {
-                    Ok('y') => Ok(record.testing = true),
-                    Ok('n') => Ok(record.testing = false),
+                    Ok(f @ ('y' | 'n')) => {
+                        record.testing = f == 'y';
+                        Ok(())
+                    }
                     _ => Err("expected y or n".into()),
                 },
                 "psd" => flag(value).map(|f| {

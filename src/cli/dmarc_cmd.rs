@@ -1,0 +1,202 @@
+//! `gannet dmarc ...`: look up a domain's DMARC policy, parse a record, and evaluate
+//! SPF, DKIM and DMARC for a message as a receiving server would. DNS goes through
+//! `--dns-zone` when given (see `super::Dns`).
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use gannet::dkim;
+use gannet::dmarc::{self, DmarcResult, Parsed, Record};
+use gannet::dns::Resolver;
+use gannet::message::crlf_line_ends;
+use gannet::spf;
+
+use super::Dns;
+
+#[derive(Subcommand)]
+pub enum DmarcCommand {
+    /// Find the DMARC policy that applies to mail from DOMAIN (its own _dmarc
+    /// record, else its organizational domain's by the Public Suffix List) and
+    /// print it: where it was found, the record, its effective tags, anything not
+    /// taken as written, and whether each report address may receive reports (an
+    /// address outside the domain must be authorized, RFC 7489 7.1).
+    ///
+    /// Exits 0 when a policy applies, 1 when none does or DNS failed.
+    Lookup { domain: String },
+    /// Parse RECORD and print it in canonical form with its effective tags; exits 1
+    /// with the reason if it is not a usable DMARC record.
+    Parse {
+        /// The record text, e.g. "v=DMARC1; p=reject" (quote it for the shell).
+        record: String,
+    },
+    /// Evaluate the message on stdin as received from REMOTEIP with MAILFROM and
+    /// HELO: SPF for the MAIL FROM domain (the HELO name for an empty MAILFROM),
+    /// every DKIM signature, then DMARC for the From domain.
+    ///
+    /// Prints one line each for SPF and DKIM signatures, then the DMARC result, the
+    /// policy the domain asks for and the disposition after pct= and t=. Exits 0
+    /// only when DMARC passes.
+    Verify {
+        /// The connecting client's IP address.
+        remote_ip: IpAddr,
+        /// The MAIL FROM address; "" or "<>" for the null reverse-path.
+        mail_from: String,
+        /// The client's HELO/EHLO name.
+        helo: String,
+    },
+}
+
+pub fn run(dns: &Dns, cmd: DmarcCommand) -> ExitCode {
+    match cmd {
+        DmarcCommand::Lookup { domain } => {
+            dns.run(async |resolver| lookup(resolver, &domain).await)
+        }
+        DmarcCommand::Parse { record } => match Parsed::parse(&record) {
+            Ok(parsed) => {
+                println!("{}", parsed.record);
+                print_parsed(&parsed);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("gannet dmarc parse: not a usable DMARC record: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        DmarcCommand::Verify {
+            remote_ip,
+            mail_from,
+            helo,
+        } => {
+            let mut input = Vec::new();
+            if let Err(e) = std::io::stdin().read_to_end(&mut input) {
+                eprintln!("gannet dmarc verify: reading the message from stdin: {e}");
+                return ExitCode::FAILURE;
+            }
+            let (message, _) = crlf_line_ends(&input);
+            let mail_from = mail_from.trim_start_matches('<').trim_end_matches('>');
+            dns.run(async |resolver| verify(resolver, &message, remote_ip, mail_from, &helo).await)
+        }
+    }
+}
+
+async fn lookup(resolver: &dyn Resolver, domain: &str) -> ExitCode {
+    let found = match dmarc::discover(resolver, domain).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            eprintln!(
+                "gannet dmarc lookup: no DMARC policy for {domain} (no record at _dmarc.{domain} or its organizational domain's)"
+            );
+            return ExitCode::FAILURE;
+        }
+        Err((result, reason)) => {
+            eprintln!("gannet dmarc lookup: {result}: {reason}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "policy domain: {} (organizational domain {})",
+        found.policy_domain, found.organizational_domain
+    );
+    println!("{}", found.text);
+    print_parsed(&found.parsed);
+    let record = &found.parsed.record;
+    for (tag, uris) in [
+        ("rua", &record.aggregate_reports),
+        ("ruf", &record.failure_reports),
+    ] {
+        let checked = dmarc::verify_destinations(resolver, &found.policy_domain, uris).await;
+        for (uri, destination) in uris.iter().zip(checked) {
+            println!("  {tag:<9} {}: {destination}", uri.uri);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The effective tags, one per line, then the warnings.
+fn print_parsed(parsed: &Parsed) {
+    let r: &Record = &parsed.record;
+    let or_p = |p: Option<dmarc::Policy>, fallback: &str| match p {
+        Some(p) => p.name().to_string(),
+        None => format!("{} ({fallback})", r.policy.name()),
+    };
+    let alignment = |a| match a {
+        dmarc::Alignment::Relaxed => "relaxed",
+        dmarc::Alignment::Strict => "strict",
+    };
+    let lines = [
+        ("policy", r.policy.name().to_string()),
+        ("subdomains", or_p(r.subdomain_policy, "as p=")),
+        (
+            "nonexistent",
+            match r.nonexistent_policy {
+                Some(p) => p.name().to_string(),
+                None => "as for subdomains".into(),
+            },
+        ),
+        ("dkim", alignment(r.dkim_alignment).into()),
+        ("spf", alignment(r.spf_alignment).into()),
+        ("percent", r.percent.to_string()),
+        (
+            "testing",
+            if r.testing {
+                "yes (t=y): one step milder"
+            } else {
+                "no"
+            }
+            .into(),
+        ),
+        ("interval", format!("{} s", r.report_interval)),
+    ];
+    for (name, value) in lines {
+        println!("  {name:<11} {value}");
+    }
+    for warning in &parsed.warnings {
+        println!("  warning: {warning}");
+    }
+}
+
+async fn verify(
+    resolver: &dyn Resolver,
+    message: &[u8],
+    ip: IpAddr,
+    mail_from: &str,
+    helo: &str,
+) -> ExitCode {
+    let spf = spf::check_mail_from(resolver, ip, helo, mail_from, "localhost").await;
+    println!("spf: {} for {}: {}", spf.result, spf.domain, spf.reason);
+    let now = u64::try_from(gannet::message::now()).unwrap_or(0);
+    let signatures = dkim::verify(resolver, message, now).await;
+    for s in &signatures {
+        println!(
+            "dkim: {} d={} s={}: {}",
+            s.result, s.domain, s.selector, s.reason
+        );
+    }
+    let from_domain = match dmarc::author_domain(message) {
+        Ok(domain) => domain,
+        Err(e) => {
+            println!("dmarc: {}: {e}", DmarcResult::Permerror);
+            return ExitCode::FAILURE;
+        }
+    };
+    let ids = dmarc::Identifiers {
+        from_domain: &from_domain,
+        spf: Some((spf.domain.as_str(), spf.result)),
+        dkim: &signatures,
+    };
+    let evaluation = dmarc::evaluate(resolver, &ids, rand::random_range(0..100)).await;
+    println!(
+        "dmarc: {} for {from_domain}: {}",
+        evaluation.result, evaluation.reason
+    );
+    if let Some(requested) = evaluation.requested {
+        println!(
+            "policy: {} requested, disposition {}",
+            requested.name(),
+            evaluation.disposition.name()
+        );
+    }
+    super::exit_status(evaluation.result == DmarcResult::Pass)
+}
