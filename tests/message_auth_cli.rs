@@ -273,3 +273,41 @@ fn dmarc_verify_runs_spf_dkim_and_dmarc_and_exits_0_only_on_pass() {
          policy: reject requested, disposition reject\n"
     );
 }
+
+#[test]
+fn dmarc_report_reads_aggregate_reports_and_names_a_file_it_cannot_read() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("rfc-vectors/dmarc-reports");
+    let good = samples.join("aggregate/rfc9990-sample.xml");
+    let out = gannet(Path::new("."), &["dmarc", "report", good.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "{}:\n  report 3v98abbp8ya9n3va8yr8oa3ya from Sample Reporter <report_sender@example-reporter.com>\n  \
+             period Tue, 7 Aug 1979 00:00:00 +0000 to Tue, 7 Aug 1979 23:59:59 +0000\n  \
+             policy of example.com: p=quarantine sp=none np=none\n  \
+             192.0.2.123 count=123 disposition=pass dkim=pass spf=fail from=example.com\n",
+            good.display()
+        )
+    );
+    let bad = samples.join("aggregate_invalid/report_with_upper_cased_pass.xml");
+    let out = gannet(
+        Path::new("."),
+        &[
+            "dmarc",
+            "report",
+            bad.to_str().unwrap(),
+            good.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("report_with_upper_cased_pass.xml: the report XML does not follow the schema: unknown variant `None`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("report 3v98abbp8ya9n3va8yr8oa3ya"),
+        "the good file is read all the same"
+    );
+}

@@ -7,6 +7,7 @@
 //! (`cargo xtask conformance`) prints the table.
 
 pub mod dkim_corpus;
+pub mod dmarc_reports;
 pub mod imaptest;
 pub mod parse_vectors;
 pub mod psl;
@@ -30,5 +31,6 @@ pub fn run_all(vectors: &Path) -> Vec<Suite> {
     suites.push(psl::run(&vectors.join("psl/test_psl.txt")));
     suites.extend(spf::run(&vectors.join("rfc7208")));
     suites.push(dkim_corpus::run(&dkim_corpus::corpus_dir()));
+    suites.push(dmarc_reports::run(&vectors.join("dmarc-reports")));
     suites
 }

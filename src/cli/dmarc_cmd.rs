@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use gannet::dkim;
-use gannet::dmarc::{self, DmarcResult, Parsed, Record};
+use gannet::dmarc::{self, DmarcResult, Parsed, Record, report};
 use gannet::dns::Resolver;
-use gannet::message::crlf_line_ends;
+use gannet::message::{crlf_line_ends, rfc5322_date};
 use gannet::spf;
 
 use super::Dns;
@@ -46,6 +46,17 @@ pub enum DmarcCommand {
         /// The client's HELO/EHLO name.
         helo: String,
     },
+    /// Read aggregate reports (RFC 7489 appendix C, RFC 9990) and print each one's
+    /// reporter, period, the policy it found, and one line per row: source IP,
+    /// message count, disposition, aligned DKIM and SPF verdicts, From domain.
+    ///
+    /// A FILE may be the XML, gzipped, zipped, or a mail message with the report
+    /// attached, as receivers send them. Exits 1 if any file is not a readable
+    /// report, naming the file and what is wrong.
+    Report {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 pub fn run(dns: &Dns, cmd: DmarcCommand) -> ExitCode {
@@ -78,6 +89,61 @@ pub fn run(dns: &Dns, cmd: DmarcCommand) -> ExitCode {
             let mail_from = mail_from.trim_start_matches('<').trim_end_matches('>');
             dns.run(async |resolver| verify(resolver, &message, remote_ip, mail_from, &helo).await)
         }
+        DmarcCommand::Report { files } => {
+            let mut all_read = true;
+            for file in files {
+                let read = std::fs::read(&file).map_err(|e| e.to_string());
+                match read.and_then(|bytes| report::read_report(&bytes).map_err(|e| e.to_string()))
+                {
+                    Ok(feedback) => print_report(&file, &feedback),
+                    Err(e) => {
+                        eprintln!("gannet dmarc report: {}: {e}", file.display());
+                        all_read = false;
+                    }
+                }
+            }
+            super::exit_status(all_read)
+        }
+    }
+}
+
+fn print_report(file: &std::path::Path, feedback: &report::Feedback) {
+    let meta = &feedback.report_metadata;
+    println!("{}:", file.display());
+    println!(
+        "  report {} from {} <{}>",
+        meta.report_id, meta.org_name, meta.email
+    );
+    println!(
+        "  period {} to {}",
+        rfc5322_date(meta.date_range.begin as i64),
+        rfc5322_date(meta.date_range.end as i64)
+    );
+    let policy = &feedback.policy_published;
+    let name = |d: Option<report::Disposition>| {
+        d.map_or("-".to_string(), |d| format!("{d:?}").to_lowercase())
+    };
+    println!(
+        "  policy of {}: p={} sp={} np={}",
+        policy.domain,
+        name(Some(policy.p)),
+        name(policy.sp),
+        name(policy.np)
+    );
+    for record in &feedback.records {
+        let row = &record.row;
+        let verdict = |v: Option<report::Verdict>| {
+            v.map_or("-".to_string(), |v| format!("{v:?}").to_lowercase())
+        };
+        println!(
+            "  {} count={} disposition={} dkim={} spf={} from={}",
+            row.source_ip,
+            row.count,
+            name(Some(row.policy_evaluated.disposition)),
+            verdict(row.policy_evaluated.dkim),
+            verdict(row.policy_evaluated.spf),
+            record.identifiers.header_from
+        );
     }
 }
 

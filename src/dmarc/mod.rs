@@ -15,6 +15,7 @@ mod evaluate;
 #[cfg(test)]
 mod proptests;
 mod record;
+pub mod report;
 #[cfg(test)]
 mod tests;
 

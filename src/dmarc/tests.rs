@@ -414,3 +414,101 @@ fn outside_report_destinations_must_agree() {
         [Destination::Unsupported]
     );
 }
+
+fn report_sample(path: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rfc-vectors/dmarc-reports");
+    std::fs::read(dir.join(path)).unwrap()
+}
+
+#[test]
+fn an_rfc_9990_report_reads_field_by_field() {
+    use report::*;
+    let feedback = read_report(&report_sample("aggregate/rfc9990-sample.xml")).unwrap();
+    assert_eq!(feedback.version.as_deref(), Some("1.0"));
+    let meta = &feedback.report_metadata;
+    assert_eq!(
+        (meta.org_name.as_str(), meta.report_id.as_str()),
+        ("Sample Reporter", "3v98abbp8ya9n3va8yr8oa3ya")
+    );
+    assert_eq!(
+        meta.date_range,
+        DateRange {
+            begin: 302832000,
+            end: 302918399
+        }
+    );
+    let policy = &feedback.policy_published;
+    assert_eq!(
+        (policy.p, policy.np),
+        (Disposition::Quarantine, Some(Disposition::None))
+    );
+    assert_eq!(policy.discovery_method.as_deref(), Some("treewalk"));
+    let [record] = &feedback.records[..] else {
+        panic!("{:?}", feedback.records)
+    };
+    assert_eq!(
+        record.row.source_ip,
+        "192.0.2.123".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert_eq!(record.row.count, 123);
+    let evaluated = &record.row.policy_evaluated;
+    assert_eq!(
+        (evaluated.disposition, evaluated.dkim, evaluated.spf),
+        (Disposition::Pass, Some(Verdict::Pass), Some(Verdict::Fail))
+    );
+    assert_eq!(
+        record.auth_results.dkim[0].selector.as_deref(),
+        Some("abc123")
+    );
+    assert_eq!(record.auth_results.spf[0].result, SpfResult::Fail);
+}
+
+#[test]
+fn reports_read_the_same_bare_gzipped_zipped_and_mailed() {
+    use report::read_report;
+    let bare = read_report(&report_sample("extract_report/nice-input.xml")).unwrap();
+    for packed in [
+        "extract_report/nice-input.xml.gz",
+        "extract_report/nice-input.xml.zip",
+    ] {
+        assert_eq!(
+            read_report(&report_sample(packed)).unwrap(),
+            bare,
+            "{packed}"
+        );
+    }
+    let mailed = read_report(&report_sample(
+        "aggregate/Report domain- borschow.com Submitter- google.com Report-ID- 949348866075514174.eml",
+    ))
+    .unwrap();
+    assert_eq!(mailed.report_metadata.report_id, "949348866075514174");
+    assert_eq!(mailed.policy_published.domain, "borschow.com");
+}
+
+#[test]
+fn unreadable_reports_are_refused_with_what_is_wrong() {
+    use report::{MAX_REPORT_SIZE, ReportError, read_report};
+    let upper = read_report(&report_sample(
+        "aggregate_invalid/report_with_upper_cased_pass.xml",
+    ));
+    assert!(
+        matches!(&upper, Err(ReportError::Xml(e)) if e.contains("unknown variant `None`")),
+        "{upper:?}"
+    );
+    let zeros = {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&vec![b' '; MAX_REPORT_SIZE as usize + 1])
+            .unwrap();
+        gz.finish().unwrap()
+    };
+    assert_eq!(read_report(&zeros), Err(ReportError::TooLarge));
+    assert!(matches!(
+        read_report(b"<html>no</html>"),
+        Err(ReportError::NotAReport(_))
+    ));
+    assert!(matches!(
+        read_report(b"Subject: hi\r\n\r\nno report here\r\n"),
+        Err(ReportError::NotAReport(_))
+    ));
+}

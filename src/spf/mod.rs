@@ -23,8 +23,9 @@ pub use record::{DualCidr, Macro, MacroItem, MacroString, Mechanism, Qualifier, 
 
 use crate::dns::Resolver;
 
-/// The results of RFC 7208 2.6.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The results of RFC 7208 2.6 (read from DMARC reports too, by their names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SpfResult {
     None,
     Neutral,
