@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod auth;
+pub mod authres;
 pub mod config;
 pub mod connection;
 pub mod connlimit;

@@ -53,10 +53,8 @@ pub fn run(dir: &Path) -> Suite {
                 (Err(e), true) => Err(format!("refused: {e}")),
                 (Ok(_), false) => Err("read, though it is invalid".to_string()),
             };
-            if outcome.is_ok() {
-                if let Some((_, reason)) = deviation {
-                    suite.deviation(reason);
-                }
+            if let (Ok(()), Some((_, reason))) = (&outcome, deviation) {
+                suite.deviation(reason);
             }
             suite.record(outcome.map_err(|why| format!("{folder}/{name}: {why}")));
         }

@@ -15,6 +15,7 @@ pub use address_list::{
     AddressListEntry, AddressListError, Mailbox, Obsolete, Parsed, parse_address_list,
     parse_mailbox, parse_mailbox_list,
 };
+pub(crate) use address_list::{MAX_COMMENT_DEPTH, check_comment_depth};
 pub use date::{now, rfc5322_date};
 pub use header::{HeaderError, HeaderField, HeaderSection};
 pub use line_ends::crlf_line_ends;

@@ -14,20 +14,21 @@ pub(super) struct MessageParser;
 
 /// Comments nest without limit in RFC 5322; each level costs the parser stack. Real mail
 /// nests two or three deep.
-pub(super) const MAX_COMMENT_DEPTH: usize = 32;
+pub(crate) const MAX_COMMENT_DEPTH: usize = 32;
 
 /// Parses the whole of `input` with the entry rule `rule` and returns its one
 /// top-level pair (the part between SOI and EOI).
 pub(super) fn parse(rule: Rule, input: &str) -> Result<Pair<'_, Rule>, AddressListError> {
-    check_comment_depth(input)?;
+    check_comment_depth(input).map_err(|column| AddressListError::CommentDepth { column })?;
     parse_entry::<MessageParser, _>(rule, input, describe, PUNCTUATION)
         .map_err(AddressListError::Syntax)
 }
 
-/// Rejects comments nested deeper than [`MAX_COMMENT_DEPTH`], naming the column of the
+/// Rejects comments nested deeper than [`MAX_COMMENT_DEPTH`], giving the column of the
 /// parenthesis that goes too deep. Follows the grammar's lexical rules: a parenthesis
 /// inside a quoted string or a domain literal, or after a backslash, opens nothing.
-fn check_comment_depth(input: &str) -> Result<(), AddressListError> {
+/// Every grammar built on `grammars/message.pest` runs this first.
+pub(crate) fn check_comment_depth(input: &str) -> Result<(), usize> {
     let (mut depth, mut within, mut escaped) = (0usize, None, false);
     for (at, c) in input.char_indices() {
         match (c, within) {
@@ -39,8 +40,7 @@ fn check_comment_depth(input: &str) -> Result<(), AddressListError> {
             ('(', None) => {
                 depth += 1;
                 if depth > MAX_COMMENT_DEPTH {
-                    let column = SyntaxError::at_byte(input, at, vec![]).column;
-                    return Err(AddressListError::CommentDepth { column });
+                    return Err(SyntaxError::at_byte(input, at, vec![]).column);
                 }
             }
             (')', None) => depth = depth.saturating_sub(1),

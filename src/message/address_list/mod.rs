@@ -13,6 +13,7 @@
 
 mod addr_spec;
 mod grammar;
+pub(crate) use grammar::{MAX_COMMENT_DEPTH, check_comment_depth};
 mod obsolete;
 mod phrase;
 #[cfg(test)]
@@ -24,7 +25,7 @@ use std::fmt;
 
 use pest::iterators::Pair;
 
-use grammar::{MAX_COMMENT_DEPTH, Rule};
+use grammar::Rule;
 pub use obsolete::Obsolete;
 use phrase::Phrase;
 
