@@ -13,6 +13,7 @@ pub mod dns;
 pub mod grammar;
 pub mod imap;
 pub mod imapserver;
+pub mod iprev;
 pub mod leniency;
 pub mod localserve;
 pub mod logging;

@@ -18,7 +18,7 @@ use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use crate::grammar::{SyntaxError, parse_entry};
-use crate::message::{MAX_COMMENT_DEPTH, check_comment_depth};
+use crate::message::{MAX_COMMENT_DEPTH, check_comment_depth, safe_text};
 
 #[derive(Parser)]
 #[grammar = "../grammars/message.pest"]
@@ -283,14 +283,7 @@ impl fmt::Display for MethodResult {
         f.write_char('=')?;
         write_keyword(f, &self.result)?;
         if let Some(comment) = &self.comment {
-            f.write_str(" (")?;
-            for c in comment.chars() {
-                if matches!(c, '(' | ')' | '\\') {
-                    f.write_char('\\')?;
-                }
-                f.write_char(printable(c))?;
-            }
-            f.write_char(')')?;
+            write!(f, " {}", safe_text::comment(comment))?;
         }
         if let Some(reason) = &self.reason {
             f.write_str(" reason=")?;
@@ -312,11 +305,6 @@ impl fmt::Display for MethodResult {
     }
 }
 
-/// White space for every control character: nothing written can break the field.
-fn printable(c: char) -> char {
-    if c.is_control() { ' ' } else { c }
-}
-
 /// A keyword as it is, if it is one; our own code supplies these, so anything else
 /// is written as `x-invalid` rather than let through.
 fn write_keyword(f: &mut fmt::Formatter<'_>, keyword: &str) -> fmt::Result {
@@ -336,16 +324,10 @@ fn write_value(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
             .chars()
             .all(|c| c.is_ascii_graphic() && !TSPECIALS.contains(c));
     if token {
-        return f.write_str(text);
+        f.write_str(text)
+    } else {
+        f.write_str(&safe_text::quoted_string(text))
     }
-    f.write_char('"')?;
-    for c in text.chars() {
-        if matches!(c, '"' | '\\') {
-            f.write_char('\\')?;
-        }
-        f.write_char(printable(c))?;
-    }
-    f.write_char('"')
 }
 
 /// `local@domain` or `@domain` with a dot-atom local part and LDH (or U-label)

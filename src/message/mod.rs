@@ -9,6 +9,7 @@ mod header;
 mod line_ends;
 pub mod mime;
 mod originator;
+pub mod safe_text;
 mod trace;
 
 pub use address_list::{

@@ -9,6 +9,7 @@ mod macros;
 mod parse;
 #[cfg(test)]
 mod proptests;
+mod received;
 mod record;
 #[cfg(test)]
 mod tests;
@@ -19,6 +20,7 @@ use std::net::IpAddr;
 pub use check::{RecordLookupError, Request, check_host, find_record};
 pub use macros::MacroValues;
 pub use parse::{RecordError, explain_string};
+pub use received::{Envelope, received_spf};
 pub use record::{DualCidr, Macro, MacroItem, MacroString, Mechanism, Qualifier, Record, Term};
 
 use crate::dns::Resolver;
