@@ -13,6 +13,7 @@ use crate::auth::Authenticator;
 use crate::config::{Config, Listener, ServiceKind};
 use crate::connection::Tls;
 use crate::connlimit::ConnectionLimiter;
+use crate::dns::Resolver;
 use crate::imapserver;
 use crate::leniency::Leniencies;
 use crate::localserve::{self, Policy};
@@ -75,6 +76,7 @@ struct Common {
     limiter: Arc<ConnectionLimiter>,
     recent: Arc<imapserver::RecentClaims>,
     local: Option<Arc<Policy>>,
+    resolver: Option<Arc<dyn Resolver>>,
 }
 
 /// What every way of serving a protocol needs, built from the configuration: the
@@ -128,8 +130,13 @@ impl Core {
     }
 }
 
-/// Binds and starts the listeners of `config` on the current tokio runtime.
-pub async fn start(config: &Config) -> Result<Started, ServeError> {
+/// Binds and starts the listeners of `config` on the current tokio runtime. With a
+/// `resolver`, incoming SMTP checks SPF, DKIM, DMARC and iprev (not under
+/// localserve, which takes all mail).
+pub async fn start(
+    config: &Config,
+    resolver: Option<Arc<dyn Resolver>>,
+) -> Result<Started, ServeError> {
     let sc = &config.static_config;
     let core = Core::new(config)?;
     let local = sc
@@ -141,6 +148,7 @@ pub async fn start(config: &Config) -> Result<Started, ServeError> {
         recipients: Recipients::new(&config.domains),
         limiter: ConnectionLimiter::new(&sc.limits),
         recent: Arc::default(),
+        resolver: resolver.filter(|_| local.is_none()),
         local,
     };
     let mut started = Started::default();
@@ -318,6 +326,7 @@ fn smtp_shared(
         command_timeout: Duration::from_secs(limits.command_timeout.into()),
         data_timeout: Duration::from_secs(limits.data_timeout.into()),
         local: common.local.clone(),
+        resolver: common.resolver.clone().filter(|_| !submission),
     }
 }
 

@@ -176,7 +176,7 @@ enum Command {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve => serve_cmd::serve(&cli.config),
+        Command::Serve => serve_cmd::serve(&cli.config, &Dns::new(cli.dns_zone.clone())),
         Command::Localserve(args) => serve_cmd::localserve(&args),
         Command::Quickstart { .. } => not_available("quickstart", "a later issue"),
         Command::Config(cmd) => config_cmd::run(&cli.config, cmd),

@@ -38,7 +38,7 @@ fn parse_leniency(name: &str) -> Result<Leniency, String> {
     })
 }
 
-pub fn serve(path: &Path) -> ExitCode {
+pub fn serve(path: &Path, dns: &super::Dns) -> ExitCode {
     let cfg = match super::load_config(path) {
         Ok(cfg) => cfg,
         Err(code) => return code,
@@ -51,7 +51,7 @@ pub fn serve(path: &Path) -> ExitCode {
         return ExitCode::FAILURE;
     }
     tracing::info!(config = %path.display(), data_dir = %cfg.data_dir().display(), "configuration loaded");
-    run(&cfg)
+    run(&cfg, Some(dns))
 }
 
 pub fn localserve(args: &LocalserveArgs) -> ExitCode {
@@ -113,7 +113,7 @@ pub fn localserve(args: &LocalserveArgs) -> ExitCode {
         );
     }
     print_setup(&cfg, &dir);
-    run(&cfg)
+    run(&cfg, None)
 }
 
 /// What a developer needs to point a client at localserve.
@@ -145,7 +145,8 @@ fn print_setup(cfg: &Config, dir: &Path) {
 }
 
 /// Serves the configured services until Ctrl-C or SIGTERM.
-fn run(cfg: &gannet::config::Config) -> ExitCode {
+/// Serves `cfg`; with `dns`, incoming mail is checked with its resolver.
+fn run(cfg: &gannet::config::Config, dns: Option<&super::Dns>) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -154,7 +155,14 @@ fn run(cfg: &gannet::config::Config) -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let started = match server::start(cfg).await {
+        let resolver = match dns.map(super::Dns::resolver).transpose() {
+            Ok(resolver) => resolver.map(std::sync::Arc::from),
+            Err(e) => {
+                eprintln!("gannet: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let started = match server::start(cfg, resolver).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("gannet: {e}");

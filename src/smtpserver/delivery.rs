@@ -5,9 +5,11 @@
 
 use std::collections::BTreeSet;
 
+use super::incoming::{self, Disposition};
 use super::session::{Backend, Envelope, Refusal, received};
 use crate::address::{Address, Domain, ForwardPath, ReversePath};
 use crate::auth::{Authenticator, Login};
+use crate::dns::Resolver;
 use crate::leniency::Leniencies;
 use crate::localserve::Policy;
 use crate::localserve::failures::Failure;
@@ -27,6 +29,9 @@ pub struct LocalDelivery<'a> {
     pub authenticator: Option<&'a Authenticator>,
     /// The developer instance's policy, under `gannet localserve` only.
     pub local: Option<&'a Policy>,
+    /// For message authentication of incoming mail (see [`incoming`]); none under
+    /// localserve, which takes all mail.
+    pub resolver: Option<&'a dyn Resolver>,
 }
 
 fn temporary(e: impl std::fmt::Display) -> Reply {
@@ -136,6 +141,25 @@ impl Backend for LocalDelivery<'_> {
         {
             return Err(injected(i));
         }
+        let checked = self.check_incoming(envelope, message);
+        if let Some(Disposition::Refuse(reply)) = checked.as_ref().map(|c| &c.disposition) {
+            tracing::info!(from = %envelope.from, reply = %reply.to_string().trim_end(), "refused by message authentication");
+            return Err(Refusal::Reply(reply.clone()));
+        }
+        let message = match self.resolver {
+            Some(_) if envelope.login.is_none() => {
+                incoming::without_forged_results(message, self.hostname.ascii())
+            }
+            _ => message.into(),
+        };
+        let (mailbox, auth_fields, verified) = match &checked {
+            Some(c) => {
+                let junk = c.disposition == Disposition::Junk;
+                let role = junk.then_some(SpecialUse::Junk);
+                (role, c.fields.as_str(), c.verified_domains.clone())
+            }
+            None => (None, "", Vec::new()),
+        };
         let id = format!("{:016x}", rand::random::<u64>());
         // Each account gets the message once, with the first of its recipients.
         // If storing fails for one account after others succeeded, the reply is a
@@ -158,20 +182,32 @@ impl Backend for LocalDelivery<'_> {
                     .then_some(rcpt.as_ref())
                     .flatten();
                 let now = crate::message::now();
+                data.extend_from_slice(auth_fields.as_bytes());
                 data.extend_from_slice(
                     received(envelope, self.hostname, &id, only, now)
                         .header()
                         .as_bytes(),
                 );
-                data.extend_from_slice(message);
-                self.store_in_inbox(&account, &data, envelope, rcpt_params)
+                data.extend_from_slice(&message);
+                let stored = Stored {
+                    mailbox,
+                    verified_domains: verified.clone(),
+                };
+                self.store_received(&account, &data, envelope, rcpt_params, stored)
                     .map_err(temporary)?;
                 tracing::info!(id, account, from = %envelope.from, "delivered");
             }
         }
-        self.keep_sent_copy(envelope, message).map_err(temporary)?;
+        self.keep_sent_copy(envelope, &message).map_err(temporary)?;
         Ok(id)
     }
+}
+
+/// Where a received message goes, and what its checks verified.
+struct Stored {
+    /// The role of the mailbox; none for the Inbox.
+    mailbox: Option<SpecialUse>,
+    verified_domains: Vec<String>,
 }
 
 impl LocalDelivery<'_> {
@@ -189,22 +225,7 @@ impl LocalDelivery<'_> {
         if !remote {
             return Ok(());
         }
-        let mailbox = {
-            let account = self.store.account(&login.account)?;
-            let mut account = account
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match account.mailbox_with_role(SpecialUse::Sent)? {
-                Some(sent) => sent.name,
-                // The user deleted it: make it again rather than fail a message
-                // its recipients already have.
-                None => match account.create_mailbox("Sent", Some(SpecialUse::Sent)) {
-                    Ok(sent) => sent.name,
-                    Err(StoreError::MailboxExists(name)) => name,
-                    Err(e) => return Err(e),
-                },
-            }
-        };
+        let mailbox = self.mailbox_with_role(&login.account, Some(SpecialUse::Sent))?;
         let new = NewMessage {
             flags: Flags::SEEN,
             ..NewMessage::default()
@@ -213,12 +234,51 @@ impl LocalDelivery<'_> {
         Ok(())
     }
 
-    fn store_in_inbox(
+    /// The name of `account`'s mailbox with `role` (the Inbox for none). One the
+    /// user deleted is made again, rather than fail a message over it.
+    fn mailbox_with_role(
+        &self,
+        account: &str,
+        role: Option<SpecialUse>,
+    ) -> Result<String, StoreError> {
+        let Some(role) = role else {
+            return Ok("Inbox".into());
+        };
+        let account = self.store.account(account)?;
+        let mut account = account
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match account.mailbox_with_role(role)? {
+            Some(mailbox) => Ok(mailbox.name),
+            None => match account.create_mailbox(role.default_name(), Some(role)) {
+                Ok(mailbox) => Ok(mailbox.name),
+                Err(StoreError::MailboxExists(name)) => Ok(name),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Message authentication of an incoming message, when this service does it
+    /// and the sender is not local software (see [`incoming::is_checked`]).
+    fn check_incoming(&self, envelope: &Envelope, message: &[u8]) -> Option<incoming::Checked> {
+        let resolver = self.resolver?;
+        if envelope.login.is_some() || !incoming::is_checked(envelope.remote_ip) {
+            return None;
+        }
+        let hostname = self.hostname.ascii();
+        let sample = rand::random_range(0..100);
+        Some(block_on(incoming::check(
+            resolver, hostname, envelope, message, sample,
+        )))
+    }
+
+    fn store_received(
         &self,
         account: &str,
         data: &[u8],
         envelope: &Envelope,
         rcpt_params: &RcptParams,
+        stored: Stored,
     ) -> Result<(), crate::store::StoreError> {
         let received = StoreReceived {
             remote_ip: Some(envelope.remote_ip.to_string()),
@@ -227,14 +287,15 @@ impl LocalDelivery<'_> {
                 crate::address::ReversePath::Mailbox(a) => Some(a.to_string()),
                 crate::address::ReversePath::Null => None,
             },
-            verified_domains: Vec::new(),
+            verified_domains: stored.verified_domains,
             dsn: dsn_request(&envelope.params, rcpt_params),
         };
         let new = NewMessage {
             received,
             ..NewMessage::default()
         };
-        self.store.deliver(account, "Inbox", data, new)?;
+        let mailbox = self.mailbox_with_role(account, stored.mailbox)?;
+        self.store.deliver(account, &mailbox, data, new)?;
         Ok(())
     }
 }
@@ -249,4 +310,17 @@ fn dsn_request(mail: &MailParams, rcpt: &RcptParams) -> Option<String> {
     };
     let text = format!("{mail}{rcpt}");
     (!text.is_empty()).then(|| text.trim_start().to_string())
+}
+
+/// Runs an async check from the blocking thread a session step runs on (the
+/// runtime's, in the server; a test's own thread otherwise).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.block_on(future),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime")
+            .block_on(future),
+    }
 }

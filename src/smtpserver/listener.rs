@@ -22,6 +22,7 @@ use super::session::{Action, Session, Settings};
 use crate::auth::Authenticator;
 use crate::connection::{self, Tls, write};
 use crate::connlimit::ConnectionLimiter;
+use crate::dns::Resolver;
 use crate::localserve::Policy;
 use crate::localserve::failures::MAX_SILENCE;
 use crate::recipients::Recipients;
@@ -41,6 +42,9 @@ pub struct Shared {
     pub data_timeout: Duration,
     /// Under `gannet localserve`: its mail policy.
     pub local: Option<Arc<Policy>>,
+    /// For message authentication of incoming mail; none on submission and under
+    /// localserve.
+    pub resolver: Option<Arc<dyn Resolver>>,
 }
 
 /// Accepts connections until the task is dropped.
@@ -204,6 +208,7 @@ where
             hostname: &shared.settings.hostname,
             authenticator: shared.authenticator.as_deref(),
             local: shared.local.as_deref(),
+            resolver: shared.resolver.as_deref(),
         };
         let result = step(&mut session, &mut backend);
         (session, result)

@@ -91,6 +91,11 @@ impl SpecialUse {
         }
     }
 
+    /// The name a new account's mailbox with this role has.
+    pub fn default_name(self) -> &'static str {
+        &self.attribute()[1..]
+    }
+
     pub fn from_attribute(s: &str) -> Option<SpecialUse> {
         SpecialUse::ALL
             .into_iter()

@@ -29,6 +29,7 @@ fn local(data: &Path, config: &LocalserveConfig, submission: bool, script: &[&st
         hostname: &hostname,
         authenticator: submission.then_some(&*auth),
         local: Some(&policy),
+        resolver: None,
     };
     let settings = Settings {
         hostname: hostname.clone(),

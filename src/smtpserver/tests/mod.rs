@@ -11,6 +11,7 @@ use crate::recipients::Recipients;
 use crate::store::Store;
 use crate::tls::ConnectionInfo;
 
+mod incoming;
 mod localserve;
 
 const DOMAINS: &str = r#"
@@ -78,6 +79,7 @@ fn run(data: &Path, settings: Settings, tls: Option<ConnectionInfo>, script: &[&
         hostname: &hostname,
         authenticator: auth.as_ref(),
         local: None,
+        resolver: None,
     };
     run_with(&mut backend, settings, tls, script)
 }
@@ -477,6 +479,7 @@ fn scram_logs_in_through_the_session() {
         hostname: &hostname,
         authenticator: Some(&auth),
         local: None,
+        resolver: None,
     };
     let settings = Settings {
         submission: true,
