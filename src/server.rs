@@ -10,9 +10,10 @@ use tokio::net::TcpListener;
 
 use crate::address::Domain;
 use crate::auth::Authenticator;
-use crate::config::{Config, Listener, ServiceKind};
+use crate::config::{Config, Listener, ServiceKind, load_dkim_key};
 use crate::connection::Tls;
 use crate::connlimit::ConnectionLimiter;
+use crate::dkim::{SigningKey, SigningKeys};
 use crate::dns::Resolver;
 use crate::imapserver;
 use crate::leniency::Leniencies;
@@ -38,6 +39,12 @@ pub enum ServeError {
     AuthDb(StoreError),
     #[error("localserve's shared password: {0}")]
     OpenLogins(crate::auth::PasswordError),
+    #[error("domain {domain}, DKIM selector {selector}: {problem}")]
+    DkimKey {
+        domain: String,
+        selector: String,
+        problem: String,
+    },
     #[error("creating {path} (for IMAP literals being received): {source}")]
     SpoolDir {
         path: std::path::PathBuf,
@@ -77,6 +84,32 @@ struct Common {
     recent: Arc<imapserver::RecentClaims>,
     local: Option<Arc<Policy>>,
     resolver: Option<Arc<dyn Resolver>>,
+    dkim: Arc<SigningKeys>,
+}
+
+/// The DKIM keys of domains.toml that sign, loaded.
+fn signing_keys(config: &Config) -> Result<SigningKeys, ServeError> {
+    let mut keys = SigningKeys::default();
+    for (name, domain) in &config.domains.domains {
+        let ascii = Domain::parse(name, Leniencies::PEDANTIC)
+            .map_or_else(|_| name.clone(), |d| d.ascii().to_string());
+        for (selector, dkim) in domain.dkim.iter().filter(|(_, d)| d.sign) {
+            let key = load_dkim_key(&config.dir, &dkim.key_file).map_err(|problem| {
+                ServeError::DkimKey {
+                    domain: name.clone(),
+                    selector: selector.clone(),
+                    problem,
+                }
+            })?;
+            let key = SigningKey {
+                selector: selector.clone(),
+                key,
+                lifetime: dkim.expire_seconds,
+            };
+            keys.add(&ascii, key);
+        }
+    }
+    Ok(keys)
 }
 
 /// What every way of serving a protocol needs, built from the configuration: the
@@ -150,6 +183,7 @@ pub async fn start(
         recent: Arc::default(),
         resolver: resolver.filter(|_| local.is_none()),
         local,
+        dkim: Arc::new(signing_keys(config)?),
     };
     let mut started = Started::default();
     for (name, listener) in &sc.listeners {
@@ -327,6 +361,7 @@ fn smtp_shared(
         data_timeout: Duration::from_secs(limits.data_timeout.into()),
         local: common.local.clone(),
         resolver: common.resolver.clone().filter(|_| !submission),
+        dkim: submission.then(|| Arc::clone(&common.dkim)),
     }
 }
 

@@ -2,8 +2,9 @@
 //! domains, valid addresses, and each address delivered to one place only.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use super::domains_config::{AccountConfig, DomainConfig, DomainsConfig};
+use super::domains_config::{AccountConfig, DkimSelector, DomainConfig, DomainsConfig};
 use super::error::{ConfigError, KeyPath};
 use crate::address::{Address, Domain, Host};
 use crate::leniency::Leniencies;
@@ -22,6 +23,8 @@ struct DeliveryKey {
 
 struct Checker<'a> {
     file: &'a str,
+    /// The config directory, which relative key files are in.
+    dir: &'a Path,
     errors: &'a mut Vec<ConfigError>,
     /// Configured domains by A-label form.
     domains: BTreeMap<String, &'a DomainConfig>,
@@ -29,9 +32,10 @@ struct Checker<'a> {
     claimed: BTreeMap<DeliveryKey, KeyPath>,
 }
 
-pub fn check(file: &str, cfg: &DomainsConfig, errors: &mut Vec<ConfigError>) {
+pub fn check(file: &str, dir: &Path, cfg: &DomainsConfig, errors: &mut Vec<ConfigError>) {
     let mut c = Checker {
         file,
+        dir,
         errors,
         domains: BTreeMap::new(),
         claimed: BTreeMap::new(),
@@ -83,6 +87,30 @@ impl<'a> Checker<'a> {
             Ok(d) => {
                 self.domains.insert(d.ascii().to_string(), config);
             }
+        }
+        for (selector, dkim) in &config.dkim {
+            self.dkim_selector(&key.key("dkim").key(selector), selector, dkim);
+        }
+    }
+
+    /// A selector is one or more DNS labels; its key must load now, not at the first
+    /// message it should sign.
+    fn dkim_selector(&mut self, key: &KeyPath, selector: &str, config: &DkimSelector) {
+        let label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        if !selector.split('.').all(label) {
+            self.error(
+                key.clone(),
+                format!("{selector:?} is not a DKIM selector: use DNS labels (letters, digits, '-'), separated by dots"),
+            );
+        }
+        if let Err(e) = load_dkim_key(self.dir, &config.key_file) {
+            self.error(key.key("key_file"), e);
         }
     }
 
@@ -226,4 +254,13 @@ impl<'a> Checker<'a> {
             self.claimed.insert(delivery, key.clone());
         }
     }
+}
+
+/// The DKIM key in `file` (relative to `dir`), or what is wrong with it.
+pub fn load_dkim_key(dir: &Path, file: &Path) -> Result<crate::dkim::PrivateKey, String> {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    crate::dkim::PrivateKey::from_pem(&text)
+        .map_err(|e| format!("{} is not a usable DKIM key: {e}", path.display()))
 }

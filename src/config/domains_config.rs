@@ -1,6 +1,7 @@
 //! `domains.toml`: the domains, accounts and aliases this server handles mail for.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,31 @@ pub struct DomainConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = "mail is moving to a new server; try again tomorrow")]
     pub login_disabled: Option<String>,
+    /// DKIM keys by selector (RFC 6376): mail submitted with a From address at this
+    /// domain is signed with each key whose `sign` is true. Publish each key's
+    /// record (`gannet dkim txt KEYFILE`) at SELECTOR._domainkey.DOMAIN first.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dkim: BTreeMap<String, DkimSelector>,
+}
+
+/// One `[domains."NAME".dkim.SELECTOR]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DkimSelector {
+    /// The private key, PEM (PKCS#8 or PKCS#1), as `gannet dkim genrsa` or
+    /// `gannet dkim gened25519` write it; relative to the config directory.
+    #[schemars(example = "dkim/example.org-2026a.pem")]
+    pub key_file: PathBuf,
+    /// Whether to sign with this key now. Set false to publish a new key's record
+    /// before signing with it, or to keep an old one published after a rotation.
+    #[serde(default = "yes")]
+    pub sign: bool,
+    /// Signatures expire this many seconds after signing (x=); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_seconds: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One `[accounts.NAME]` section.

@@ -17,7 +17,8 @@ mod static_config;
 
 use std::path::{Path, PathBuf};
 
-pub use domains_config::{AccountConfig, AliasConfig, DomainConfig, DomainsConfig};
+pub use check_domains::load_dkim_key;
+pub use domains_config::{AccountConfig, AliasConfig, DkimSelector, DomainConfig, DomainsConfig};
 pub use error::{ConfigError, KeyPath};
 pub use static_config::{
     Limits, Listener, LocalserveConfig, LogConfig, Service, ServiceKind, StaticConfig, Tls,
@@ -121,7 +122,7 @@ fn check(
     }
     let domains = domains_file.decode::<DomainsConfig>(&mut errors);
     if let Some(cfg) = &domains {
-        check_domains::check(&domains_file.file, cfg, &mut errors);
+        check_domains::check(&domains_file.file, &dir, cfg, &mut errors);
     }
     match (static_config, domains) {
         (Some(static_config), Some(domains)) if errors.is_empty() => Ok(Config {
@@ -169,6 +170,51 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.dir, Path::new("etc"));
         assert_eq!((cfg.static_config, cfg.domains), (static_config, domains));
+    }
+
+    #[test]
+    fn dkim_selectors_and_their_keys_are_checked_when_loading() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::dkim::PrivateKey::generate_ed25519().unwrap();
+        std::fs::write(dir.path().join("good.pem"), key.to_pem().unwrap()).unwrap();
+        std::fs::write(dir.path().join("bad.pem"), "not a key").unwrap();
+        let (static_config, _) = example::example();
+        let domains = r#"
+            [domains."example.org".dkim.ok]
+            key_file = "good.pem"
+            [domains."example.org".dkim."bad_selector"]
+            key_file = "good.pem"
+            [domains."example.org".dkim.garbled]
+            key_file = "bad.pem"
+            [domains."example.org".dkim.missing]
+            key_file = "missing.pem"
+            sign = false
+        "#;
+        let errors: Vec<String> = Config::from_text(
+            dir.path(),
+            &toml::to_string(&static_config).unwrap(),
+            domains,
+        )
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].contains(
+                "domains.\"example.org\".dkim.bad_selector: \"bad_selector\" is not a DKIM selector"
+            ),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("dkim.garbled.key_file: ")
+                && errors[1].contains("bad.pem is not a usable DKIM key"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[2].contains("dkim.missing.key_file: cannot read "),
+            "{errors:?}"
+        );
     }
 
     #[test]

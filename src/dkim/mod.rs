@@ -20,7 +20,7 @@ use std::fmt;
 pub use canon::Canon;
 pub use key::{KeyRecord, KeyType};
 pub use private_key::{KeyError, PrivateKey};
-pub use sign::{OVERSIGNED_FIELDS, SIGNED_FIELDS, SignError, Signer};
+pub use sign::{OVERSIGNED_FIELDS, SIGNED_FIELDS, SignError, Signer, SigningKey, SigningKeys};
 pub use signature::{Algorithm, ParsedSignature, Signature};
 pub use tags::TagError;
 pub use verify::{lookup_key, verify};

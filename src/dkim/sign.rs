@@ -107,3 +107,50 @@ impl Signer<'_> {
         Ok(format!("DKIM-Signature:{}\r\n", signature.to_value()))
     }
 }
+
+/// A key that signs for a domain.
+pub struct SigningKey {
+    pub selector: String,
+    pub key: PrivateKey,
+    /// Seconds the signatures stay valid (x=), if they should expire.
+    pub lifetime: Option<u64>,
+}
+
+/// The keys that sign submitted mail, by From domain (A-label form, lowercase).
+#[derive(Default)]
+pub struct SigningKeys {
+    by_domain: std::collections::HashMap<String, Vec<SigningKey>>,
+}
+
+impl SigningKeys {
+    pub fn add(&mut self, domain: &str, key: SigningKey) {
+        self.by_domain
+            .entry(domain.to_ascii_lowercase())
+            .or_default()
+            .push(key);
+    }
+
+    /// A DKIM-Signature field for each key of `domain` (none if it has no keys),
+    /// relaxed/relaxed, to prepend to `message`.
+    pub fn sign(&self, domain: &str, message: &[u8], now: u64) -> Result<String, SignError> {
+        let mut fields = String::new();
+        for key in self
+            .by_domain
+            .get(&domain.to_ascii_lowercase())
+            .into_iter()
+            .flatten()
+        {
+            let signer = Signer {
+                domain: domain.to_ascii_lowercase(),
+                selector: key.selector.clone(),
+                key: &key.key,
+                header_canon: Canon::Relaxed,
+                body_canon: Canon::Relaxed,
+                now,
+                lifetime: key.lifetime,
+            };
+            fields.push_str(&signer.sign(message)?);
+        }
+        Ok(fields)
+    }
+}

@@ -9,6 +9,7 @@ use super::incoming::{self, Disposition};
 use super::session::{Backend, Envelope, Refusal, received};
 use crate::address::{Address, Domain, ForwardPath, ReversePath};
 use crate::auth::{Authenticator, Login};
+use crate::dkim::SigningKeys;
 use crate::dns::Resolver;
 use crate::leniency::Leniencies;
 use crate::localserve::Policy;
@@ -32,6 +33,8 @@ pub struct LocalDelivery<'a> {
     /// For message authentication of incoming mail (see [`incoming`]); none under
     /// localserve, which takes all mail.
     pub resolver: Option<&'a dyn Resolver>,
+    /// On submission: DKIM keys by From domain.
+    pub dkim: Option<&'a SigningKeys>,
 }
 
 fn temporary(e: impl std::fmt::Display) -> Reply {
@@ -152,6 +155,7 @@ impl Backend for LocalDelivery<'_> {
             }
             _ => message.into(),
         };
+        let message = self.dkim_signed(envelope, message)?;
         let (mailbox, auth_fields, verified) = match &checked {
             Some(c) => {
                 let junk = c.disposition == Disposition::Junk;
@@ -256,6 +260,29 @@ impl LocalDelivery<'_> {
                 Err(e) => Err(e),
             },
         }
+    }
+
+    /// A submitted message with a DKIM-Signature from each key of its From domain.
+    fn dkim_signed<'m>(
+        &self,
+        envelope: &Envelope,
+        message: std::borrow::Cow<'m, [u8]>,
+    ) -> Result<std::borrow::Cow<'m, [u8]>, Refusal> {
+        let (Some(keys), Some(_)) = (self.dkim, &envelope.login) else {
+            return Ok(message);
+        };
+        // Submission checked the From field before delivery.
+        let Ok(domain) = crate::dmarc::author_domain(&message) else {
+            return Ok(message);
+        };
+        let now = u64::try_from(crate::message::now()).unwrap_or(0);
+        let fields = keys.sign(&domain, &message, now).map_err(temporary)?;
+        if fields.is_empty() {
+            return Ok(message);
+        }
+        let mut signed = fields.into_bytes();
+        signed.extend_from_slice(&message);
+        Ok(signed.into())
     }
 
     /// Message authentication of an incoming message, when this service does it

@@ -22,6 +22,7 @@ use super::session::{Action, Session, Settings};
 use crate::auth::Authenticator;
 use crate::connection::{self, Tls, write};
 use crate::connlimit::ConnectionLimiter;
+use crate::dkim::SigningKeys;
 use crate::dns::Resolver;
 use crate::localserve::Policy;
 use crate::localserve::failures::MAX_SILENCE;
@@ -45,6 +46,8 @@ pub struct Shared {
     /// For message authentication of incoming mail; none on submission and under
     /// localserve.
     pub resolver: Option<Arc<dyn Resolver>>,
+    /// On submission: the keys that sign mail from each domain.
+    pub dkim: Option<Arc<SigningKeys>>,
 }
 
 /// Accepts connections until the task is dropped.
@@ -209,6 +212,7 @@ where
             authenticator: shared.authenticator.as_deref(),
             local: shared.local.as_deref(),
             resolver: shared.resolver.as_deref(),
+            dkim: shared.dkim.as_deref(),
         };
         let result = step(&mut session, &mut backend);
         (session, result)

@@ -1,6 +1,7 @@
-//! Message authentication of incoming mail through whole sessions: the fields
+//! Message authentication through whole sessions: for incoming mail, the fields
 //! stored on top of the message, the verified domains kept with it, and what
-//! DMARC policies do to the reply and the mailbox. The client is 192.0.2.7.
+//! DMARC policies do to the reply and the mailbox; for submitted mail, DKIM
+//! signing. The client is 192.0.2.7.
 
 use super::*;
 use crate::dns::{RecordType, StaticZone};
@@ -38,6 +39,7 @@ fn send(data: &Path, mail_from: &str, message: &str) -> String {
         authenticator: None,
         local: None,
         resolver: Some(&zone),
+        dkim: None,
     };
     let mail = format!("MAIL FROM:<{mail_from}>\r\n");
     let script = [
@@ -164,4 +166,79 @@ fn results_claiming_to_be_ours_are_removed_and_others_kept() {
         stored.contains("Authentication-Results: other.example; spf=pass"),
         "{stored}"
     );
+}
+
+#[test]
+fn submitted_mail_is_dkim_signed_with_each_key_of_its_from_domain() {
+    use crate::dkim::{PrivateKey, SigningKey, SigningKeys};
+    let dir = tempfile::tempdir().unwrap();
+    let (ed, rsa) = (
+        PrivateKey::generate_ed25519().unwrap(),
+        PrivateKey::generate_rsa().unwrap(),
+    );
+    let mut zone = StaticZone::new();
+    for (selector, key) in [("ed", &ed), ("rsa", &rsa)] {
+        let record = key.key_record().unwrap().to_text();
+        let txt = crate::dns::Record::Txt(vec![record.into_bytes()]);
+        zone.add(&format!("{selector}._domainkey.example.org"), txt);
+    }
+    let mut keys = SigningKeys::default();
+    for (selector, key) in [("ed", ed), ("rsa", rsa)] {
+        keys.add(
+            "example.org",
+            SigningKey {
+                selector: selector.into(),
+                key,
+                lifetime: None,
+            },
+        );
+    }
+    let recipients = Recipients::new(&toml::from_str(DOMAINS).unwrap());
+    let store = Store::new(dir.path().to_path_buf());
+    let hostname = Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap();
+    let auth = authenticator(dir.path());
+    let mut backend = LocalDelivery {
+        recipients: &recipients,
+        store: &store,
+        hostname: &hostname,
+        authenticator: Some(&auth),
+        local: None,
+        resolver: None,
+        dkim: Some(&keys),
+    };
+    let settings = Settings {
+        submission: true,
+        plaintext_auth: true,
+        ..settings(Leniencies::PEDANTIC)
+    };
+    let auth_plain = format!("AUTH PLAIN {}\r\n", b64("\0alice@example.org\0secret"));
+    let script = [
+        "EHLO c.example\r\n",
+        &auth_plain,
+        "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n",
+        "From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: signed\r\n\r\nhello\r\n.\r\n",
+    ];
+    let t = run_with(&mut backend, settings, None, &script);
+    assert!(t.contains("250 2.0.0 delivered as ID"), "{t}");
+    drop(store); // the accounts are opened again below
+    let stored = inbox(dir.path(), "bob").remove(0);
+    // Our trace fields go on top after signing; DKIM does not sign them.
+    assert!(
+        stored.find("Received: ") < stored.find("DKIM-Signature: v=1; a=ed25519-sha256"),
+        "{stored}"
+    );
+    let results = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(crate::dkim::verify(
+            &zone,
+            stored.as_bytes(),
+            u64::try_from(crate::message::now()).unwrap(),
+        ));
+    let summary: Vec<(crate::dkim::DkimResult, &str)> = results
+        .iter()
+        .map(|r| (r.result, r.selector.as_str()))
+        .collect();
+    use crate::dkim::DkimResult::Pass;
+    assert_eq!(summary, [(Pass, "ed"), (Pass, "rsa")], "{stored}");
 }

@@ -30,6 +30,7 @@ fn local(data: &Path, config: &LocalserveConfig, submission: bool, script: &[&st
         authenticator: submission.then_some(&*auth),
         local: Some(&policy),
         resolver: None,
+        dkim: None,
     };
     let settings = Settings {
         hostname: hostname.clone(),

@@ -80,6 +80,7 @@ fn run(data: &Path, settings: Settings, tls: Option<ConnectionInfo>, script: &[&
         authenticator: auth.as_ref(),
         local: None,
         resolver: None,
+        dkim: None,
     };
     run_with(&mut backend, settings, tls, script)
 }
@@ -480,6 +481,7 @@ fn scram_logs_in_through_the_session() {
         authenticator: Some(&auth),
         local: None,
         resolver: None,
+        dkim: None,
     };
     let settings = Settings {
         submission: true,
