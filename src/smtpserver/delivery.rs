@@ -144,26 +144,7 @@ impl Backend for LocalDelivery<'_> {
         {
             return Err(injected(i));
         }
-        let checked = self.check_incoming(envelope, message);
-        if let Some(Disposition::Refuse(reply)) = checked.as_ref().map(|c| &c.disposition) {
-            tracing::info!(from = %envelope.from, reply = %reply.to_string().trim_end(), "refused by message authentication");
-            return Err(Refusal::Reply(reply.clone()));
-        }
-        let message = match self.resolver {
-            Some(_) if envelope.login.is_none() => {
-                incoming::without_forged_results(message, self.hostname.ascii())
-            }
-            _ => message.into(),
-        };
-        let message = self.dkim_signed(envelope, message)?;
-        let (mailbox, auth_fields, verified) = match &checked {
-            Some(c) => {
-                let junk = c.disposition == Disposition::Junk;
-                let role = junk.then_some(SpecialUse::Junk);
-                (role, c.fields.as_str(), c.verified_domains.clone())
-            }
-            None => (None, "", Vec::new()),
-        };
+        let prepared = self.prepare(envelope, message)?;
         let id = format!("{:016x}", rand::random::<u64>());
         // Each account gets the message once, with the first of its recipients.
         // If storing fails for one account after others succeeded, the reply is a
@@ -186,30 +167,31 @@ impl Backend for LocalDelivery<'_> {
                     .then_some(rcpt.as_ref())
                     .flatten();
                 let now = crate::message::now();
-                data.extend_from_slice(auth_fields.as_bytes());
+                data.extend_from_slice(prepared.fields.as_bytes());
                 data.extend_from_slice(
                     received(envelope, self.hostname, &id, only, now)
                         .header()
                         .as_bytes(),
                 );
-                data.extend_from_slice(&message);
-                let stored = Stored {
-                    mailbox,
-                    verified_domains: verified.clone(),
-                };
-                self.store_received(&account, &data, envelope, rcpt_params, stored)
+                data.extend_from_slice(&prepared.message);
+                self.store_received(&account, &data, envelope, rcpt_params, &prepared)
                     .map_err(temporary)?;
                 tracing::info!(id, account, from = %envelope.from, "delivered");
             }
         }
-        self.keep_sent_copy(envelope, &message).map_err(temporary)?;
+        self.keep_sent_copy(envelope, &prepared.message)
+            .map_err(temporary)?;
         Ok(id)
     }
 }
 
-/// Where a received message goes, and what its checks verified.
-struct Stored {
-    /// The role of the mailbox; none for the Inbox.
+/// A message made ready for the accounts: checked if it came in from the Internet,
+/// signed if it was submitted.
+struct Prepared<'m> {
+    message: std::borrow::Cow<'m, [u8]>,
+    /// Authentication-Results and Received-SPF, to go on top.
+    fields: String,
+    /// The role of the mailbox it goes to; none for the Inbox.
     mailbox: Option<SpecialUse>,
     verified_domains: Vec<String>,
 }
@@ -262,6 +244,33 @@ impl LocalDelivery<'_> {
         }
     }
 
+    fn prepare<'m>(&self, envelope: &Envelope, message: &'m [u8]) -> Result<Prepared<'m>, Refusal> {
+        let mut prepared = Prepared {
+            message: message.into(),
+            fields: String::new(),
+            mailbox: None,
+            verified_domains: Vec::new(),
+        };
+        if let Some(checked) = self.check_incoming(envelope, message) {
+            match checked.disposition {
+                Disposition::Refuse(reply) => {
+                    let shown = reply.to_string();
+                    tracing::info!(from = %envelope.from, reply = shown.trim_end(), "refused by message authentication");
+                    return Err(Refusal::Reply(reply));
+                }
+                Disposition::Junk => prepared.mailbox = Some(SpecialUse::Junk),
+                Disposition::Inbox => {}
+            }
+            prepared.fields = checked.fields;
+            prepared.verified_domains = checked.verified_domains;
+        }
+        if self.resolver.is_some() && envelope.login.is_none() {
+            prepared.message = incoming::without_forged_results(message, self.hostname.ascii());
+        }
+        prepared.message = self.dkim_signed(envelope, prepared.message)?;
+        Ok(prepared)
+    }
+
     /// A submitted message with a DKIM-Signature from each key of its From domain.
     fn dkim_signed<'m>(
         &self,
@@ -305,7 +314,7 @@ impl LocalDelivery<'_> {
         data: &[u8],
         envelope: &Envelope,
         rcpt_params: &RcptParams,
-        stored: Stored,
+        prepared: &Prepared<'_>,
     ) -> Result<(), crate::store::StoreError> {
         let received = StoreReceived {
             remote_ip: Some(envelope.remote_ip.to_string()),
@@ -314,14 +323,14 @@ impl LocalDelivery<'_> {
                 crate::address::ReversePath::Mailbox(a) => Some(a.to_string()),
                 crate::address::ReversePath::Null => None,
             },
-            verified_domains: stored.verified_domains,
+            verified_domains: prepared.verified_domains.clone(),
             dsn: dsn_request(&envelope.params, rcpt_params),
         };
         let new = NewMessage {
             received,
             ..NewMessage::default()
         };
-        let mailbox = self.mailbox_with_role(account, stored.mailbox)?;
+        let mailbox = self.mailbox_with_role(account, prepared.mailbox)?;
         self.store.deliver(account, &mailbox, data, new)?;
         Ok(())
     }
