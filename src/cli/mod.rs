@@ -82,8 +82,9 @@ enum Command {
     /// The first run writes a complete configuration to --dir: one listener on --ip
     /// with the standard ports plus --port-offset (SMTP 1025, submission 1587 and
     /// 1465, IMAP 1143 and 1993, HTTP 1080), a self-signed certificate for localhost
-    /// (tls/localhost.crt, renewed before it expires), the domain localhost and the
-    /// account gannet. Later runs use that configuration as it is; delete
+    /// (tls/localhost.crt, renewed before it expires), the domain localhost with a
+    /// DKIM key (dkim/localhost.pem, selector gannet: submitted mail From an
+    /// @localhost address is signed with it), and the account gannet. Later runs use that configuration as it is; delete
     /// gannet.toml there to regenerate it. With --initonly it only writes (or
     /// checks) the configuration. Stops on Ctrl-C or SIGTERM.
     ///

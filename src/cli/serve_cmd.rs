@@ -144,8 +144,8 @@ fn print_setup(cfg: &Config, dir: &Path) {
     }
 }
 
-/// Serves the configured services until Ctrl-C or SIGTERM.
-/// Serves `cfg`; with `dns`, incoming mail is checked with its resolver.
+/// Serves the configured services until Ctrl-C or SIGTERM; with `dns`, incoming
+/// mail is checked with its resolver.
 fn run(cfg: &gannet::config::Config, dns: Option<&super::Dns>) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

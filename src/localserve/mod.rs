@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 
 use crate::auth;
 use crate::config::{
-    AccountConfig, DOMAINS_FILE, DomainConfig, DomainsConfig, Limits, Listener, LocalserveConfig,
-    STATIC_FILE, Service, StaticConfig, Tls,
+    AccountConfig, DOMAINS_FILE, DkimSelector, DomainConfig, DomainsConfig, Limits, Listener,
+    LocalserveConfig, STATIC_FILE, Service, StaticConfig, Tls,
 };
+use crate::dkim::PrivateKey;
 use crate::store::AuthDb;
 use crate::tls::TlsError;
 use crate::tls::self_signed::{self, SelfSigned};
@@ -144,8 +145,17 @@ pub fn config(opts: &Options) -> Result<(StaticConfig, DomainsConfig), String> {
         quota_bytes: None,
         quota_messages: None,
     };
+    let dkim = DkimSelector {
+        key_file: Path::new(DKIM_KEY_FILE).to_path_buf(),
+        sign: true,
+        expire_seconds: None,
+    };
+    let domain = DomainConfig {
+        dkim: BTreeMap::from([(DKIM_SELECTOR.to_string(), dkim)]),
+        ..DomainConfig::default()
+    };
     let domains = DomainsConfig {
-        domains: BTreeMap::from([(DOMAIN.to_string(), DomainConfig::default())]),
+        domains: BTreeMap::from([(DOMAIN.to_string(), domain)]),
         accounts: BTreeMap::from([(ACCOUNT.to_string(), account)]),
         aliases: BTreeMap::new(),
     };
@@ -160,6 +170,7 @@ pub fn write_config_if_missing(dir: &Path, opts: &Options) -> io::Result<bool> {
     }
     let (static_config, domains) = config(opts).map_err(io::Error::other)?;
     std::fs::create_dir_all(dir)?;
+    write_dkim_key(&dir.join(DKIM_KEY_FILE))?;
     write_toml(&dir.join(DOMAINS_FILE), &domains, "")?;
     // gannet.toml last: its presence marks a complete config.
     write_toml(&dir.join(STATIC_FILE), &static_config, CHAOS_EXAMPLE)?;
@@ -176,6 +187,26 @@ const CHAOS_EXAMPLE: &str = "
 # probability = 0.1
 # failure = \"451\"               # temperror, permerror, timeout, disconnect or 400-599
 ";
+
+/// The DKIM key submitted mail from localhost is signed with, and its selector:
+/// RSA, which every verifier knows.
+pub const DKIM_KEY_FILE: &str = "dkim/localhost.pem";
+pub const DKIM_SELECTOR: &str = "gannet";
+
+/// A new RSA key at `path`, readable by its owner only.
+fn write_dkim_key(path: &Path) -> io::Result<()> {
+    let key = PrivateKey::generate_rsa()
+        .and_then(|k| k.to_pem())
+        .map_err(io::Error::other)?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    io::Write::write_all(&mut options.open(path)?, key.as_bytes())
+}
 
 fn write_toml<T: serde::Serialize>(path: &Path, value: &T, trailer: &str) -> io::Result<()> {
     let text = toml::to_string_pretty(value).map_err(io::Error::other)?;
@@ -203,6 +234,21 @@ mod tests {
         assert!(ensure_password(&data).unwrap(), "set at the first start");
         assert!(!ensure_password(&data).unwrap(), "kept afterwards");
         let cfg = Config::load(&dir.path().join(STATIC_FILE)).unwrap();
+        // A DKIM key of its own, which the config check has loaded.
+        let dkim = &cfg.domains.domains[DOMAIN].dkim[DKIM_SELECTOR];
+        assert_eq!(dkim.key_file, Path::new(DKIM_KEY_FILE));
+        let key_file = dir.path().join(DKIM_KEY_FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let pem = std::fs::read_to_string(&key_file).unwrap();
+        assert_eq!(
+            PrivateKey::from_pem(&pem).unwrap().algorithm().name(),
+            "rsa-sha256"
+        );
         let ports: Vec<u16> = cfg.static_config.listeners["local"]
             .services()
             .iter()
