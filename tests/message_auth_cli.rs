@@ -7,8 +7,13 @@ mod common;
 use common::{gannet, text};
 use std::path::Path;
 
+/// The zone file every command here answers from.
+fn zone() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/auth.zone")
+}
+
 fn with_zone(args: &[&str]) -> std::process::Output {
-    let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/auth.zone");
+    let zone = zone();
     let mut all = vec!["--dns-zone", zone.to_str().unwrap()];
     all.extend_from_slice(args);
     gannet(Path::new("."), &all)
@@ -243,7 +248,7 @@ fn dmarc_lookup_shows_the_policy_and_which_report_addresses_may_receive() {
 #[test]
 fn dmarc_verify_runs_spf_dkim_and_dmarc_and_exits_0_only_on_pass() {
     let message = b"From: A <a@example.org>\nTo: b@example.net\nSubject: hi\n\nbody\n";
-    let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/auth.zone");
+    let zone = zone();
     let verify = |ip: &str, mail_from: &str| {
         let args = [
             "--dns-zone",

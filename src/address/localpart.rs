@@ -110,7 +110,9 @@ fn is_atext(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii()
 }
 
-fn is_dot_string(s: &str) -> bool {
+/// RFC 5321's Dot-string, which is RFC 5322's dot-atom-text: atoms joined by single
+/// dots.
+pub(crate) fn is_dot_string(s: &str) -> bool {
     s.split('.')
         .all(|atom| !atom.is_empty() && atom.chars().all(is_atext))
 }

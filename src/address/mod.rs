@@ -20,6 +20,7 @@ pub(crate) mod proptests;
 
 pub use domain::{Domain, Host};
 pub use localpart::Localpart;
+pub(crate) use localpart::is_dot_string;
 pub use mailbox::Address;
 pub use path::{ForwardPath, ReversePath};
 

@@ -295,57 +295,40 @@ impl fmt::Display for MethodResult {
             f.write_char('.')?;
             write_keyword(f, &p.property)?;
             f.write_char('=')?;
-            if is_address(&p.value) {
-                f.write_str(&p.value)?;
-            } else {
-                write_value(f, &p.value)?;
-            }
+            write_pvalue(f, &p.value)?;
         }
         Ok(())
     }
 }
 
+/// Whether `text` reads whole as `rule` (one of the `*_only` rules).
+fn reads_as(rule: Rule, text: &str) -> bool {
+    <AuthresParser as pest::Parser<Rule>>::parse(rule, text).is_ok()
+}
+
 /// A keyword as it is, if it is one; our own code supplies these, so anything else
 /// is written as `x-invalid` rather than let through.
 fn write_keyword(f: &mut fmt::Formatter<'_>, keyword: &str) -> fmt::Result {
-    let valid = keyword.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && keyword.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && keyword
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let valid = reads_as(Rule::keyword_only, keyword);
     f.write_str(if valid { keyword } else { "x-invalid" })
 }
 
 /// A token when `text` is one, else a quoted string.
 fn write_value(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
-    const TSPECIALS: &str = "()<>@,;:\\\"/[]?=";
-    let token = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_graphic() && !TSPECIALS.contains(c));
-    if token {
+    if reads_as(Rule::token_only, text) {
         f.write_str(text)
     } else {
         f.write_str(&safe_text::quoted_string(text))
     }
 }
 
-/// `local@domain` or `@domain` with a dot-atom local part and LDH (or U-label)
-/// labels: written bare, as RFC 8601's examples write addresses.
-fn is_address(text: &str) -> bool {
-    let Some((local, domain)) = text.rsplit_once('@') else {
-        return false;
-    };
-    let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    let local_ok = local.is_empty()
-        || local
-            .split('.')
-            .all(|a| !a.is_empty() && a.chars().all(atext));
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-    };
-    local_ok && domain.split('.').all(label_ok)
+/// An address (`local@domain`, `@domain`) bare, as RFC 8601's examples write them;
+/// anything else as a value. A quoted local part may hold a TAB, which is written
+/// quoted instead, so that every control character becomes a space.
+fn write_pvalue(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    if !text.contains(char::is_control) && reads_as(Rule::address_only, text) {
+        f.write_str(text)
+    } else {
+        write_value(f, text)
+    }
 }

@@ -2,15 +2,15 @@
 //! look up key records. Messages are read from stdin; LF line ends are taken as
 //! CRLF (as mail arrives over SMTP).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 use gannet::dkim::{self, Canon, DkimResult, PrivateKey, Signer};
-use gannet::message::crlf_line_ends;
+use gannet::message::now_unsigned;
 
-use super::Dns;
+use super::{Dns, read_message};
 
 #[derive(Subcommand)]
 pub enum DkimCommand {
@@ -127,20 +127,6 @@ fn read_key(path: &PathBuf) -> Result<PrivateKey, String> {
     PrivateKey::from_pem(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The message on stdin with CRLF line ends (a bare LF becomes CRLF), and whether
-/// it had only CRLF line ends to begin with.
-fn read_message() -> Result<(Vec<u8>, bool), String> {
-    let mut input = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut input)
-        .map_err(|e| format!("reading the message from stdin: {e}"))?;
-    Ok(crlf_line_ends(&input))
-}
-
-fn now() -> u64 {
-    u64::try_from(gannet::message::now()).unwrap_or(0)
-}
-
 fn sign(
     domain: &str,
     selector: &str,
@@ -157,7 +143,7 @@ fn sign(
         key: &key,
         header_canon,
         body_canon,
-        now: now(),
+        now: now_unsigned(),
         lifetime: expire,
     };
     let field = signer
@@ -184,7 +170,7 @@ fn verify(dns: &Dns) -> ExitCode {
         }
     };
     dns.run(async |resolver| {
-        let results = dkim::verify(resolver, &message, now()).await;
+        let results = dkim::verify(resolver, &message, now_unsigned()).await;
         if results.is_empty() {
             println!("none: the message has no DKIM-Signature");
         }

@@ -2,7 +2,6 @@
 //! SPF, DKIM and DMARC for a message as a receiving server would. DNS goes through
 //! `--dns-zone` when given (see `super::Dns`).
 
-use std::io::Read;
 use std::net::IpAddr;
 use std::process::ExitCode;
 
@@ -10,7 +9,7 @@ use clap::Subcommand;
 use gannet::dkim;
 use gannet::dmarc::{self, DmarcResult, Parsed, Record, report};
 use gannet::dns::Resolver;
-use gannet::message::{crlf_line_ends, rfc5322_date};
+use gannet::message::rfc5322_date;
 use gannet::spf;
 
 use super::Dns;
@@ -80,12 +79,13 @@ pub fn run(dns: &Dns, cmd: DmarcCommand) -> ExitCode {
             mail_from,
             helo,
         } => {
-            let mut input = Vec::new();
-            if let Err(e) = std::io::stdin().read_to_end(&mut input) {
-                eprintln!("gannet dmarc verify: reading the message from stdin: {e}");
-                return ExitCode::FAILURE;
-            }
-            let (message, _) = crlf_line_ends(&input);
+            let message = match super::read_message() {
+                Ok((message, _)) => message,
+                Err(e) => {
+                    eprintln!("gannet dmarc verify: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let mail_from = mail_from.trim_start_matches('<').trim_end_matches('>');
             dns.run(async |resolver| verify(resolver, &message, remote_ip, mail_from, &helo).await)
         }
@@ -120,9 +120,7 @@ fn print_report(file: &std::path::Path, feedback: &report::Feedback) {
         rfc5322_date(meta.date_range.end as i64)
     );
     let policy = &feedback.policy_published;
-    let name = |d: Option<report::Disposition>| {
-        d.map_or("-".to_string(), |d| format!("{d:?}").to_lowercase())
-    };
+    let name = |d: Option<report::Disposition>| d.map_or("-", report::Disposition::name);
     println!(
         "  policy of {}: p={} sp={} np={}",
         policy.domain,
@@ -132,9 +130,7 @@ fn print_report(file: &std::path::Path, feedback: &report::Feedback) {
     );
     for record in &feedback.records {
         let row = &record.row;
-        let verdict = |v: Option<report::Verdict>| {
-            v.map_or("-".to_string(), |v| format!("{v:?}").to_lowercase())
-        };
+        let verdict = |v: Option<report::Verdict>| v.map_or("-", report::Verdict::name);
         println!(
             "  {} count={} disposition={} dkim={} spf={} from={}",
             row.source_ip,
@@ -232,7 +228,7 @@ async fn verify(
 ) -> ExitCode {
     let spf = spf::check_mail_from(resolver, ip, helo, mail_from, "localhost").await;
     println!("spf: {} for {}: {}", spf.result, spf.domain, spf.reason);
-    let now = u64::try_from(gannet::message::now()).unwrap_or(0);
+    let now = gannet::message::now_unsigned();
     let signatures = dkim::verify(resolver, message, now).await;
     for s in &signatures {
         println!(

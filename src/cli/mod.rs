@@ -256,6 +256,15 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
 }
 
 /// Where a command's DNS answers come from: the network, or `--dns-zone FILE`.
+/// The message on stdin with CRLF line ends (a bare LF becomes CRLF), and whether
+/// it had only CRLF line ends to begin with.
+fn read_message() -> Result<(Vec<u8>, bool), String> {
+    let mut input = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut input)
+        .map_err(|e| format!("reading the message from stdin: {e}"))?;
+    Ok(gannet::message::crlf_line_ends(&input))
+}
+
 pub struct Dns {
     zone: Option<PathBuf>,
 }

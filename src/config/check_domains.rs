@@ -96,17 +96,10 @@ impl<'a> Checker<'a> {
     /// A selector is one or more DNS labels; its key must load now, not at the first
     /// message it should sign.
     fn dkim_selector(&mut self, key: &KeyPath, selector: &str, config: &DkimSelector) {
-        let label = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        };
-        if !selector.split('.').all(label) {
+        if let Err(e) = crate::dkim::check_selector(selector) {
             self.error(
                 key.clone(),
-                format!("{selector:?} is not a DKIM selector: use DNS labels (letters, digits, '-'), separated by dots"),
+                format!("{selector:?} is not a DKIM selector: {e}"),
             );
         }
         if let Err(e) = load_dkim_key(self.dir, &config.key_file) {

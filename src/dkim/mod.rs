@@ -25,6 +25,12 @@ pub use signature::{Algorithm, ParsedSignature, Signature};
 pub use tags::TagError;
 pub use verify::{lookup_key, verify};
 
+/// Whether `selector` is one by the grammar of s= (RFC 6376 3.1: DNS labels
+/// joined by dots), with the reason when it is not.
+pub fn check_selector(selector: &str) -> Result<(), TagError> {
+    tags::value_parts("s", selector, tags::ValueKind::Selector).map(drop)
+}
+
 /// The result of one signature, in RFC 8601 2.7.1's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DkimResult {

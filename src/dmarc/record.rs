@@ -210,9 +210,8 @@ pub fn is_dmarc_record(text: &[u8]) -> bool {
         .and_then(|r| r.strip_prefix('='))
         .map(|r| r.trim_start_matches(wsp))
         .and_then(|r| r.strip_prefix("DMARC1"))
-        .is_some_and(|r| {
-            r.trim_start_matches(wsp).is_empty() || r.trim_start_matches(wsp).starts_with(';')
-        })
+        .map(|r| r.trim_start_matches(wsp))
+        .is_some_and(|r| r.is_empty() || r.starts_with(';'))
 }
 
 impl Parsed {
@@ -226,53 +225,12 @@ impl Parsed {
         let mut policy = Err("no p= tag".to_string());
         for (i, tag) in tags.iter().enumerate().skip(1) {
             let value = tag.value.as_str();
-            let parsed = match tag.name.as_str() {
-                "p" => {
-                    if i != 1 {
-                        warnings.push("p= should come right after v= (RFC 7489 6.3)".into());
-                    }
-                    policy = one_policy(value).map_err(|e| format!("p={value}: {e}"));
-                    continue;
+            if tag.name == "p" {
+                if i != 1 {
+                    warnings.push("p= should come right after v= (RFC 7489 6.3)".into());
                 }
-                "sp" => one_policy(value).map(|p| record.subdomain_policy = Some(p)),
-                "np" => one_policy(value).map(|p| record.nonexistent_policy = Some(p)),
-                "adkim" => alignment(value).map(|a| record.dkim_alignment = a),
-                "aspf" => alignment(value).map(|a| record.spf_alignment = a),
-                "pct" => number(value)
-                    .and_then(|n| {
-                        u8::try_from(n)
-                            .ok()
-                            .filter(|n| *n <= 100)
-                            .ok_or_else(|| "not 0 to 100".into())
-                    })
-                    .map(|n| record.percent = n),
-                "t" => match flag(value) {
-                    Ok(f @ ('y' | 'n')) => {
-                        record.testing = f == 'y';
-                        Ok(())
-                    }
-                    _ => Err("expected y or n".into()),
-                },
-                "psd" => flag(value).map(|f| {
-                    record.public_suffix = match f {
-                        'y' => PublicSuffix::Yes,
-                        'n' => PublicSuffix::No,
-                        _ => PublicSuffix::Unknown,
-                    }
-                }),
-                "rua" => uris(value).map(|u| record.aggregate_reports = u),
-                "ruf" => uris(value).map(|u| record.failure_reports = u),
-                "fo" => failure_options(value).map(|f| record.failure_options = f),
-                "rf" => parts(Rule::format_list_only, value).map(|f| {
-                    record.report_formats = f.iter().map(|f| f.to_ascii_lowercase()).collect()
-                }),
-                "ri" => number(value)
-                    .and_then(|n| u32::try_from(n).map_err(|_| "too large".into()))
-                    .map(|n| record.report_interval = n),
-                // Unknown tags are ignored (RFC 7489 6.3).
-                _ => Ok(()),
-            };
-            if let Err(problem) = parsed {
+                policy = one_policy(value).map_err(|e| format!("p={value}: {e}"));
+            } else if let Err(problem) = record.set(&tag.name, value) {
                 warnings.push(format!(
                     "{}={value}: {problem}; the default is used",
                     tag.name
@@ -298,6 +256,51 @@ impl Parsed {
             Err(problem) => return Err(RecordError::NoPolicy(problem)),
         };
         Ok(Parsed { record, warnings })
+    }
+}
+
+impl Record {
+    /// Sets tag `name` (other than v= and p=) from its value; unknown tags are
+    /// ignored (RFC 7489 6.3).
+    fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        match name {
+            "sp" => self.subdomain_policy = Some(one_policy(value)?),
+            "np" => self.nonexistent_policy = Some(one_policy(value)?),
+            "adkim" => self.dkim_alignment = alignment(value)?,
+            "aspf" => self.spf_alignment = alignment(value)?,
+            "pct" => {
+                self.percent = u8::try_from(number(value)?)
+                    .ok()
+                    .filter(|n| *n <= 100)
+                    .ok_or("not 0 to 100")?;
+            }
+            "t" => {
+                self.testing = match flag(value) {
+                    Ok('y') => true,
+                    Ok('n') => false,
+                    _ => return Err("expected y or n".into()),
+                };
+            }
+            "psd" => {
+                self.public_suffix = match flag(value)? {
+                    'y' => PublicSuffix::Yes,
+                    'n' => PublicSuffix::No,
+                    _ => PublicSuffix::Unknown,
+                };
+            }
+            "rua" => self.aggregate_reports = uris(value)?,
+            "ruf" => self.failure_reports = uris(value)?,
+            "fo" => self.failure_options = failure_options(value)?,
+            "rf" => {
+                let formats = parts(Rule::format_list_only, value)?;
+                self.report_formats = formats.iter().map(|f| f.to_ascii_lowercase()).collect();
+            }
+            "ri" => {
+                self.report_interval = u32::try_from(number(value)?).map_err(|_| "too large")?
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 

@@ -7,9 +7,14 @@ const MONTHS: [&str; 12] = [
 
 /// Seconds since the Unix epoch, now (0 if the clock is before 1970).
 pub fn now() -> i64 {
+    now_unsigned() as i64
+}
+
+/// [`now`] as DKIM and SPF count time (t=, x=, %{t}): unsigned.
+pub fn now_unsigned() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// `unix` seconds as an RFC 5322 date-time (3.3), in UTC.

@@ -17,7 +17,7 @@ pub use address_list::{
     parse_mailbox, parse_mailbox_list,
 };
 pub(crate) use address_list::{MAX_COMMENT_DEPTH, check_comment_depth};
-pub use date::{now, rfc5322_date};
+pub use date::{now, now_unsigned, rfc5322_date};
 pub use header::{HeaderError, HeaderField, HeaderSection};
 pub use line_ends::crlf_line_ends;
 pub use originator::{FromError, from_addresses};

@@ -81,17 +81,20 @@ impl SuffixList {
     /// A-label domain split at its dots) has.
     fn suffix_labels(&self, labels: &[&str]) -> usize {
         let n = labels.len();
-        let name_from = |i: usize| labels[i..].join(".");
+        // names[i]: the domain from label i on.
+        let names: Vec<String> = (0..n).map(|i| labels[i..].join(".")).collect();
         // Exceptions win, and an exception rule's suffix is the rule minus its
         // leftmost label.
-        if let Some(i) = (0..n).find(|&i| self.exceptions.contains(&name_from(i))) {
+        if let Some(i) = names.iter().position(|name| self.exceptions.contains(name)) {
             return n - i - 1;
         }
         // The longest matching rule starts leftmost.
         (0..n)
             .find(|&i| {
-                self.rules.contains(&name_from(i))
-                    || (i + 1 < n && self.wildcards.contains(&name_from(i + 1)))
+                self.rules.contains(&names[i])
+                    || names
+                        .get(i + 1)
+                        .is_some_and(|rest| self.wildcards.contains(rest))
             })
             .map_or(1, |i| n - i)
     }
@@ -128,10 +131,9 @@ fn to_ascii(name: &str) -> Option<String> {
 /// The organizational domain of `domain` by the built-in list (RFC 7489 3.2): its
 /// registrable part, or the domain itself when it is a public suffix.
 pub fn organizational_domain(domain: &str) -> String {
-    let domain = domain.strip_suffix('.').unwrap_or(domain).to_lowercase();
     SuffixList::built_in()
-        .registrable_domain(&domain)
-        .unwrap_or(domain)
+        .registrable_domain(domain)
+        .unwrap_or_else(|| domain.strip_suffix('.').unwrap_or(domain).to_lowercase())
 }
 
 #[cfg(test)]

@@ -284,7 +284,7 @@ impl LocalDelivery<'_> {
         let Ok(domain) = crate::dmarc::author_domain(&message) else {
             return Ok(message);
         };
-        let now = u64::try_from(crate::message::now()).unwrap_or(0);
+        let now = crate::message::now_unsigned();
         let fields = keys.sign(&domain, &message, now).map_err(temporary)?;
         if fields.is_empty() {
             return Ok(message);

@@ -61,7 +61,7 @@ pub async fn check(
     };
     let iprev = iprev::check(resolver, ip).await;
     let spf = spf::check_mail_from(resolver, ip, &envelope.helo, &mail_from, hostname).await;
-    let now = u64::try_from(crate::message::now()).unwrap_or(0);
+    let now = crate::message::now_unsigned();
     let signatures = dkim::verify(resolver, message, now).await;
     let (author, dmarc) = match dmarc::author_domain(message) {
         Ok(author) => {
@@ -78,7 +78,7 @@ pub async fn check(
 
     let mut results = vec![
         MethodResult::new("iprev", iprev.result.name())
-            .comment(iprev.name.clone().unwrap_or(iprev.reason.clone()))
+            .comment(iprev.name.as_ref().unwrap_or(&iprev.reason).clone())
             .property("policy", "iprev", ip.to_string()),
         spf_result(&spf, &envelope.helo, &mail_from),
     ];

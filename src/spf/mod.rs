@@ -119,7 +119,7 @@ pub async fn check_sender(
     receiver: &str,
 ) -> Verdict {
     let (local, sender_domain) = sender.rsplit_once('@').unwrap_or(("", sender));
-    let now = u64::try_from(crate::message::now()).unwrap_or(0);
+    let now = crate::message::now_unsigned();
     let request = Request {
         ip,
         domain,

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use super::Verdict;
+use crate::address::is_dot_string;
 use crate::message::safe_text;
 
 /// The SMTP facts the check was made for.
@@ -47,12 +48,7 @@ pub fn received_spf(verdict: &Verdict, envelope: &Envelope<'_>) -> String {
 
 /// RFC 7208 9.1's key-value pair values: dot-atom / quoted-string.
 fn dot_atom_or_quoted(value: &str) -> String {
-    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    let dot_atom = !value.is_empty()
-        && value
-            .split('.')
-            .all(|a| !a.is_empty() && a.chars().all(atext));
-    if dot_atom {
+    if is_dot_string(value) {
         value.to_string()
     } else {
         safe_text::quoted_string(value)

@@ -28,18 +28,11 @@ fn zone() -> StaticZone {
 
 /// Sends one message from `mail_from` with header `from` to alice on port 25.
 fn send(data: &Path, mail_from: &str, message: &str) -> String {
-    let recipients = Recipients::new(&toml::from_str(DOMAINS).unwrap());
-    let store = Store::new(data.to_path_buf());
-    let hostname = Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap();
+    let fixture = Fixture::new(data);
     let zone = zone();
     let mut backend = LocalDelivery {
-        recipients: &recipients,
-        store: &store,
-        hostname: &hostname,
-        authenticator: None,
-        local: None,
         resolver: Some(&zone),
-        dkim: None,
+        ..fixture.backend()
     };
     let mail = format!("MAIL FROM:<{mail_from}>\r\n");
     let script = [
@@ -193,18 +186,12 @@ fn submitted_mail_is_dkim_signed_with_each_key_of_its_from_domain() {
             },
         );
     }
-    let recipients = Recipients::new(&toml::from_str(DOMAINS).unwrap());
-    let store = Store::new(dir.path().to_path_buf());
-    let hostname = Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap();
+    let fixture = Fixture::new(dir.path());
     let auth = authenticator(dir.path());
     let mut backend = LocalDelivery {
-        recipients: &recipients,
-        store: &store,
-        hostname: &hostname,
         authenticator: Some(&auth),
-        local: None,
-        resolver: None,
         dkim: Some(&keys),
+        ..fixture.backend()
     };
     let settings = Settings {
         submission: true,
@@ -220,7 +207,7 @@ fn submitted_mail_is_dkim_signed_with_each_key_of_its_from_domain() {
     ];
     let t = run_with(&mut backend, settings, None, &script);
     assert!(t.contains("250 2.0.0 delivered as ID"), "{t}");
-    drop(store); // the accounts are opened again below
+    drop(fixture); // the accounts are opened again below
     let stored = inbox(dir.path(), "bob").remove(0);
     // Our trace fields go on top after signing; DKIM does not sign them.
     assert!(
@@ -233,7 +220,7 @@ fn submitted_mail_is_dkim_signed_with_each_key_of_its_from_domain() {
         .block_on(crate::dkim::verify(
             &zone,
             stored.as_bytes(),
-            u64::try_from(crate::message::now()).unwrap(),
+            crate::message::now_unsigned(),
         ));
     let summary: Vec<(crate::dkim::DkimResult, &str)> = results
         .iter()

@@ -68,19 +68,42 @@ fn authenticator(data: &Path) -> Authenticator {
     auth
 }
 
+/// What a backend borrows: the recipients of DOMAINS, a store, the host name.
+struct Fixture {
+    recipients: Recipients,
+    store: Store,
+    hostname: Domain,
+}
+
+impl Fixture {
+    fn new(data: &Path) -> Fixture {
+        Fixture {
+            recipients: Recipients::new(&toml::from_str(DOMAINS).unwrap()),
+            store: Store::new(data.to_path_buf()),
+            hostname: Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap(),
+        }
+    }
+
+    /// A backend that delivers locally and nothing more; tests set the rest.
+    fn backend(&self) -> LocalDelivery<'_> {
+        LocalDelivery {
+            recipients: &self.recipients,
+            store: &self.store,
+            hostname: &self.hostname,
+            authenticator: None,
+            local: None,
+            resolver: None,
+            dkim: None,
+        }
+    }
+}
+
 fn run(data: &Path, settings: Settings, tls: Option<ConnectionInfo>, script: &[&str]) -> String {
-    let recipients = Recipients::new(&toml::from_str(DOMAINS).unwrap());
-    let store = Store::new(data.to_path_buf());
-    let hostname = Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap();
+    let fixture = Fixture::new(data);
     let auth = settings.submission.then(|| authenticator(data));
     let mut backend = LocalDelivery {
-        recipients: &recipients,
-        store: &store,
-        hostname: &hostname,
         authenticator: auth.as_ref(),
-        local: None,
-        resolver: None,
-        dkim: None,
+        ..fixture.backend()
     };
     run_with(&mut backend, settings, tls, script)
 }
@@ -470,18 +493,11 @@ fn auth_login_failures_and_malformed_answers_get_precise_replies() {
 fn scram_logs_in_through_the_session() {
     use crate::sasl::{ClientCredentials, ClientExchange, Mechanism, NonceSource};
     let dir = tempfile::tempdir().unwrap();
-    let recipients = Recipients::new(&toml::from_str(DOMAINS).unwrap());
-    let store = Store::new(dir.path().to_path_buf());
-    let hostname = Domain::parse("mail.example.org", Leniencies::PEDANTIC).unwrap();
+    let fixture = Fixture::new(dir.path());
     let auth = authenticator(dir.path());
     let mut backend = LocalDelivery {
-        recipients: &recipients,
-        store: &store,
-        hostname: &hostname,
         authenticator: Some(&auth),
-        local: None,
-        resolver: None,
-        dkim: None,
+        ..fixture.backend()
     };
     let settings = Settings {
         submission: true,
