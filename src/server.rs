@@ -18,8 +18,10 @@ use crate::dns::Resolver;
 use crate::imapserver;
 use crate::leniency::Leniencies;
 use crate::localserve::{self, Policy};
+use crate::queue::{Queue, Settings as QueueSettings, Transport};
 use crate::recipients::Recipients;
-use crate::smtpserver::{self, Settings, Shared};
+use crate::smtpserver::{self, Inboxes, Settings, Shared};
+use crate::store::outbox::Outbox;
 use crate::store::{Quota, Store, StoreError};
 use crate::tls::{self, TlsError};
 
@@ -45,6 +47,8 @@ pub enum ServeError {
         selector: String,
         problem: String,
     },
+    #[error("opening the outgoing queue: {0}")]
+    Queue(StoreError),
     #[error("creating {path} (for IMAP literals being received): {source}")]
     SpoolDir {
         path: std::path::PathBuf,
@@ -85,6 +89,7 @@ struct Common {
     local: Option<Arc<Policy>>,
     resolver: Option<Arc<dyn Resolver>>,
     dkim: Arc<SigningKeys>,
+    queue: Arc<Queue>,
 }
 
 /// The DKIM keys of domains.toml that sign, loaded.
@@ -176,14 +181,18 @@ pub async fn start(
         .localserve
         .as_ref()
         .map(|l| Arc::new(Policy::new(l, Arc::clone(&core.authenticator))));
+    let recipients = Recipients::new(&config.domains);
+    let queue = outgoing_queue(config, &core, &recipients, local.clone(), resolver.clone())?;
+    tokio::spawn(Arc::clone(&queue).run());
     let common = Common {
         core,
-        recipients: Recipients::new(&config.domains),
+        recipients,
         limiter: ConnectionLimiter::new(&sc.limits),
         recent: Arc::default(),
         resolver: resolver.filter(|_| local.is_none()),
         local,
         dkim: Arc::new(signing_keys(config)?),
+        queue,
     };
     let mut started = Started::default();
     for (name, listener) in &sc.listeners {
@@ -231,6 +240,59 @@ pub async fn start(
         }
     }
     Ok(started)
+}
+
+/// The outgoing queue. Under localserve every message goes to its own SMTP
+/// port, where the catchall and the failures asked for by address take it.
+fn outgoing_queue(
+    config: &Config,
+    core: &Core,
+    recipients: &Recipients,
+    local: Option<Arc<Policy>>,
+    resolver: Option<Arc<dyn Resolver>>,
+) -> Result<Arc<Queue>, ServeError> {
+    let sc = &config.static_config;
+    let transport = match &sc.localserve {
+        Some(_) => own_smtp_port(config).map_or(Transport::Direct, |address| Transport::Relay {
+            host: address.ip().to_string(),
+            port: address.port(),
+        }),
+        None => Transport::Direct,
+    };
+    let settings = QueueSettings {
+        hostname: core.hostname.ascii().to_string(),
+        transport,
+        config: sc.queue.clone(),
+        direct_port: 25,
+        client_timeout: None,
+    };
+    let inboxes = Inboxes {
+        recipients: recipients.clone(),
+        store: Arc::clone(&core.store),
+        hostname: core.hostname.clone(),
+        local,
+    };
+    let outbox = Outbox::open(&config.data_dir()).map_err(ServeError::Queue)?;
+    Ok(Queue::new(outbox, settings, resolver, Arc::new(inboxes)))
+}
+
+/// The first address a listener serves SMTP (port 25's service) on; a wildcard
+/// address is reached through loopback.
+fn own_smtp_port(config: &Config) -> Option<SocketAddr> {
+    let listeners = config.static_config.listeners.values();
+    listeners.into_iter().find_map(|listener| {
+        let (_, port) = listener
+            .services()
+            .into_iter()
+            .find(|(kind, _)| *kind == ServiceKind::Smtp)?;
+        let ip = *listener.ips.first()?;
+        let ip = match ip {
+            std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            ip => ip,
+        };
+        Some(SocketAddr::new(ip, port))
+    })
 }
 
 /// Listens on `address`. An IPv6 socket takes IPv6 connections only
@@ -362,6 +424,7 @@ fn smtp_shared(
         local: common.local.clone(),
         resolver: common.resolver.clone().filter(|_| !submission),
         dkim: submission.then(|| Arc::clone(&common.dkim)),
+        queue: submission.then(|| Arc::clone(&common.queue)),
     }
 }
 

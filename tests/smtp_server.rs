@@ -725,3 +725,64 @@ fn scram_plus_binds_to_the_tls_connection() {
     );
     drop(server);
 }
+
+#[test]
+fn submitted_mail_for_other_domains_goes_through_the_queue_and_failures_come_back_as_dsns() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    // One recipient is taken by localserve's own SMTP port (the catchall), the
+    // other asks for a permanent failure there.
+    let script = format!(
+        "import smtplib, imaplib, time\n\
+         s = smtplib.SMTP('127.0.0.1', {submission})\n\
+         s.login('gannet@localhost', 'gannetgannet')\n\
+         refused = s.sendmail('app@example.org', ['bob@example.com', 'user550@example.net'],\n\
+             'From: app@example.org\\r\\nSubject: queued\\r\\n\\r\\nthrough the queue\\r\\n')\n\
+         print('refused', refused)\n\
+         s.quit()\n\
+         m = imaplib.IMAP4('127.0.0.1', {imap})\n\
+         m.login('gannet@localhost', 'gannetgannet')\n\
+         for _ in range(300):\n\
+         \x20   n = int(m.select('INBOX')[1][0])\n\
+         \x20   if n >= 2: break\n\
+         \x20   time.sleep(0.1)\n\
+         print('messages', n)\n",
+        submission = server.submission_port(),
+        imap = server.smtp_port - 25 + 143,
+    );
+    let out = python(&script);
+    assert!(out.contains("refused {}"), "{out}");
+    assert!(out.contains("messages 2"), "{out}");
+    assert!(server.stop().success());
+
+    let stored = inbox(dir.path(), "gannet");
+    let relayed = stored
+        .iter()
+        .find(|m| m.contains("Subject: queued"))
+        .unwrap();
+    assert!(
+        relayed.starts_with("Return-Path: <app@example.org>\r\nDelivered-To: bob@example.com\r\n"),
+        "{relayed}"
+    );
+    assert_eq!(
+        relayed.matches("Received: ").count(),
+        2,
+        "submission, then the SMTP port: {relayed}"
+    );
+    let dsn = stored
+        .iter()
+        .find(|m| m.contains("multipart/report"))
+        .unwrap();
+    assert!(
+        dsn.starts_with("Return-Path: <>\r\nDelivered-To: app@example.org\r\n"),
+        "{dsn}"
+    );
+    for expected in [
+        "Action: failed",
+        "Final-Recipient: rfc822; user550@example.net",
+        "Status: 5.0.0",
+        "simulated failure",
+    ] {
+        assert!(dsn.contains(expected), "{expected:?} missing: {dsn}");
+    }
+}

@@ -76,6 +76,12 @@ enum Command {
     /// Received-SPF. DMARC p=reject gets 550 5.7.1, quarantine goes to Junk, and a
     /// DNS failure that leaves the outcome open gets 451 4.4.3. DNS is the system's
     /// resolver, or the zone file of --dns-zone.
+    ///
+    /// Submitted mail for other domains goes into the outgoing queue (DATA_DIR/queue)
+    /// and out to the recipient domains' MX hosts, with STARTTLS where offered.
+    /// Temporary failures are retried after 7.5 minutes, then twice as long each
+    /// time, 8 attempts in all ([queue] in gannet.toml); the sender gets a "delayed"
+    /// DSN after the fifth failed attempt and a "failed" DSN when delivery fails.
     Serve,
     /// Run a local mail server for testing mail clients and applications.
     ///
@@ -95,8 +101,12 @@ enum Command {
     /// Mail to any address, at localhost or any other domain, is accepted (on SMTP
     /// and on submission) and stored in the account its local part names if that
     /// account exists, otherwise in gannet. Submission accepts any MAIL FROM and
-    /// From address; a message to another domain is also kept in the submitter's
-    /// Sent mailbox (until the outgoing queue exists).
+    /// From address. A submitted message to another domain goes through the
+    /// outgoing queue, which delivers everything to this server's own SMTP port:
+    /// failures its recipients ask for (below) happen there, and come back as
+    /// retries (after 5, 10, 20, 40, 80 s) and DSNs ("delayed" after the fifth
+    /// failed attempt, "failed" at the end) to the sender's account; failures for
+    /// @localhost recipients and for senders happen in the submission session.
     ///
     /// Failures on request, by local part: an address ending in "temperror" gets
     /// 451 4.3.0, "permerror" 550 5.0.0, a code from 400 to 599 ("user550") that code

@@ -31,6 +31,7 @@ pub fn example() -> (StaticConfig, DomainsConfig) {
         data_dir: "data".into(),
         log: Default::default(),
         limits: Default::default(),
+        queue: Default::default(),
         listeners: BTreeMap::from([
             ("public".to_string(), public),
             ("internal".to_string(), internal),

@@ -21,7 +21,8 @@ pub use check_domains::load_dkim_key;
 pub use domains_config::{AccountConfig, AliasConfig, DkimSelector, DomainConfig, DomainsConfig};
 pub use error::{ConfigError, KeyPath};
 pub use static_config::{
-    Limits, Listener, LocalserveConfig, LogConfig, Service, ServiceKind, StaticConfig, Tls,
+    Limits, Listener, LocalserveConfig, LogConfig, QueueConfig, Service, ServiceKind, StaticConfig,
+    Tls,
 };
 
 /// The static config file's usual name; `domains.toml` is looked up beside it.

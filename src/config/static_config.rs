@@ -28,6 +28,9 @@ pub struct StaticConfig {
     /// Limits that protect the server from clients that ask too much.
     #[serde(default)]
     pub limits: Limits,
+    /// Outgoing delivery: retries and how many deliveries run at once.
+    #[serde(default)]
+    pub queue: QueueConfig,
     /// Listeners by name. Each has the IP addresses to listen on and the services it
     /// serves there, for example one listener "public" for the internet and one
     /// "internal" on loopback.
@@ -131,6 +134,37 @@ impl Default for Limits {
             max_commands_before_mail: 50,
             command_timeout: 300,
             data_timeout: 180,
+        }
+    }
+}
+
+/// The `[queue]` section: how the outgoing queue retries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct QueueConfig {
+    /// Seconds from a failed attempt to the first retry; each further wait is
+    /// twice the one before.
+    pub first_retry_seconds: u32,
+    /// Attempts per recipient before the message fails and a DSN goes back to
+    /// the sender.
+    pub max_attempts: u32,
+    /// After this many failed attempts the sender gets a "delayed" DSN (once).
+    pub delay_dsn_after: u32,
+    /// Deliveries running at once, over all destinations (one connection per
+    /// destination domain at a time).
+    pub max_concurrent: u32,
+    /// Days the record of finished deliveries ("retired") is kept.
+    pub retired_days: u32,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            first_retry_seconds: 450,
+            max_attempts: 8,
+            delay_dsn_after: 5,
+            max_concurrent: 20,
+            retired_days: 30,
         }
     }
 }

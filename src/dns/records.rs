@@ -60,6 +60,7 @@ pub enum Record {
     Aaaa(Ipv6Addr),
     Mx {
         preference: u16,
+        /// Without the trailing dot; "" is the root, a null MX (RFC 7505).
         exchange: String,
     },
     /// The record's character-strings, each at most 255 octets.
@@ -100,6 +101,10 @@ impl fmt::Display for Record {
         match self {
             Record::A(ip) => write!(f, "{ip}"),
             Record::Aaaa(ip) => write!(f, "{ip}"),
+            Record::Mx {
+                preference,
+                exchange,
+            } if exchange.is_empty() => write!(f, "{preference} ."),
             Record::Mx {
                 preference,
                 exchange,

@@ -137,12 +137,10 @@ fn hickory_type(rtype: RecordType) -> rr::RecordType {
 }
 
 /// A hickory name as ours: lowercase, without the root dot.
+/// A name without its trailing dot; the root (a null MX's exchange) is "".
 fn name_of(name: &rr::Name) -> String {
     let text = name.to_ascii().to_ascii_lowercase();
-    match text.strip_suffix('.') {
-        Some(bare) if !bare.is_empty() => bare.to_string(),
-        _ => text,
-    }
+    text.strip_suffix('.').unwrap_or(&text).to_string()
 }
 
 fn record_of(data: &RData) -> Option<Record> {

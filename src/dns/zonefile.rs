@@ -194,7 +194,11 @@ fn rdata_of(rtype: RecordType, words: &[&Token], origin: Option<&str>) -> Result
                 preference: text(0)
                     .parse()
                     .map_err(|_| format!("bad MX preference {:?}", text(0)))?,
-                exchange: absolute(&text(1), origin)?,
+                // "." is the root: a null MX (RFC 7505).
+                exchange: match text(1).as_str() {
+                    "." => String::new(),
+                    name => absolute(name, origin)?,
+                },
             }
         }
         RecordType::Txt => {

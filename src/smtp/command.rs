@@ -14,7 +14,7 @@ use crate::leniency::Leniencies;
 
 #[derive(Parser)]
 #[grammar = "../grammars/smtp.pest"]
-struct SmtpParser;
+pub(super) struct SmtpParser;
 
 /// One SMTP command.
 #[derive(Debug, Clone, PartialEq, Eq)]

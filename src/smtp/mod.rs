@@ -3,6 +3,7 @@
 
 mod command;
 mod data;
+mod ehlo;
 mod line;
 mod params;
 #[cfg(test)]
@@ -11,9 +12,10 @@ mod reply;
 
 pub use command::{Command, CommandError};
 pub use data::{DataDecoder, DataError, DataRules, Fed, MAX_LINE, dot_stuff};
+pub use ehlo::Extensions;
 pub use line::{Found, LineError, MAX_COMMAND_LINE, line_text, next_line};
 pub use params::{
     Body, Hold, MailParams, Notify, Orcpt, ParamError, RcptParams, Ret, rfc3339, xtext_decode,
     xtext_encode,
 };
-pub use reply::{Enhanced, Reply};
+pub use reply::{Enhanced, Reply, ReplyError, ReplyLine};

@@ -114,3 +114,33 @@ proptest! {
         prop_assert_eq!(again.to_string(), shown);
     }
 }
+
+fn reply() -> impl Strategy<Value = super::Reply> {
+    let enhanced = proptest::option::of((0u16..1000, 0u16..1000));
+    // Text as servers write it: no CR or LF, not starting with a space or with
+    // something that reads as an enhanced code.
+    let line = "([A-Za-z<>@:;/()'\"-][ -~\u{e9}\u{4e2d}]{0,40})?";
+    (200u16..560, enhanced, proptest::collection::vec(line, 1..5)).prop_map(
+        |(code, enhanced, lines)| super::Reply {
+            code,
+            enhanced: enhanced.and_then(|(s, d)| {
+                matches!(code / 100, 2 | 4 | 5).then(|| super::Enhanced((code / 100) as u8, s, d))
+            }),
+            lines,
+        },
+    )
+}
+
+proptest! {
+    #[test]
+    fn replies_parse_back_from_their_wire_form(reply in reply()) {
+        prop_assume!(reply.code % 100 / 10 <= 5);
+        let wire = reply.to_string();
+        let lines: Vec<super::ReplyLine> = wire
+            .split_terminator("\r\n")
+            .map(|l| super::ReplyLine::parse(l).unwrap())
+            .collect();
+        prop_assert_eq!(lines.iter().filter(|l| !l.more).count(), 1);
+        prop_assert_eq!(super::Reply::from_lines(&lines).unwrap(), reply);
+    }
+}

@@ -4,6 +4,7 @@
 //! submitters send as anyone, and answers the failures tests ask for.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::incoming::{self, Disposition};
 use super::session::{Backend, Envelope, Refusal, received};
@@ -16,13 +17,14 @@ use crate::localserve::Policy;
 use crate::localserve::failures::Failure;
 use crate::localserve::policy::Injected;
 use crate::message::trace_headers;
+use crate::queue::{self, LocalMail, Queue};
 use crate::recipients::{Destination, Recipients};
-use crate::smtp::{Enhanced, MailParams, RcptParams, Reply};
-use crate::store::{Flags, NewMessage, Received as StoreReceived, SpecialUse, Store, StoreError};
+use crate::smtp::{Enhanced, MailParams, RcptParams, Reply, Ret};
+use crate::store::outbox::{NewOutgoing, NewRecipient};
+use crate::store::{NewMessage, Received as StoreReceived, SpecialUse, Store, StoreError};
 
 /// The backend of the SMTP services: incoming mail (port 25) and, with an
-/// authenticator, submission. Until the outgoing queue exists, submission
-/// delivers to local recipients only.
+/// authenticator, submission, which queues mail for other domains.
 pub struct LocalDelivery<'a> {
     pub recipients: &'a Recipients,
     pub store: &'a Store,
@@ -35,6 +37,8 @@ pub struct LocalDelivery<'a> {
     pub resolver: Option<&'a dyn Resolver>,
     /// On submission: DKIM keys by From domain.
     pub dkim: Option<&'a SigningKeys>,
+    /// On submission: where mail for other domains goes.
+    pub queue: Option<&'a Queue>,
 }
 
 fn temporary(e: impl std::fmt::Display) -> Reply {
@@ -63,34 +67,100 @@ impl LocalDelivery<'_> {
         }
     }
 
-    /// The accounts a recipient's mail goes to; `login` is the submitter.
-    fn accounts(&self, to: &ForwardPath, login: Option<&Login>) -> Result<BTreeSet<String>, Reply> {
+    /// Where a recipient's mail goes; `login` is the submitter.
+    fn route(&self, to: &ForwardPath, login: Option<&Login>) -> Result<Route, Reply> {
         let address = self.address(to).ok_or_else(|| no_such_user(to))?;
+        let remote_domain = !self.recipients.is_local_domain(&address.host);
         match self.recipients.resolve(&address) {
-            Some(Destination::Account(a)) => Ok(BTreeSet::from([a])),
-            Some(Destination::Alias { remote, .. }) if !remote.is_empty() => Err(Reply::new(
-                451,
-                Enhanced(4, 3, 0),
-                "this alias has remote members and outgoing delivery is not configured yet",
-            )),
-            Some(Destination::Alias { accounts, .. }) => Ok(accounts),
-            None if let Some(local) = self.local => {
-                Ok(BTreeSet::from([local.account_for(&address)]))
-            }
-            None if !self.recipients.is_local_domain(&address.host) && login.is_some() => {
+            Some(Destination::Account(a)) => Ok(Route::local(BTreeSet::from([a]))),
+            Some(Destination::Alias { remote, .. })
+                if !remote.is_empty() && self.queue.is_none() =>
+            {
                 Err(Reply::new(
                     451,
-                    Enhanced(4, 3, 5),
-                    "outgoing delivery is not configured on this server yet; only local recipients can be delivered",
+                    Enhanced(4, 3, 0),
+                    "this alias has remote members and outgoing delivery is not configured here",
                 ))
             }
-            None if !self.recipients.is_local_domain(&address.host) => Err(Reply::new(
+            Some(Destination::Alias { accounts, remote }) => Ok(Route { accounts, remote }),
+            // Submitted mail for other domains goes out through the queue; under
+            // localserve the queue brings it back to the catchall.
+            None if remote_domain && login.is_some() && self.queue.is_some() => Ok(Route {
+                accounts: BTreeSet::new(),
+                remote: vec![address.into_owned()],
+            }),
+            None if let Some(local) = self.local => {
+                Ok(Route::local(BTreeSet::from([local.account_for(&address)])))
+            }
+            None if remote_domain && login.is_some() => Err(Reply::new(
+                451,
+                Enhanced(4, 3, 5),
+                "outgoing delivery is not configured on this server; only local recipients can be delivered",
+            )),
+            None if remote_domain => Err(Reply::new(
                 550,
                 Enhanced(5, 7, 1),
                 "relaying denied: this server does not accept mail for that domain",
             )),
             None => Err(no_such_user(to)),
         }
+    }
+}
+
+/// Where one recipient's mail goes: local accounts, and addresses elsewhere
+/// (through the queue).
+struct Route {
+    accounts: BTreeSet<String>,
+    remote: Vec<Address>,
+}
+
+impl Route {
+    fn local(accounts: BTreeSet<String>) -> Route {
+        Route {
+            accounts,
+            remote: Vec::new(),
+        }
+    }
+}
+
+/// Where the queue's DSNs for local senders go: the Inboxes of the accounts
+/// their addresses belong to, found as for incoming mail (under localserve,
+/// the catchall takes any address).
+pub struct Inboxes {
+    pub recipients: Recipients,
+    pub store: Arc<Store>,
+    pub hostname: Domain,
+    pub local: Option<Arc<Policy>>,
+}
+
+impl LocalMail for Inboxes {
+    fn deliver_local(&self, to: &str, message: &[u8]) -> Result<bool, String> {
+        let Ok(address) = Address::parse(to, Leniencies::PEDANTIC) else {
+            return Ok(false);
+        };
+        let delivery = LocalDelivery {
+            recipients: &self.recipients,
+            store: &self.store,
+            hostname: &self.hostname,
+            authenticator: None,
+            local: self.local.as_deref(),
+            resolver: None,
+            dkim: None,
+            queue: None,
+        };
+        let shown = address.to_string();
+        let accounts = match delivery.route(&ForwardPath::Mailbox(address), None) {
+            Ok(route) if !route.accounts.is_empty() => route.accounts,
+            _ => return Ok(false),
+        };
+        let mut data = trace_headers(&ReversePath::Null.to_string(), &shown).into_bytes();
+        data.extend_from_slice(message);
+        for account in accounts {
+            self.store
+                .deliver(&account, "Inbox", &data, NewMessage::default())
+                .map_err(|e| format!("account {account}: {e}"))?;
+        }
+        Ok(true)
     }
 }
 
@@ -121,10 +191,13 @@ impl Backend for LocalDelivery<'_> {
     }
 
     fn recipient(&mut self, to: &ForwardPath, login: Option<&Login>) -> Result<(), Refusal> {
-        if let Some(i) = self.local.and_then(|l| l.at_rcpt_to(to)) {
+        let route = self.route(to, login)?;
+        if route.remote.is_empty()
+            && let Some(i) = self.local.and_then(|l| l.at_rcpt_to(to))
+        {
             return Err(injected(i));
         }
-        self.accounts(to, login).map(drop).map_err(Refusal::Reply)
+        Ok(())
     }
 
     /// Under localserve, anyone: applications under test send as their own domain.
@@ -137,7 +210,15 @@ impl Backend for LocalDelivery<'_> {
     }
 
     fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Refusal> {
-        let recipients = envelope.recipients.iter().map(|(to, _)| to);
+        // Submitted mail for other domains meets the failures its recipients ask
+        // for when the queue delivers it to localserve's own SMTP port, as
+        // retries and DSNs.
+        let login = envelope.login.as_ref();
+        let recipients = envelope
+            .recipients
+            .iter()
+            .map(|(to, _)| to)
+            .filter(|to| self.route(to, login).is_ok_and(|r| r.remote.is_empty()));
         if let Some(i) = self
             .local
             .and_then(|l| l.at_data(&envelope.from, recipients))
@@ -149,11 +230,18 @@ impl Backend for LocalDelivery<'_> {
         // Each account gets the message once, with the first of its recipients.
         // If storing fails for one account after others succeeded, the reply is a
         // temporary failure and the client's retry gives those others a second
-        // copy: a duplicate, never a loss. (With the queue, the failed account's
-        // copy will be deferred instead.)
+        // copy: a duplicate, never a loss.
         let mut done: BTreeSet<String> = BTreeSet::new();
+        let mut remote = Vec::new();
         for (to, rcpt_params) in &envelope.recipients {
-            for account in self.accounts(to, envelope.login.as_ref())? {
+            let route = self.route(to, envelope.login.as_ref())?;
+            remote.extend(
+                route
+                    .remote
+                    .iter()
+                    .map(|a| queue::recipient(a, rcpt_params)),
+            );
+            for account in route.accounts {
                 if !done.insert(account.clone()) {
                     continue;
                 }
@@ -179,8 +267,9 @@ impl Backend for LocalDelivery<'_> {
                 tracing::info!(id, account, from = %envelope.from, "delivered");
             }
         }
-        self.keep_sent_copy(envelope, &prepared.message)
-            .map_err(temporary)?;
+        if !remote.is_empty() {
+            self.enqueue(envelope, &id, remote, &prepared.message)?;
+        }
         Ok(id)
     }
 }
@@ -197,26 +286,46 @@ struct Prepared<'m> {
 }
 
 impl LocalDelivery<'_> {
-    /// Under localserve, until the outgoing queue exists: a submitted message
-    /// with recipients at other domains is kept in the submitter's Sent mailbox,
-    /// as the record of what would have gone out (their copies went to the
-    /// catchall).
-    fn keep_sent_copy(&self, envelope: &Envelope, message: &[u8]) -> Result<(), StoreError> {
-        let (Some(_), Some(login)) = (self.local, &envelope.login) else {
-            return Ok(());
+    /// Queues a submitted message for its recipients elsewhere, with a Received
+    /// field of its own (it has no single recipient), before the reply.
+    fn enqueue(
+        &self,
+        envelope: &Envelope,
+        id: &str,
+        recipients: Vec<NewRecipient>,
+        message: &[u8],
+    ) -> Result<(), Refusal> {
+        let Some(queue) = self.queue else {
+            return Err(temporary("no outgoing queue").into());
         };
-        let remote = envelope.recipients.iter().any(|(to, _)| {
-            matches!(to, ForwardPath::Mailbox(a) if !self.recipients.is_local_domain(&a.host))
-        });
-        if !remote {
-            return Ok(());
-        }
-        let mailbox = self.mailbox_with_role(&login.account, Some(SpecialUse::Sent))?;
-        let new = NewMessage {
-            flags: Flags::SEEN,
-            ..NewMessage::default()
+        let now = crate::message::now();
+        let mut data = received(envelope, self.hostname, id, None, now)
+            .header()
+            .into_bytes();
+        data.extend_from_slice(message);
+        let new = NewOutgoing {
+            account: envelope
+                .login
+                .as_ref()
+                .map(|l| l.account.clone())
+                .unwrap_or_default(),
+            sender: match &envelope.from {
+                ReversePath::Mailbox(a) => a.to_string(),
+                ReversePath::Null => String::new(),
+            },
+            smtputf8: envelope.params.smtputf8,
+            ret: envelope.params.ret.map(|r| match r {
+                Ret::Full => "FULL".to_string(),
+                Ret::Hdrs => "HDRS".to_string(),
+            }),
+            envid: envelope.params.envid.clone(),
+            requiretls: envelope.params.requiretls,
+            header_message_id: header_message_id(message),
+            recipients,
+            first_attempt: now,
+            ..NewOutgoing::default()
         };
-        self.store.deliver(&login.account, &mailbox, message, new)?;
+        queue.enqueue(&new, &data).map_err(temporary)?;
         Ok(())
     }
 
@@ -334,6 +443,17 @@ impl LocalDelivery<'_> {
         self.store.deliver(account, &mailbox, data, new)?;
         Ok(())
     }
+}
+
+/// The Message-ID field's value, by which DSNs that come back are matched.
+fn header_message_id(message: &[u8]) -> String {
+    let header = crate::message::HeaderSection::parse(message).ok();
+    let field = header
+        .as_ref()
+        .and_then(|h| h.fields_named("Message-ID").next());
+    field
+        .and_then(|f| f.value_str().ok().map(|v| v.trim().to_string()))
+        .unwrap_or_default()
 }
 
 /// The DSN parameters (RFC 3461) of a delivery in ESMTP form, if any were given:

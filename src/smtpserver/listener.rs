@@ -26,6 +26,7 @@ use crate::dkim::SigningKeys;
 use crate::dns::Resolver;
 use crate::localserve::Policy;
 use crate::localserve::failures::MAX_SILENCE;
+use crate::queue::Queue;
 use crate::recipients::Recipients;
 use crate::store::Store;
 
@@ -48,6 +49,8 @@ pub struct Shared {
     pub resolver: Option<Arc<dyn Resolver>>,
     /// On submission: the keys that sign mail from each domain.
     pub dkim: Option<Arc<SigningKeys>>,
+    /// On submission: the outgoing queue.
+    pub queue: Option<Arc<Queue>>,
 }
 
 /// Accepts connections until the task is dropped.
@@ -213,6 +216,7 @@ where
             local: shared.local.as_deref(),
             resolver: shared.resolver.as_deref(),
             dkim: shared.dkim.as_deref(),
+            queue: shared.queue.as_deref(),
         };
         let result = step(&mut session, &mut backend);
         (session, result)

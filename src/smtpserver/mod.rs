@@ -9,6 +9,6 @@ mod session;
 #[cfg(test)]
 mod tests;
 
-pub use delivery::{LocalDelivery, injected};
+pub use delivery::{Inboxes, LocalDelivery, injected};
 pub use listener::{Shared, serve};
 pub use session::{Action, Backend, Envelope, Refusal, Session, Settings};

@@ -16,6 +16,7 @@ mod import;
 mod mailboxes;
 mod mbox;
 mod messages;
+pub mod outbox;
 mod parse;
 #[cfg(test)]
 mod proptests;

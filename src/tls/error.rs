@@ -34,6 +34,8 @@ pub enum TlsError {
     /// Only if aws-lc-rs fails, its random generator say.
     #[error("cannot write a PKCS#12 file: the crypto library failed ({0})")]
     Pkcs12(aws_lc_rs::error::Unspecified),
+    #[error("no trusted CA certificates found in the system's store (install ca-certificates) {0}")]
+    NoTrustAnchors(String),
     #[error("TLS: {0}")]
     Rustls(#[from] rustls::Error),
 }

@@ -55,12 +55,18 @@ impl ConnectionInfo {
     /// For Received header comments and login records, e.g.
     /// `version=TLS1.3 cipher=TLS_AES_128_GCM_SHA256`, with the IANA names.
     pub fn summary(&self) -> String {
-        format!(
-            "version={} cipher={}",
-            version_name(self.version),
-            cipher_name(self.cipher_suite)
-        )
+        summary(self.version, self.cipher_suite)
     }
+}
+
+/// `version=TLS1.3 cipher=TLS_AES_128_GCM_SHA256`: what a connection, server or
+/// client side, negotiated.
+pub fn summary(version: ProtocolVersion, suite: CipherSuite) -> String {
+    format!(
+        "version={} cipher={}",
+        version_name(version),
+        cipher_name(suite)
+    )
 }
 
 fn tls_exporter(conn: &ServerConnection) -> Option<[u8; EXPORTER_LEN]> {

@@ -26,10 +26,10 @@ mod server;
 #[cfg(test)]
 mod tests;
 
-pub use client::{ClientCert, client_config};
+pub use client::{ClientCert, client_config, opportunistic_client_config, system_client_config};
 pub use error::TlsError;
 pub use files::{Access, read_chain, write_file};
 pub use fingerprint::{BadFingerprint, SpkiFingerprint};
 pub use identity::{ClientIdentity, generate_identity};
-pub use info::ConnectionInfo;
+pub use info::{ConnectionInfo, summary};
 pub use server::{listener_config, server_config_from_files};

@@ -94,6 +94,7 @@ impl Fixture {
             local: None,
             resolver: None,
             dkim: None,
+            queue: None,
         }
     }
 }
