@@ -165,12 +165,21 @@ fn lock_for_writing(dir: &Path, name: &str) -> Result<fs::File, StoreError> {
         .write(true)
         .open(&path)
         .map_err(|e| StoreError::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(StoreError::InUse(name.to_string())),
-        Err(fs::TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
+    // A lock we just released can still be held for a moment: a child process
+    // forked in between (any thread's Command) shares the file until its exec
+    // closes it. Another process that really has the account holds it longer.
+    for _ in 0..LOCK_TRIES {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) => std::thread::sleep(LOCK_PAUSE),
+            Err(fs::TryLockError::Error(e)) => return Err(StoreError::io(&path, e)),
+        }
     }
+    Err(StoreError::InUse(name.to_string()))
 }
+
+const LOCK_TRIES: u32 = 20;
+const LOCK_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Takes the next account-wide modseq; one per transaction, shared by all its changes.
 pub(super) fn next_modseq(tx: &Transaction<'_>) -> Result<ModSeq, StoreError> {
