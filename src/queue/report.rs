@@ -7,7 +7,7 @@ use super::{Queue, rcpt_params, recipient};
 use crate::address::Address;
 use crate::leniency::Leniencies;
 use crate::smtp::{Notify, RcptParams, Reply, Ret};
-use crate::store::outbox::{Due, NewOutgoing, Outcome};
+use crate::store::outbox::{Attempt, Due, NewOutgoing, Outcome};
 
 /// Which DSNs a recipient's NOTIFY asks for (RFC 3461 4.1). Without NOTIFY,
 /// failures and delays are reported, success is not.
@@ -31,18 +31,16 @@ impl Queue {
     /// The DSN entry for a recipient's attempt, if the sender gets one: on
     /// failure, after the `delay_dsn_after`-th failed attempt (once), and on
     /// success if asked and the receiving server will not report it itself.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn report_for(
         &self,
         due: &Due,
-        attempts: u32,
+        attempt: &Attempt,
         result: &Result<Reply, Failure>,
-        outcome: Outcome,
         remote_dsn: bool,
-        host: &str,
-        now: i64,
     ) -> Option<RecipientStatus> {
-        let action = match outcome {
+        let attempts = due.attempts + 1;
+        let now = attempt.at;
+        let action = match attempt.outcome {
             Outcome::Failed => Action::Failed,
             Outcome::Retry(_)
                 if attempts == self.settings.config.delay_dsn_after && !due.delay_reported =>
@@ -70,7 +68,7 @@ impl Queue {
             original_recipient: params.orcpt,
             action,
             status,
-            remote_mta: (diagnostic.is_some()).then(|| host.to_string()),
+            remote_mta: diagnostic.is_some().then(|| attempt.host.clone()),
             diagnostic,
             last_attempt: Some(now),
             will_retry_until,
@@ -95,11 +93,9 @@ impl Queue {
             return;
         };
         let due = *due;
-        if reports.iter().any(|(_, s)| s.action == Action::Delayed) {
-            for (d, _) in reports.iter().filter(|(_, s)| s.action == Action::Delayed) {
-                if let Err(e) = self.outbox.mark_delay_reported(d.recipient) {
-                    tracing::error!(error = %e, "noting a delay DSN");
-                }
+        for (d, _) in reports.iter().filter(|(_, s)| s.action == Action::Delayed) {
+            if let Err(e) = self.outbox.mark_delay_reported(d.recipient) {
+                tracing::error!(error = %e, "noting a delay DSN");
             }
         }
         let report = Report {
@@ -109,10 +105,7 @@ impl Queue {
             smtputf8: due.smtputf8,
             recipients: reports.into_iter().map(|(_, s)| s).collect(),
         };
-        let ret = due
-            .ret
-            .as_deref()
-            .map(|r| if r == "FULL" { Ret::Full } else { Ret::Hdrs });
+        let ret = due.ret.as_deref().and_then(Ret::from_name);
         let hostname = &self.settings.hostname;
         let id = format!("<{:016x}@{hostname}>", rand::random::<u64>());
         let postmaster = format!("postmaster@{hostname}");

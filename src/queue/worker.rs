@@ -152,10 +152,7 @@ impl Queue {
             recipients: &recipients,
             message: data,
             smtputf8: first.smtputf8,
-            ret: first
-                .ret
-                .as_deref()
-                .map(|r| if r == "FULL" { Ret::Full } else { Ret::Hdrs }),
+            ret: first.ret.as_deref().and_then(Ret::from_name),
             envid: first.envid.clone(),
             requiretls: first.requiretls,
         };
@@ -323,15 +320,7 @@ impl Queue {
                 tracing::error!(error = %e, recipient = due.recipient, "recording a delivery attempt");
                 continue;
             }
-            if let Some(status) = self.report_for(
-                due,
-                attempts,
-                result,
-                outcome,
-                attempted.remote_dsn,
-                &attempted.host,
-                now,
-            ) {
+            if let Some(status) = self.report_for(due, &attempt, result, attempted.remote_dsn) {
                 reports.push((due, status));
             }
         }

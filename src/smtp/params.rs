@@ -19,6 +19,23 @@ pub enum Ret {
     Hdrs,
 }
 
+impl Ret {
+    /// The value as sent: `FULL` or `HDRS`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ret::Full => "FULL",
+            Ret::Hdrs => "HDRS",
+        }
+    }
+
+    /// The value named `name`, in any case.
+    pub fn from_name(name: &str) -> Option<Ret> {
+        [Ret::Full, Ret::Hdrs]
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
 /// HOLDFOR= or HOLDUNTIL= (RFC 4865).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hold {
@@ -133,11 +150,8 @@ impl MailParams {
             "SMTPUTF8" => std::mem::replace(&mut self.smtputf8, flag(value)?),
             "REQUIRETLS" => std::mem::replace(&mut self.requiretls, flag(value)?),
             "RET" => {
-                let ret = match need(value)?.to_ascii_uppercase().as_str() {
-                    "FULL" => Ret::Full,
-                    "HDRS" => Ret::Hdrs,
-                    _ => return Err(invalid(&name, "expected FULL or HDRS")),
-                };
+                let ret = Ret::from_name(need(value)?)
+                    .ok_or_else(|| invalid(&name, "expected FULL or HDRS"))?;
                 self.ret.replace(ret).is_some()
             }
             "ENVID" => {
@@ -368,11 +382,7 @@ impl fmt::Display for MailParams {
             f.write_str(" SMTPUTF8")?;
         }
         if let Some(ret) = self.ret {
-            f.write_str(if ret == Ret::Full {
-                " RET=FULL"
-            } else {
-                " RET=HDRS"
-            })?;
+            write!(f, " RET={}", ret.as_str())?;
         }
         if let Some(envid) = &self.envid {
             write!(f, " ENVID={}", xtext_encode(envid))?;

@@ -11,7 +11,7 @@ use rustls::ClientConfig;
 use super::connection::{Connection, Stream};
 use super::error::{ClientError, Stage};
 use crate::sasl::{ClientCredentials, ClientExchange, Mechanism, NonceSource};
-use crate::smtp::{Enhanced, Extensions, Reply};
+use crate::smtp::{Extensions, Reply};
 
 /// Whether and how the session is encrypted.
 #[derive(Clone)]
@@ -137,8 +137,7 @@ impl Client {
                 .await
                 .is_ok()
             {
-                let _ =
-                    tokio::time::timeout(short, self.connection.reply(Stage::Connect, short)).await;
+                let _ = self.connection.reply(Stage::Connect, short).await;
             }
         }
         self.connection.close().await;
@@ -289,9 +288,4 @@ fn encode(bytes: &[u8]) -> String {
         true => "=".into(),
         false => STANDARD.encode(bytes),
     }
-}
-
-/// The failure for a message needing what the server lacks.
-pub(super) fn unsupported(enhanced: Enhanced, reason: String) -> ClientError {
-    ClientError::Unsupported { enhanced, reason }
 }

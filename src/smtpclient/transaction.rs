@@ -3,7 +3,7 @@
 //! server takes.
 
 use super::error::{ClientError, Stage};
-use super::session::{Client, unsupported};
+use super::session::Client;
 use crate::smtp::{Body, Enhanced, MailParams, RcptParams, Reply, Ret, dot_stuff};
 
 /// One message and its envelope.
@@ -277,6 +277,11 @@ impl Client {
             false => RcptParams::default(),
         }
     }
+}
+
+/// The failure for a message needing what the server lacks.
+fn unsupported(enhanced: Enhanced, reason: String) -> ClientError {
+    ClientError::Unsupported { enhanced, reason }
 }
 
 fn no_recipients() -> ClientError {

@@ -19,7 +19,7 @@ use crate::localserve::policy::Injected;
 use crate::message::trace_headers;
 use crate::queue::{self, LocalMail, Queue};
 use crate::recipients::{Destination, Recipients};
-use crate::smtp::{Enhanced, MailParams, RcptParams, Reply, Ret};
+use crate::smtp::{Enhanced, MailParams, RcptParams, Reply};
 use crate::store::outbox::{NewOutgoing, NewRecipient};
 use crate::store::{NewMessage, Received as StoreReceived, SpecialUse, Store, StoreError};
 
@@ -210,18 +210,24 @@ impl Backend for LocalDelivery<'_> {
     }
 
     fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Refusal> {
+        let login = envelope.login.as_ref();
+        let routes = envelope
+            .recipients
+            .iter()
+            .map(|(to, _)| self.route(to, login))
+            .collect::<Result<Vec<Route>, Reply>>()?;
         // Submitted mail for other domains meets the failures its recipients ask
         // for when the queue delivers it to localserve's own SMTP port, as
         // retries and DSNs.
-        let login = envelope.login.as_ref();
-        let recipients = envelope
+        let local_recipients = envelope
             .recipients
             .iter()
-            .map(|(to, _)| to)
-            .filter(|to| self.route(to, login).is_ok_and(|r| r.remote.is_empty()));
+            .zip(&routes)
+            .filter(|(_, route)| route.remote.is_empty())
+            .map(|((to, _), _)| to);
         if let Some(i) = self
             .local
-            .and_then(|l| l.at_data(&envelope.from, recipients))
+            .and_then(|l| l.at_data(&envelope.from, local_recipients))
         {
             return Err(injected(i));
         }
@@ -233,8 +239,7 @@ impl Backend for LocalDelivery<'_> {
         // copy: a duplicate, never a loss.
         let mut done: BTreeSet<String> = BTreeSet::new();
         let mut remote = Vec::new();
-        for (to, rcpt_params) in &envelope.recipients {
-            let route = self.route(to, envelope.login.as_ref())?;
+        for ((to, rcpt_params), route) in envelope.recipients.iter().zip(routes) {
             remote.extend(
                 route
                     .remote
@@ -314,10 +319,7 @@ impl LocalDelivery<'_> {
                 ReversePath::Null => String::new(),
             },
             smtputf8: envelope.params.smtputf8,
-            ret: envelope.params.ret.map(|r| match r {
-                Ret::Full => "FULL".to_string(),
-                Ret::Hdrs => "HDRS".to_string(),
-            }),
+            ret: envelope.params.ret.map(|r| r.as_str().to_string()),
             envid: envelope.params.envid.clone(),
             requiretls: envelope.params.requiretls,
             header_message_id: header_message_id(message),

@@ -14,7 +14,7 @@ mod listing;
 #[cfg(test)]
 mod tests;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 use rusqlite::Connection;
@@ -91,7 +91,6 @@ const MIGRATIONS: &[&str] = &[
 pub struct Outbox {
     db: Mutex<Connection>,
     files: Files,
-    dir: PathBuf,
 }
 
 /// A queued message's id: its row, and the name of its file.
@@ -112,7 +111,6 @@ impl Outbox {
         let outbox = Outbox {
             db: Mutex::new(db),
             files: Files::new(&dir),
-            dir,
         };
         outbox.recover()?;
         Ok(outbox)
@@ -144,11 +142,6 @@ impl Outbox {
         self.db
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The queue's directory, for messages.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// The message of `id` as queued.
