@@ -7,6 +7,7 @@ pub mod authres;
 pub mod config;
 pub mod connection;
 pub mod connlimit;
+pub mod ctl;
 pub mod dkim;
 pub mod dmarc;
 pub mod dns;

@@ -13,6 +13,7 @@ use crate::auth::Authenticator;
 use crate::config::{Config, Listener, ServiceKind, load_dkim_key};
 use crate::connection::Tls;
 use crate::connlimit::ConnectionLimiter;
+use crate::ctl;
 use crate::dkim::{SigningKey, SigningKeys};
 use crate::dns::Resolver;
 use crate::imapserver;
@@ -49,6 +50,11 @@ pub enum ServeError {
     },
     #[error("opening the outgoing queue: {0}")]
     Queue(StoreError),
+    #[error("the control socket {path} (for `gannet queue`): {source}")]
+    Control {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("creating {path} (for IMAP literals being received): {source}")]
     SpoolDir {
         path: std::path::PathBuf,
@@ -184,6 +190,9 @@ pub async fn start(
     let recipients = Recipients::new(&config.domains);
     let queue = outgoing_queue(config, &core, &recipients, local.clone(), resolver.clone())?;
     tokio::spawn(Arc::clone(&queue).run());
+    let control = Arc::new(ctl::Control {
+        queue: Arc::clone(&queue),
+    });
     let common = Common {
         core,
         recipients,
@@ -239,6 +248,11 @@ pub async fn start(
             }
         }
     }
+    // After the listeners: a second server on the same ports has failed by
+    // now, before it could take the first one's socket.
+    let path = ctl::socket_path(&config.data_dir());
+    let socket = ctl::listen(&path).map_err(|source| ServeError::Control { path, source })?;
+    tokio::spawn(control.serve(socket));
     Ok(started)
 }
 

@@ -786,3 +786,158 @@ fn submitted_mail_for_other_domains_goes_through_the_queue_and_failures_come_bac
         assert!(dsn.contains(expected), "{expected:?} missing: {dsn}");
     }
 }
+
+/// `gannet queue ARGS` against the server configured in `dir`: status, stdout,
+/// stderr.
+fn queue(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gannet"))
+        .arg("-c")
+        .arg(dir.join("gannet.toml"))
+        .arg("queue")
+        .args(args)
+        .env_remove("GANNET_CONFIG")
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+/// Submits a message from gannet@localhost to `to` and returns the refused
+/// recipients as Python prints them.
+fn submit(server: &Server, subject: &str, to: &[&str]) -> String {
+    let to: Vec<String> = to.iter().map(|a| format!("'{a}'")).collect();
+    python(&format!(
+        "import smtplib\n\
+         s = smtplib.SMTP('127.0.0.1', {port})\n\
+         s.login('gannet@localhost', 'gannetgannet')\n\
+         print(s.sendmail('gannet@localhost', [{to}],\n\
+             'From: gannet@localhost\\r\\nSubject: {subject}\\r\\n\\r\\nqueued\\r\\n'))\n\
+         s.quit()\n",
+        port = server.submission_port(),
+        to = to.join(", "),
+    ))
+}
+
+/// Waits until `gannet queue list` shows what `done` accepts.
+fn wait_for_queue(dir: &Path, done: impl Fn(&str) -> bool) -> String {
+    for _ in 0..200 {
+        let (_, listed, _) = queue(dir, &["list"]);
+        if done(&listed) {
+            return listed;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the queue did not get there: {}", queue(dir, &["list"]).1);
+}
+
+#[test]
+fn gannet_queue_manages_the_running_servers_queue_through_its_control_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = Server::start(d);
+
+    // A hold rule holds new mail for example.net; a suppressed recipient fails
+    // without an attempt.
+    assert_eq!(
+        queue(d, &["holdrules", "add", "--to-domain", "Example.NET"]),
+        (0, "1  to-domain example.net\n".into(), String::new())
+    );
+    assert_eq!(
+        queue(d, &["suppress", "add", "gannet", "Dave@example.com"]).1,
+        "suppressed\n"
+    );
+    let refused = submit(
+        &server,
+        "managed",
+        &["bob@example.net", "carol@example.com", "dave@example.com"],
+    );
+    assert_eq!(refused.trim(), "{}");
+    let listed = wait_for_queue(d, |l| l.lines().count() == 1);
+    assert!(
+        listed.starts_with("1  bob@example.net  from <gannet@localhost>  account gannet")
+            && listed.trim_end().ends_with("on hold"),
+        "{listed}"
+    );
+    let (status, dumped, _) = queue(d, &["dump", "1"]);
+    assert_eq!(status, 0);
+    assert!(dumped.contains("Subject: managed\r\n"), "{dumped}");
+    assert_eq!(
+        queue(d, &["dump", "99"]),
+        (1, String::new(), "gannet queue: no message 99 in the queue\n".into())
+    );
+
+    // Changing the queue needs a filter or --all.
+    let (status, _, err) = queue(d, &["hold"]);
+    assert_eq!(status, 2);
+    assert!(err.contains("hold needs --all or a filter"), "{err}");
+
+    assert_eq!(
+        queue(d, &["release", "--to", "example.net"]).1,
+        "released 1 recipient\n"
+    );
+    wait_for_queue(d, str::is_empty);
+    let retired = queue(d, &["list", "--retired"]).1;
+    for expected in [
+        "1  bob@example.net  from <gannet@localhost>  account gannet  delivered",
+        "1  carol@example.com  from <gannet@localhost>  account gannet  delivered",
+        "1  dave@example.com  from <gannet@localhost>  account gannet  failed",
+        "permanent failure (5.7.1): not sent: the address is on the suppression list (added by the administrator)",
+    ] {
+        assert!(retired.contains(expected), "{expected:?} missing: {retired}");
+    }
+
+    // A recipient that keeps failing: rescheduled, then failed by hand (the
+    // sender gets a DSN); another dropped (no DSN).
+    submit(&server, "retried", &["rcptto451@example.org"]);
+    submit(&server, "dropped", &["rcptto452@example.org"]);
+    wait_for_queue(d, |l| l.matches("last: temporary failure").count() == 2);
+    assert_eq!(
+        queue(d, &["schedule", "--id", "2", "--in", "2h"]).1,
+        "rescheduled 1 recipient\n"
+    );
+    assert_eq!(queue(d, &["fail", "--id", "2"]).1, "failed 1 recipient\n");
+    assert_eq!(
+        queue(d, &["drop", "--to", "rcptto452@example.org"]).1,
+        "dropped 1 recipient\n"
+    );
+    assert_eq!(queue(d, &["list"]).1, "");
+    let retired = queue(d, &["list", "--retired", "--id", "3"]).1;
+    assert!(retired.contains("dropped from the queue by the administrator"), "{retired}");
+
+    assert_eq!(queue(d, &["holdrules", "rm", "1"]).1, "hold rule removed\n");
+    assert_eq!(
+        queue(d, &["holdrules", "rm", "1"]),
+        (1, String::new(), "gannet queue: no hold rule 1\n".into())
+    );
+    assert_eq!(
+        queue(d, &["suppress", "list"]).1.split("  ").take(2).collect::<Vec<_>>(),
+        ["gannet", "Dave@example.com"]
+    );
+    assert_eq!(
+        queue(d, &["suppress", "rm", "gannet", "dave@EXAMPLE.com"]).1,
+        "no longer suppressed\n"
+    );
+    assert!(server.stop().success());
+
+    // The DSNs: the suppressed recipient's and the one failed by hand.
+    let stored = inbox(d, "gannet");
+    let dsns: Vec<_> = stored
+        .iter()
+        .filter(|m| m.contains("multipart/report"))
+        .collect();
+    assert_eq!(dsns.len(), 2, "{dsns:?}");
+    assert!(dsns.iter().any(|m| m.contains("Final-Recipient: rfc822; dave@example.com")
+        && m.contains("Status: 5.7.1")
+        && m.contains("Reason: not sent: the address is on the suppression list")));
+    assert!(dsns.iter().any(|m| m.contains("Final-Recipient: rfc822; rcptto451@example.org")
+        && m.contains("Status: 5.3.0")
+        && m.contains("Reason: delivery cancelled by the mail system's administrator")));
+
+    let (status, _, err) = queue(d, &["list"]);
+    assert_eq!(status, 1);
+    assert!(err.contains("cannot reach the running server at"), "{err}");
+}

@@ -152,7 +152,7 @@ fn print_record(r: &LoginRecord) {
     let a = &r.attempt;
     println!(
         "{:<20} {:>5}  {:<10} {:<18} {:<24} {:<15} {:<16} {}{}{}",
-        utc(r.last),
+        super::utc(r.last),
         r.count,
         a.protocol,
         a.mechanism,
@@ -169,23 +169,6 @@ fn print_record(r: &LoginRecord) {
             .map(|u| format!(" client {u:?}"))
             .unwrap_or_default(),
     );
-}
-
-/// Unix seconds as `2026-11-22 18:30:00`.
-fn utc(seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(seconds)
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        })
-        .unwrap_or_else(|_| seconds.to_string())
 }
 
 /// `gannet config tlspubkey ...`.

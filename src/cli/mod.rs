@@ -6,6 +6,7 @@ mod auth_cmd;
 mod config_cmd;
 mod dkim_cmd;
 mod dmarc_cmd;
+mod queue_cmd;
 mod serve_cmd;
 mod spf_cmd;
 mod store_cmd;
@@ -20,13 +21,9 @@ use gannet::logging;
 
 /// Commands that later work adds, and what they arrive with. Named here so that
 /// `gannet queue` says it is not available yet instead of "unrecognized subcommand".
-const PLANNED: &[(&str, &str)] = &[
-    ("queue", "outgoing delivery"),
-    ("sendmail", "outgoing delivery"),
-    ("dmarc", "message authentication"),
-];
+const PLANNED: &[(&str, &str)] = &[("sendmail", "outgoing delivery")];
 
-const AFTER_HELP: &str = "Planned, not available yet: queue, sendmail, dmarc.\n\n\
+const AFTER_HELP: &str = "Planned, not available yet: sendmail.\n\n\
 A first try: `gannet localserve` writes a local configuration and serves SMTP on port 1025 and \
 submission on 1587 (STARTTLS) and 1465 (TLS), IMAP on 1143 (STARTTLS) and 1993 (TLS), login \
 gannet@localhost (or any NAME@localhost), password gannetgannet; HTTP (1080) follows.";
@@ -184,6 +181,16 @@ enum Command {
     /// record.
     #[command(subcommand)]
     Spf(spf_cmd::SpfCommand),
+    /// Manage the outgoing queue of the running server: list, hold, release,
+    /// schedule, fail, drop and dump queued mail; hold rules; suppression lists.
+    ///
+    /// Works through the server's control socket, DATA_DIR/ctl (only the user the
+    /// server runs as may open it), so `gannet serve` or `gannet localserve` must be
+    /// running with this --config; for localserve that is
+    /// DIR/gannet.toml. Commands that change the queue need a filter or --all. Exits 1
+    /// when the server cannot be reached or refuses, 2 on usage errors.
+    #[command(subcommand)]
+    Queue(queue_cmd::QueueCommand),
     /// Print the version.
     Version,
     #[command(external_subcommand)]
@@ -206,6 +213,7 @@ pub fn run() -> ExitCode {
         Command::Dkim(cmd) => dkim_cmd::run(&Dns::new(cli.dns_zone), cmd),
         Command::Dmarc(cmd) => dmarc_cmd::run(&Dns::new(cli.dns_zone), cmd),
         Command::Spf(cmd) => spf_cmd::run(&Dns::new(cli.dns_zone), cmd),
+        Command::Queue(cmd) => queue_cmd::run(&cli.config, cmd),
         Command::Version => {
             println!("gannet {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -317,5 +325,36 @@ impl Dns {
         let zone = StaticZone::from_zone_file(&text)
             .map_err(|e| format!("--dns-zone {}: {e}", path.display()))?;
         Ok(Box::new(zone))
+    }
+}
+
+/// Unix seconds as `2026-11-22 18:30:00`.
+pub(crate) fn utc(seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_else(|_| seconds.to_string())
+}
+
+/// Writes a command's output. A reader that went away (`| head`) is no error:
+/// the output was not wanted further.
+pub(crate) fn write_stdout(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("gannet: writing the output: {e}");
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
     }
 }

@@ -12,8 +12,10 @@
 
 pub mod dsn;
 mod failure;
+mod admin;
 mod mx;
 mod report;
+mod settle;
 #[cfg(test)]
 mod tests;
 mod worker;
@@ -104,7 +106,7 @@ impl Queue {
     }
 
     /// Queues a message; when this returns it is durable, and delivery starts
-    /// soon after.
+    /// soon after. Recipients on the account's suppression list fail at once.
     pub fn enqueue(&self, new: &NewOutgoing, data: &[u8]) -> Result<OutgoingId, StoreError> {
         let id = self.outbox.enqueue(new, data, crate::message::now())?;
         tracing::info!(
@@ -113,6 +115,7 @@ impl Queue {
             recipients = new.recipients.len(),
             "queued"
         );
+        self.fail_suppressed(&new.account, id, data);
         self.wake.notify_one();
         Ok(id)
     }

@@ -54,12 +54,13 @@ impl Queue {
         if due.sender.is_empty() || !wanted(params.notify, action) {
             return None;
         }
-        let (status, diagnostic) = match result {
+        let (status, diagnostic, reason) = match result {
             Ok(reply) => (
                 reply.enhanced.unwrap_or(crate::smtp::Enhanced(2, 0, 0)),
                 Some(reply.clone()),
+                None,
             ),
-            Err(f) => (f.status, f.reply.clone()),
+            Err(f) => (f.status, f.reply.clone(), Some(f.reason.clone())),
         };
         let will_retry_until =
             (action == Action::Delayed).then(|| now + self.remaining_wait(attempts));
@@ -70,6 +71,7 @@ impl Queue {
             status,
             remote_mta: diagnostic.is_some().then(|| attempt.host.clone()),
             diagnostic,
+            reason,
             last_attempt: Some(now),
             will_retry_until,
         })

@@ -13,7 +13,7 @@ use super::failure::Failure;
 use super::{Queue, Transport, mx, rcpt_params};
 use crate::smtp::{Enhanced, Reply, Ret};
 use crate::smtpclient::{Client, ClientError, Options, Outgoing, Tls};
-use crate::store::outbox::{Attempt, Due, Outcome};
+use crate::store::outbox::Due;
 
 /// Recipients read per pass of the loop.
 const BATCH: usize = 1000;
@@ -293,67 +293,6 @@ impl Queue {
             timeout: self.settings.client_timeout,
         };
         Client::start(stream, options).await
-    }
-
-    /// Records each recipient's attempt, decides on retries, and reports to
-    /// the sender.
-    fn finish(&self, group: &[Due], attempted: Attempted, data: &[u8]) {
-        let now = crate::message::now();
-        let mut reports = Vec::new();
-        for (due, result) in group.iter().zip(&attempted.results) {
-            let attempts = due.attempts + 1;
-            let (outcome, text) = self.outcome(attempts, result, now);
-            let attempt = Attempt {
-                at: now,
-                host: attempted.host.clone(),
-                result: text,
-                outcome,
-            };
-            tracing::info!(
-                message = due.message,
-                to = due.address,
-                host = attempted.host,
-                result = attempt.result,
-                "attempt"
-            );
-            if let Err(e) = self.outbox.record(due.recipient, &attempt) {
-                tracing::error!(error = %e, recipient = due.recipient, "recording a delivery attempt");
-                continue;
-            }
-            if let Some(status) = self.report_for(due, &attempt, result, attempted.remote_dsn) {
-                reports.push((due, status));
-            }
-        }
-        self.send_reports(reports, data, now);
-    }
-
-    /// What `result` means for a recipient after `attempts` attempts, and the
-    /// history's line for it.
-    fn outcome(
-        &self,
-        attempts: u32,
-        result: &Result<Reply, Failure>,
-        now: i64,
-    ) -> (Outcome, String) {
-        match result {
-            Ok(reply) => (
-                Outcome::Delivered,
-                format!("delivered: {}", reply.one_line()),
-            ),
-            Err(f) if f.permanent => (Outcome::Failed, f.to_string()),
-            Err(f) if attempts >= self.settings.config.max_attempts => (
-                Outcome::Failed,
-                format!("{f}; giving up after {attempts} attempts"),
-            ),
-            Err(f) => (Outcome::Retry(now + self.backoff(attempts)), f.to_string()),
-        }
-    }
-
-    /// Seconds to wait after the `failed`-th failed attempt: the first retry
-    /// delay, doubled for each failure before.
-    pub(super) fn backoff(&self, failed: u32) -> i64 {
-        let first = i64::from(self.settings.config.first_retry_seconds);
-        first.saturating_mul(1 << failed.saturating_sub(1).min(30))
     }
 }
 

@@ -365,6 +365,13 @@ fn fuzz(root: &Path, seconds: u64, wanted: &[String]) -> Result<()> {
         [] => available,
         _ => wanted.iter().map(String::as_str).collect(),
     };
+    // One build for all targets first: the runs below then only start binaries, and
+    // a build failure is reported as one, not as a failing fuzz target.
+    let mut build = cargo(&dir, &["fuzz", "build", "-s", "none", "--release"]);
+    if let [target] = targets.as_slice() {
+        build.arg(target);
+    }
+    run(&mut build).context("building the fuzz targets failed")?;
     for target in targets {
         fuzz_target(&dir, target, seconds)?;
     }

@@ -83,6 +83,8 @@ fn recipient(out: &mut String, r: &RecipientStatus, global: bool) {
         for line in reply_lines(reply, global) {
             push_body_line(out, &format!("{INDENT}{INDENT}{line}"));
         }
+    } else if let Some(reason) = &r.reason {
+        wrap(out, INDENT, &format!("Reason: {}", clean(reason, global)));
     }
 }
 

@@ -63,6 +63,10 @@ pub struct RecipientStatus {
     pub remote_mta: Option<String>,
     /// The remote server's whole reply, every line of it.
     pub diagnostic: Option<Reply>,
+    /// Why, in words, where no server replied (a DNS failure, the suppression
+    /// list, the administrator): written in the text part only, so a parsed
+    /// report has none.
+    pub reason: Option<String>,
     /// Seconds since the Unix epoch.
     pub last_attempt: Option<i64>,
     /// Until when the queue keeps trying; written for [`Action::Delayed`] only (RFC

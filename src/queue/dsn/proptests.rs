@@ -86,6 +86,7 @@ fn recipient() -> impl Strategy<Value = RecipientStatus> {
                 status: Enhanced(status.0, status.1, status.2),
                 remote_mta: mta.0,
                 diagnostic: mta.1,
+                reason: None,
                 last_attempt: times.0,
                 will_retry_until: times.1,
             },

@@ -31,6 +31,7 @@ fn recipient(address: &str, action: Action, status: Enhanced) -> RecipientStatus
         status,
         remote_mta: None,
         diagnostic: None,
+        reason: None,
         last_attempt: None,
         will_retry_until: None,
     }

@@ -28,7 +28,7 @@ pub struct Due {
 }
 
 impl Due {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Due> {
+    pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Due> {
         Ok(Due {
             recipient: row.get("id")?,
             message: row.get("message_id")?,
@@ -49,7 +49,8 @@ impl Due {
     }
 }
 
-const DUE_COLUMNS: &str = "r.id, r.message_id, r.address, r.domain, r.params, r.attempts,
+pub(super) const DUE_COLUMNS: &str =
+    "r.id, r.message_id, r.address, r.domain, r.params, r.attempts,
     r.delay_reported, m.account, m.sender, m.smtputf8, m.ret, m.envid, m.requiretls,
     m.queued, m.size";
 
@@ -100,10 +101,22 @@ impl Outbox {
 
     /// Records `attempt` for `recipient`. Delivered or failed, the recipient
     /// retires (its history stays); a message without recipients left goes,
-    /// file and all.
-    pub fn record(&self, recipient: i64, attempt: &Attempt) -> Result<(), StoreError> {
+    /// file and all. False, with nothing recorded, when the recipient is no
+    /// longer queued (an operator failed or dropped it meanwhile): whoever
+    /// retires a recipient reports on it, once.
+    pub fn record(&self, recipient: i64, attempt: &Attempt) -> Result<bool, StoreError> {
         let mut db = self.db();
         let tx = db.transaction()?;
+        let message: Option<i64> = tx
+            .query_row(
+                "SELECT message_id FROM recipient WHERE id = ?",
+                [recipient],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(message) = message else {
+            return Ok(false);
+        };
         tx.execute(
             "INSERT INTO attempt (recipient_id, at, host, result) VALUES (?, ?, ?, ?)",
             params![recipient, attempt.at, attempt.host, attempt.result],
@@ -116,21 +129,10 @@ impl Outbox {
                     params![next, attempt.result, recipient],
                 )?;
                 tx.commit()?;
-                return Ok(());
+                return Ok(true);
             }
             Outcome::Delivered => true,
             Outcome::Failed => false,
-        };
-        let message: Option<i64> = tx
-            .query_row(
-                "SELECT message_id FROM recipient WHERE id = ?",
-                [recipient],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(message) = message else {
-            // Dropped from the queue while the attempt ran.
-            return Ok(());
         };
         tx.execute(
             "INSERT INTO retired (id, message_id, account, sender, address, header_message_id,
@@ -151,7 +153,7 @@ impl Outbox {
         if last {
             self.files.remove_all(&[MessageId(message)]);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Notes that a delay DSN went out for `recipient`, so one is sent once.

@@ -2,6 +2,7 @@
 
 use rusqlite::params;
 
+use super::hold_rules::held_by_rule;
 use super::{Outbox, OutgoingId};
 use crate::store::{MessageId, StoreError};
 
@@ -21,8 +22,6 @@ pub struct NewOutgoing {
     pub recipients: Vec<NewRecipient>,
     /// When the first attempt is due (FUTURERELEASE holds it back).
     pub first_attempt: i64,
-    /// Put on hold by a hold rule: not tried until released.
-    pub hold: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -35,8 +34,9 @@ pub struct NewRecipient {
 }
 
 impl Outbox {
-    /// Queues `data` for `new`'s recipients. When this returns, the message is
-    /// on disk and committed: the submitter may be told it was taken.
+    /// Queues `data` for `new`'s recipients, on hold where a hold rule says so.
+    /// When this returns, the message is on disk and committed: the submitter
+    /// may be told it was taken.
     pub fn enqueue(
         &self,
         new: &NewOutgoing,
@@ -75,13 +75,14 @@ impl Outbox {
                  VALUES (?, ?, ?, ?, ?, ?)",
             )?;
             for r in &new.recipients {
+                let hold = held_by_rule(&tx, &new.account, &new.sender, &r.domain)?;
                 insert.execute(params![
                     id,
                     r.address,
                     r.domain,
                     r.params,
                     new.first_attempt,
-                    new.hold
+                    hold
                 ])?;
             }
         }

@@ -1,12 +1,13 @@
 //! What is in the queue and what retired from it, for `gannet queue` and tests.
 
 use rusqlite::Row;
+use serde::{Deserialize, Serialize};
 
 use super::{Outbox, OutgoingId};
 use crate::store::StoreError;
 
 /// One queued recipient.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Queued {
     pub recipient: i64,
     pub message: OutgoingId,
@@ -22,7 +23,7 @@ pub struct Queued {
 }
 
 /// A recipient whose delivery finished.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retired {
     pub recipient: i64,
     pub message: OutgoingId,

@@ -8,9 +8,13 @@
 //! what to do with the result) is in `crate::queue`; this module only keeps
 //! its state.
 
+mod admin;
 mod attempts;
 mod enqueue;
+mod filter;
+mod hold_rules;
 mod listing;
+mod suppression;
 #[cfg(test)]
 mod tests;
 
@@ -24,7 +28,10 @@ use super::{StoreError, schema};
 
 pub use attempts::{Attempt, Due, Outcome};
 pub use enqueue::{NewOutgoing, NewRecipient};
+pub use filter::Filter;
+pub use hold_rules::HoldRule;
 pub use listing::{Queued, Retired};
+pub use suppression::Suppressed;
 
 const MIGRATIONS: &[&str] = &[
     // 1: messages, their recipients, attempts, and retired deliveries.
@@ -84,6 +91,29 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX retired_finished ON retired (finished);
     CREATE INDEX retired_header_message_id ON retired (header_message_id);
+    "#,
+    // 2: hold rules and per-account suppression lists.
+    r#"
+    -- A new recipient matching a rule is queued on hold. An empty field
+    -- matches anything; a rule with all three empty holds everything.
+    CREATE TABLE hold_rule (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        sender_domain TEXT NOT NULL,    -- ASCII, lower case
+        recipient_domain TEXT NOT NULL  -- ASCII, lower case
+    );
+
+    -- Recipients an account's mail is not sent to: it fails at once.
+    CREATE TABLE suppression (
+        account TEXT NOT NULL,
+        address TEXT NOT NULL,          -- as first seen
+        key TEXT NOT NULL,              -- the address in lower case, for matching
+        reason TEXT NOT NULL,
+        manual INTEGER NOT NULL,        -- added by the operator, not by a failure
+        created INTEGER NOT NULL,
+        PRIMARY KEY (account, key)
+    );
+    CREATE INDEX retired_address ON retired (account, lower(address));
     "#,
 ];
 

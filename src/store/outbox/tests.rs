@@ -84,9 +84,8 @@ fn a_message_is_due_retried_and_retired_then_its_file_goes() {
 fn held_recipients_are_not_due_and_reopening_removes_orphan_files() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = Outbox::open(dir.path()).unwrap();
-    let mut held = new(&["a@example.net"]);
-    held.hold = true;
-    let id = outbox.enqueue(&held, b"x\r\n", 1).unwrap();
+    outbox.add_hold_rule(&HoldRule::default()).unwrap();
+    let id = outbox.enqueue(&new(&["a@example.net"]), b"x\r\n", 1).unwrap();
     assert!(outbox.due(1000, 10).unwrap().is_empty());
     assert_eq!(outbox.next_due().unwrap(), None);
     drop(outbox);
@@ -100,4 +99,99 @@ fn held_recipients_are_not_due_and_reopening_removes_orphan_files() {
     let outbox = Outbox::open(dir.path()).unwrap();
     assert!(!orphan.exists());
     assert_eq!(outbox.read(id).unwrap(), b"x\r\n");
+}
+
+#[test]
+fn hold_rules_hold_new_recipients_by_account_sender_domain_and_recipient_domain() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(dir.path()).unwrap();
+    let rule = |account: &str, from: &str, to: &str| HoldRule {
+        id: 0,
+        account: account.into(),
+        sender_domain: from.into(),
+        recipient_domain: to.into(),
+    };
+    let added = outbox.add_hold_rule(&rule("", "", "Example.NET")).unwrap();
+    assert_eq!((added.id, added.recipient_domain.as_str()), (1, "example.net"));
+    outbox.add_hold_rule(&rule("other", "", "")).unwrap();
+    outbox.add_hold_rule(&rule("", "example.org", "example.com")).unwrap();
+    outbox
+        .enqueue(
+            &new(&["a@example.net", "b@example.com", "c@example.edu"]),
+            b"x\r\n",
+            1,
+        )
+        .unwrap();
+    let held: Vec<_> = outbox.list().unwrap().iter().map(|q| q.hold).collect();
+    assert_eq!(held, [true, true, false]);
+
+    assert!(outbox.remove_hold_rule(1).unwrap());
+    assert!(!outbox.remove_hold_rule(1).unwrap());
+    assert_eq!(outbox.hold_rules().unwrap().len(), 2);
+    // Held recipients stay held until released.
+    let ids: Vec<i64> = outbox.list().unwrap().iter().map(|q| q.recipient).collect();
+    assert_eq!(outbox.due(1000, 10).unwrap().len(), 1);
+    assert_eq!(outbox.set_hold(&ids, false).unwrap(), 3);
+    assert_eq!(outbox.due(1000, 10).unwrap().len(), 3);
+    assert_eq!(outbox.reschedule(&ids[..1], 5000).unwrap(), 1);
+    assert_eq!(outbox.due(1000, 10).unwrap().len(), 2);
+    assert_eq!(outbox.due_rows(&ids[..2]).unwrap().len(), 2);
+}
+
+#[test]
+fn recording_for_a_recipient_no_longer_queued_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(dir.path()).unwrap();
+    outbox.enqueue(&new(&["a@example.net"]), b"x\r\n", 1).unwrap();
+    let r = outbox.list().unwrap()[0].recipient;
+    assert!(outbox.record(r, &attempt(200, Outcome::Failed)).unwrap());
+    assert!(!outbox.record(r, &attempt(201, Outcome::Failed)).unwrap());
+    assert!(!outbox.record(r, &attempt(202, Outcome::Retry(300))).unwrap());
+    assert_eq!(outbox.history(r).unwrap().len(), 1);
+    assert_eq!(outbox.retired().unwrap().len(), 1);
+}
+
+#[test]
+fn suppression_lists_match_addresses_in_any_case_per_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(dir.path()).unwrap();
+    let entry = Suppressed {
+        account: "mjones".into(),
+        address: "Bob@Example.net".into(),
+        reason: "550 5.1.1".into(),
+        manual: false,
+        created: 10,
+    };
+    assert!(outbox.suppress(&entry).unwrap());
+    assert!(!outbox.suppress(&entry).unwrap(), "the first entry stays");
+    assert_eq!(
+        outbox.suppressed("mjones", "bob@example.NET").unwrap().as_deref(),
+        Some("550 5.1.1")
+    );
+    assert_eq!(outbox.suppressed("other", "bob@example.net").unwrap(), None);
+    assert_eq!(outbox.suppressions(None).unwrap(), [entry.clone()]);
+    assert!(outbox.suppressions(Some("other")).unwrap().is_empty());
+    assert!(outbox.unsuppress("mjones", "BOB@example.net").unwrap());
+    assert!(!outbox.unsuppress("mjones", "bob@example.net").unwrap());
+}
+
+#[test]
+fn the_last_deliveries_to_a_recipient_failing_is_seen_in_the_retired_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(dir.path()).unwrap();
+    let deliver = |at: i64, outcome: Outcome| {
+        outbox.enqueue(&new(&["a@example.net"]), b"x\r\n", at).unwrap();
+        let r = outbox.list().unwrap()[0].recipient;
+        outbox.record(r, &attempt(at, outcome)).unwrap();
+    };
+    deliver(1, Outcome::Failed);
+    deliver(2, Outcome::Failed);
+    assert!(!outbox.failed_last("mjones", "A@example.net", 3).unwrap());
+    deliver(3, Outcome::Delivered);
+    deliver(4, Outcome::Failed);
+    deliver(5, Outcome::Failed);
+    assert!(!outbox.failed_last("mjones", "a@example.net", 3).unwrap());
+    deliver(6, Outcome::Failed);
+    assert!(outbox.failed_last("mjones", "A@example.net", 3).unwrap());
+    assert!(!outbox.failed_last("other", "a@example.net", 3).unwrap());
 }
