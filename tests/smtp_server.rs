@@ -867,7 +867,11 @@ fn gannet_queue_manages_the_running_servers_queue_through_its_control_socket() {
     assert!(dumped.contains("Subject: managed\r\n"), "{dumped}");
     assert_eq!(
         queue(d, &["dump", "99"]),
-        (1, String::new(), "gannet queue: no message 99 in the queue\n".into())
+        (
+            1,
+            String::new(),
+            "gannet queue: no message 99 in the queue\n".into()
+        )
     );
 
     // Changing the queue needs a filter or --all.
@@ -887,7 +891,10 @@ fn gannet_queue_manages_the_running_servers_queue_through_its_control_socket() {
         "1  dave@example.com  from <gannet@localhost>  account gannet  failed",
         "permanent failure (5.7.1): not sent: the address is on the suppression list (added by the administrator)",
     ] {
-        assert!(retired.contains(expected), "{expected:?} missing: {retired}");
+        assert!(
+            retired.contains(expected),
+            "{expected:?} missing: {retired}"
+        );
     }
 
     // A recipient that keeps failing: rescheduled, then failed by hand (the
@@ -906,7 +913,10 @@ fn gannet_queue_manages_the_running_servers_queue_through_its_control_socket() {
     );
     assert_eq!(queue(d, &["list"]).1, "");
     let retired = queue(d, &["list", "--retired", "--id", "3"]).1;
-    assert!(retired.contains("dropped from the queue by the administrator"), "{retired}");
+    assert!(
+        retired.contains("dropped from the queue by the administrator"),
+        "{retired}"
+    );
 
     assert_eq!(queue(d, &["holdrules", "rm", "1"]).1, "hold rule removed\n");
     assert_eq!(
@@ -914,7 +924,11 @@ fn gannet_queue_manages_the_running_servers_queue_through_its_control_socket() {
         (1, String::new(), "gannet queue: no hold rule 1\n".into())
     );
     assert_eq!(
-        queue(d, &["suppress", "list"]).1.split("  ").take(2).collect::<Vec<_>>(),
+        queue(d, &["suppress", "list"])
+            .1
+            .split("  ")
+            .take(2)
+            .collect::<Vec<_>>(),
         ["gannet", "Dave@example.com"]
     );
     assert_eq!(
@@ -930,12 +944,17 @@ fn gannet_queue_manages_the_running_servers_queue_through_its_control_socket() {
         .filter(|m| m.contains("multipart/report"))
         .collect();
     assert_eq!(dsns.len(), 2, "{dsns:?}");
-    assert!(dsns.iter().any(|m| m.contains("Final-Recipient: rfc822; dave@example.com")
-        && m.contains("Status: 5.7.1")
-        && m.contains("Reason: not sent: the address is on the suppression list")));
-    assert!(dsns.iter().any(|m| m.contains("Final-Recipient: rfc822; rcptto451@example.org")
-        && m.contains("Status: 5.3.0")
-        && m.contains("Reason: delivery cancelled by the mail system's administrator")));
+    assert!(
+        dsns.iter()
+            .any(|m| m.contains("Final-Recipient: rfc822; dave@example.com")
+                && m.contains("Status: 5.7.1")
+                && m.contains("Reason: not sent: the address is on the suppression list"))
+    );
+    assert!(dsns.iter().any(
+        |m| m.contains("Final-Recipient: rfc822; rcptto451@example.org")
+            && m.contains("Status: 5.3.0")
+            && m.contains("Reason: delivery cancelled by the mail system's administrator")
+    ));
 
     let (status, _, err) = queue(d, &["list"]);
     assert_eq!(status, 1);

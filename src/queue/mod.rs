@@ -10,9 +10,9 @@
 //! delivery fails for good. The queue's state lives in
 //! [`crate::store::outbox`].
 
+mod admin;
 pub mod dsn;
 mod failure;
-mod admin;
 mod mx;
 mod report;
 mod settle;

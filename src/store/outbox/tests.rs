@@ -85,7 +85,9 @@ fn held_recipients_are_not_due_and_reopening_removes_orphan_files() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = Outbox::open(dir.path()).unwrap();
     outbox.add_hold_rule(&HoldRule::default()).unwrap();
-    let id = outbox.enqueue(&new(&["a@example.net"]), b"x\r\n", 1).unwrap();
+    let id = outbox
+        .enqueue(&new(&["a@example.net"]), b"x\r\n", 1)
+        .unwrap();
     assert!(outbox.due(1000, 10).unwrap().is_empty());
     assert_eq!(outbox.next_due().unwrap(), None);
     drop(outbox);
@@ -112,9 +114,14 @@ fn hold_rules_hold_new_recipients_by_account_sender_domain_and_recipient_domain(
         recipient_domain: to.into(),
     };
     let added = outbox.add_hold_rule(&rule("", "", "Example.NET")).unwrap();
-    assert_eq!((added.id, added.recipient_domain.as_str()), (1, "example.net"));
+    assert_eq!(
+        (added.id, added.recipient_domain.as_str()),
+        (1, "example.net")
+    );
     outbox.add_hold_rule(&rule("other", "", "")).unwrap();
-    outbox.add_hold_rule(&rule("", "example.org", "example.com")).unwrap();
+    outbox
+        .add_hold_rule(&rule("", "example.org", "example.com"))
+        .unwrap();
     outbox
         .enqueue(
             &new(&["a@example.net", "b@example.com", "c@example.edu"]),
@@ -142,11 +149,17 @@ fn hold_rules_hold_new_recipients_by_account_sender_domain_and_recipient_domain(
 fn recording_for_a_recipient_no_longer_queued_records_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = Outbox::open(dir.path()).unwrap();
-    outbox.enqueue(&new(&["a@example.net"]), b"x\r\n", 1).unwrap();
+    outbox
+        .enqueue(&new(&["a@example.net"]), b"x\r\n", 1)
+        .unwrap();
     let r = outbox.list().unwrap()[0].recipient;
     assert!(outbox.record(r, &attempt(200, Outcome::Failed)).unwrap());
     assert!(!outbox.record(r, &attempt(201, Outcome::Failed)).unwrap());
-    assert!(!outbox.record(r, &attempt(202, Outcome::Retry(300))).unwrap());
+    assert!(
+        !outbox
+            .record(r, &attempt(202, Outcome::Retry(300)))
+            .unwrap()
+    );
     assert_eq!(outbox.history(r).unwrap().len(), 1);
     assert_eq!(outbox.retired().unwrap().len(), 1);
 }
@@ -165,7 +178,10 @@ fn suppression_lists_match_addresses_in_any_case_per_account() {
     assert!(outbox.suppress(&entry).unwrap());
     assert!(!outbox.suppress(&entry).unwrap(), "the first entry stays");
     assert_eq!(
-        outbox.suppressed("mjones", "bob@example.NET").unwrap().as_deref(),
+        outbox
+            .suppressed("mjones", "bob@example.NET")
+            .unwrap()
+            .as_deref(),
         Some("550 5.1.1")
     );
     assert_eq!(outbox.suppressed("other", "bob@example.net").unwrap(), None);
@@ -180,7 +196,9 @@ fn the_last_deliveries_to_a_recipient_failing_is_seen_in_the_retired_record() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = Outbox::open(dir.path()).unwrap();
     let deliver = |at: i64, outcome: Outcome| {
-        outbox.enqueue(&new(&["a@example.net"]), b"x\r\n", at).unwrap();
+        outbox
+            .enqueue(&new(&["a@example.net"]), b"x\r\n", at)
+            .unwrap();
         let r = outbox.list().unwrap()[0].recipient;
         outbox.record(r, &attempt(at, outcome)).unwrap();
     };
