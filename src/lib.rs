@@ -28,6 +28,7 @@ pub mod server;
 pub mod smtp;
 pub mod smtpclient;
 pub mod smtpserver;
+pub mod socks5;
 pub mod spf;
 pub mod store;
 pub mod tag_list;

@@ -32,6 +32,8 @@ pub struct Recipients {
     /// Domain to the account that catches its unknown addresses.
     catchalls: BTreeMap<String, String>,
     aliases: BTreeMap<(String, String), Alias>,
+    /// Accounts that send each message with a MAIL FROM of its own.
+    unique_mail_from: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +64,9 @@ impl Recipients {
             }
         }
         for (account, a) in &config.accounts {
+            if a.unique_mail_from {
+                r.unique_mail_from.insert(account.clone());
+            }
             for dest in &a.destinations {
                 if let Some(domain) = dest.strip_prefix('@') {
                     if let Ok(d) = Domain::parse(domain, Leniencies::PEDANTIC) {
@@ -119,6 +124,30 @@ impl Recipients {
             local.to_lowercase()
         };
         Some((domain.ascii().to_string(), local))
+    }
+
+    /// For an account with `unique_mail_from`, a MAIL FROM for one message from
+    /// `from`: its local part, the domain's first catchall separator and a
+    /// random id, which delivers to the same account. Returns the address and
+    /// the id; none for other accounts, or a domain without separators.
+    pub fn unique_sender(&self, account: &str, from: &Address) -> Option<(Address, String)> {
+        if !self.unique_mail_from.contains(account) {
+            return None;
+        }
+        let Host::Domain(domain) = &from.host else {
+            return None;
+        };
+        let separator = *self.domains.get(domain.ascii())?.separators.first()?;
+        let id: String = (0..16)
+            .map(|_| {
+                let n = rand::random_range(0..36u32);
+                char::from_digit(n, 36).unwrap_or('0')
+            })
+            .collect();
+        let local = from.localpart.as_str();
+        let unique = format!("{local}{separator}{id}@{}", domain.unicode());
+        let address = Address::parse(&unique, Leniencies::PEDANTIC).ok()?;
+        Some((address, id))
     }
 
     /// Whether mail for this domain is ours.

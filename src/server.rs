@@ -19,7 +19,7 @@ use crate::dns::Resolver;
 use crate::imapserver;
 use crate::leniency::Leniencies;
 use crate::localserve::{self, Policy};
-use crate::queue::{Queue, Settings as QueueSettings, Transport};
+use crate::queue::{Named, Queue, Relay, Routes, Settings as QueueSettings, Transport};
 use crate::recipients::Recipients;
 use crate::smtpserver::{self, Inboxes, Settings, Shared};
 use crate::store::outbox::Outbox;
@@ -50,6 +50,8 @@ pub enum ServeError {
     },
     #[error("opening the outgoing queue: {0}")]
     Queue(StoreError),
+    #[error("the outgoing queue's transports: {0}")]
+    Transports(String),
     #[error("the control socket {path} (for `gannet queue`): {source}")]
     Control {
         path: std::path::PathBuf,
@@ -266,16 +268,23 @@ fn outgoing_queue(
     resolver: Option<Arc<dyn Resolver>>,
 ) -> Result<Arc<Queue>, ServeError> {
     let sc = &config.static_config;
-    let transport = match &sc.localserve {
-        Some(_) => own_smtp_port(config).map_or(Transport::Direct, |address| Transport::Relay {
-            host: address.ip().to_string(),
-            port: address.port(),
+    let routes = match &sc.localserve {
+        // A developer's test server sends nothing out: everything goes to its own
+        // SMTP port, whatever routes the config has.
+        Some(_) => own_smtp_port(config).map_or_else(Routes::default, |address| {
+            let relay = Relay::opportunistic(&address.ip().to_string(), address.port());
+            Routes::all_through(Named {
+                name: "localserve".into(),
+                kind: "relay",
+                transport: Transport::Relay(relay),
+            })
         }),
-        None => Transport::Direct,
+        None => Routes::from_config(config, &tls::system_client_config)
+            .map_err(ServeError::Transports)?,
     };
     let settings = QueueSettings {
         hostname: core.hostname.ascii().to_string(),
-        transport,
+        routes,
         config: sc.queue.clone(),
         direct_port: 25,
         client_timeout: None,
@@ -438,7 +447,8 @@ fn smtp_shared(
         local: common.local.clone(),
         resolver: common.resolver.clone().filter(|_| !submission),
         dkim: submission.then(|| Arc::clone(&common.dkim)),
-        queue: submission.then(|| Arc::clone(&common.queue)),
+        // Submission queues mail; every listener matches DSNs that come back.
+        queue: Some(Arc::clone(&common.queue)),
     }
 }
 

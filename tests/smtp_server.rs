@@ -23,6 +23,11 @@ impl Server {
     /// Starts on ports the system just had free; another process may take one
     /// of them before localserve binds it, so a start that fails is tried again.
     fn start(dir: &Path) -> Server {
+        Server::start_edited(dir, |_| {})
+    }
+
+    /// Starts with the configuration `edit` changed after it was written.
+    fn start_edited(dir: &Path, edit: impl Fn(&Path)) -> Server {
         for _attempt in 0..10 {
             // localserve adds the offset to 25; the others follow from it.
             let free = std::net::TcpListener::bind("127.0.0.1:0")
@@ -31,6 +36,14 @@ impl Server {
                 .unwrap()
                 .port();
             let offset = (free - 25).to_string();
+            let init = Command::new(env!("CARGO_BIN_EXE_gannet"))
+                .args(["localserve", "--initonly", "--dir"])
+                .arg(dir)
+                .args(["--port-offset", &offset])
+                .output()
+                .unwrap();
+            assert!(init.status.success(), "{init:?}");
+            edit(dir);
             let mut child = Command::new(env!("CARGO_BIN_EXE_gannet"))
                 .args(["localserve", "--dir"])
                 .arg(dir)
@@ -756,9 +769,10 @@ fn submitted_mail_for_other_domains_goes_through_the_queue_and_failures_come_bac
     assert!(server.stop().success());
 
     let stored = inbox(dir.path(), "gannet");
+    // The DSN holds the message too, and may be stored first.
     let relayed = stored
         .iter()
-        .find(|m| m.contains("Subject: queued"))
+        .find(|m| m.contains("Subject: queued") && !m.contains("multipart/report"))
         .unwrap();
     assert!(
         relayed.starts_with("Return-Path: <app@example.org>\r\nDelivered-To: bob@example.com\r\n"),
@@ -959,4 +973,101 @@ fn gannet_queue_manages_the_running_servers_queue_through_its_control_socket() {
     let (status, _, err) = queue(d, &["list"]);
     assert_eq!(status, 1);
     assert!(err.contains("cannot reach the running server at"), "{err}");
+}
+
+#[test]
+fn extra_data_stays_with_the_queue_and_a_later_dsn_is_matched_by_the_unique_mail_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = Server::start_edited(d, |d| {
+        let path = d.join("domains.toml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(
+                "[domains.localhost]\n",
+                "[domains.localhost]\nlocalpart_catchall_separators = [\"+\"]\n",
+            )
+            .replace(
+                "[accounts.gannet]\n",
+                "[accounts.gannet]\nunique_mail_from = true\n",
+            );
+        std::fs::write(path, text).unwrap();
+    });
+    python(&format!(
+        "import smtplib\n\
+         s = smtplib.SMTP('127.0.0.1', {port})\n\
+         s.login('gannet@localhost', 'gannetgannet')\n\
+         s.sendmail('gannet@localhost', ['bob@example.com'],\n\
+             'From: gannet@localhost\\r\\nMessage-ID: <m1@localhost>\\r\\n'\n\
+             'X-Gannet-Extra-Campaign: autumn\\r\\nSubject: tracked\\r\\n\\r\\nhi\\r\\n')\n\
+         s.quit()\n",
+        port = server.submission_port(),
+    ));
+    wait_for_queue(d, str::is_empty);
+    let retired = queue(d, &["list", "--retired"]).1;
+    let sender = retired
+        .split("from <")
+        .nth(1)
+        .and_then(|rest| rest.split('>').next())
+        .unwrap()
+        .to_string();
+    let id = sender
+        .strip_prefix("gannet+")
+        .and_then(|rest| rest.strip_suffix("@localhost"))
+        .unwrap_or_else(|| panic!("not a unique MAIL FROM: {sender}"));
+    assert_eq!(id.len(), 16, "{sender}");
+    assert!(
+        retired.contains("    extra: {\"Campaign\":\"autumn\"}\n"),
+        "{retired}"
+    );
+
+    // The receiving server bounces it later, to the unique MAIL FROM.
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.example.com\r\nTo: {sender}\r\nSubject: Undelivered\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nbob is gone\r\n\
+         --b\r\nContent-Type: message/delivery-status\r\n\r\n\
+         Reporting-MTA: dns; mx.example.com\r\n\r\n\
+         Final-Recipient: rfc822; bob@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n\r\n\
+         --b\r\nContent-Type: text/rfc822-headers\r\n\r\n\
+         From: gannet@localhost\r\nMessage-ID: <m1@localhost>\r\n\r\n--b--\r\n"
+    );
+    let mut smtp = BufReader::new(TcpStream::connect(("127.0.0.1", server.smtp_port)).unwrap());
+    read_reply(&mut smtp);
+    for (line, code) in [
+        ("EHLO mx.example.com\r\n", "250"),
+        ("MAIL FROM:<>\r\n", "250"),
+        (&format!("RCPT TO:<{sender}>\r\n"), "250"),
+        ("DATA\r\n", "354"),
+        (&format!("{dsn}.\r\n"), "250"),
+    ] {
+        let reply = exchange(&mut smtp, line);
+        assert!(reply.starts_with(code), "{line}: {reply}");
+    }
+    let retired = queue(d, &["list", "--retired"]).1;
+    assert!(
+        retired.contains(
+            "    later DSN: failed 5.1.1: 550 5.1.1 no such user (reported by mx.example.com)\n"
+        ),
+        "{retired}"
+    );
+    let suppressed = queue(d, &["suppress", "list"]).1;
+    assert!(
+        suppressed.starts_with("gannet  bob@example.com  automatic"),
+        "{suppressed}"
+    );
+    assert!(server.stop().success());
+
+    let stored = inbox(d, "gannet");
+    let relayed = stored
+        .iter()
+        .find(|m| m.contains("Subject: tracked"))
+        .unwrap();
+    assert!(!relayed.contains("X-Gannet-Extra"), "{relayed}");
+    assert!(
+        relayed.starts_with(&format!("Return-Path: <{sender}>\r\n")),
+        "{relayed}"
+    );
 }

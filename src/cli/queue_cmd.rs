@@ -341,13 +341,25 @@ fn show_queued(q: &Queued) -> String {
     if !q.last_error.is_empty() {
         text += &format!("    last: {}\n", q.last_error);
     }
-    text
+    text + &extra(&q.extra)
+}
+
+/// The X-Gannet-Extra data line, where there is any.
+fn extra(json: &str) -> String {
+    match json {
+        "" | "{}" => String::new(),
+        json => format!("    extra: {json}\n"),
+    }
 }
 
 fn show_retired(r: &Retired) -> String {
     let result = if r.delivered { "delivered" } else { "failed" };
+    let later = match r.later_dsn.as_str() {
+        "" => String::new(),
+        dsn => format!("    later DSN: {dsn}\n"),
+    };
     format!(
-        "{}  {}  from <{}>  account {}  {result} {}  after {} attempt{}\n    {}\n",
+        "{}  {}  from <{}>  account {}  {result} {}  after {} attempt{}\n    {}\n{later}{}",
         r.message,
         r.address,
         r.sender,
@@ -355,7 +367,8 @@ fn show_retired(r: &Retired) -> String {
         utc(r.finished),
         r.attempts,
         plural(r.attempts as usize),
-        r.last_result
+        r.last_result,
+        extra(&r.extra),
     )
 }
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::check_transports::{Transports, check_routes};
 use super::domains_config::{AccountConfig, DkimSelector, DomainConfig, DomainsConfig};
 use super::error::{ConfigError, KeyPath};
 use crate::address::{Address, Domain, Host};
@@ -32,7 +33,15 @@ struct Checker<'a> {
     claimed: BTreeMap<DeliveryKey, KeyPath>,
 }
 
-pub fn check(file: &str, dir: &Path, cfg: &DomainsConfig, errors: &mut Vec<ConfigError>) {
+/// Checks domains.toml; `transports` are gannet.toml's, which routes name (`None`
+/// when gannet.toml could not be decoded).
+pub fn check(
+    file: &str,
+    dir: &Path,
+    cfg: &DomainsConfig,
+    transports: Option<&Transports>,
+    errors: &mut Vec<ConfigError>,
+) {
     let mut c = Checker {
         file,
         dir,
@@ -42,10 +51,26 @@ pub fn check(file: &str, dir: &Path, cfg: &DomainsConfig, errors: &mut Vec<Confi
     };
     let root = KeyPath::root();
     for (name, domain) in &cfg.domains {
-        c.domain(&root.key("domains").key(name), name, domain);
+        let key = root.key("domains").key(name);
+        c.domain(&key, name, domain);
+        check_routes(
+            file,
+            &key.key("routes"),
+            &domain.routes,
+            transports,
+            c.errors,
+        );
     }
     for (name, account) in &cfg.accounts {
-        c.account(&root.key("accounts").key(name), name, account);
+        let key = root.key("accounts").key(name);
+        c.account(&key, name, account);
+        check_routes(
+            file,
+            &key.key("routes"),
+            &account.routes,
+            transports,
+            c.errors,
+        );
     }
     for (address, alias) in &cfg.aliases {
         let key = root.key("aliases").key(address);

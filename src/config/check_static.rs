@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
+use super::check_transports;
 use super::error::{ConfigError, KeyPath};
 use super::static_config::{Limits, Listener, LocalserveConfig, StaticConfig};
 use crate::address::Domain;
@@ -62,6 +63,14 @@ pub fn check(file: &str, cfg: &StaticConfig, dir: &Path, errors: &mut Vec<Config
         );
     }
     check_port_conflicts(file, cfg, errors);
+    check_transports::check_transports(file, dir, &cfg.transports, errors);
+    check_transports::check_routes(
+        file,
+        &root.key("routes"),
+        &cfg.routes,
+        Some(&cfg.transports),
+        errors,
+    );
     if let Some(local) = &cfg.localserve {
         check_chaos(file, &root.key("localserve").key("chaos"), local, errors);
     }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::transports::RouteConfig;
+
 /// Domains, accounts and aliases.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DomainsConfig {
@@ -47,6 +49,10 @@ pub struct DomainConfig {
     /// record (`gannet dkim txt KEYFILE`) at SELECTOR._domainkey.DOMAIN first.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dkim: BTreeMap<String, DkimSelector>,
+    /// Routes for mail from this domain (its MAIL FROM domain), checked after those of
+    /// the sending account and before those of gannet.toml; the first that matches wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteConfig>,
 }
 
 /// One `[domains."NAME".dkim.SELECTOR]` section.
@@ -97,6 +103,17 @@ pub struct AccountConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = 100_000u64)]
     pub quota_messages: Option<u64>,
+    /// Send each message with a MAIL FROM of its own: the sender's local part, the
+    /// first catchall separator of its domain and a random id ("alice+k3x9...@"), so
+    /// that a DSN coming back later is matched to the message it is about (`gannet
+    /// queue list --retired` shows what it said). The sender's domain needs
+    /// `localpart_catchall_separators`; without one the MAIL FROM stays as given.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unique_mail_from: bool,
+    /// Routes for mail this account sends, checked before those of the sender's
+    /// domain and of gannet.toml; the first that matches wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteConfig>,
 }
 
 /// One `[aliases."ADDRESS"]` section.

@@ -32,6 +32,8 @@ pub fn example() -> (StaticConfig, DomainsConfig) {
         log: Default::default(),
         limits: Default::default(),
         queue: Default::default(),
+        transports: BTreeMap::new(),
+        routes: Vec::new(),
         listeners: BTreeMap::from([
             ("public".to_string(), public),
             ("internal".to_string(), internal),
@@ -49,6 +51,8 @@ pub fn example() -> (StaticConfig, DomainsConfig) {
         login_disabled: None,
         quota_bytes: None,
         quota_messages: None,
+        unique_mail_from: false,
+        routes: Vec::new(),
     };
     let domains = DomainsConfig {
         domains: BTreeMap::from([("example.org".to_string(), domain)]),

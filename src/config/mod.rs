@@ -8,22 +8,26 @@
 
 mod check_domains;
 mod check_static;
+mod check_transports;
 mod decode;
 pub mod describe;
 mod domains_config;
 mod error;
 pub mod example;
 mod static_config;
+mod transports;
 
 use std::path::{Path, PathBuf};
 
 pub use check_domains::load_dkim_key;
+pub use check_transports::login;
 pub use domains_config::{AccountConfig, AliasConfig, DkimSelector, DomainConfig, DomainsConfig};
 pub use error::{ConfigError, KeyPath};
 pub use static_config::{
     Limits, Listener, LocalserveConfig, LogConfig, QueueConfig, Service, ServiceKind, StaticConfig,
     Tls,
 };
+pub use transports::{DIRECT, RouteConfig, TransportConfig, TransportKind};
 
 /// The static config file's usual name; `domains.toml` is looked up beside it.
 pub const STATIC_FILE: &str = "gannet.toml";
@@ -123,7 +127,8 @@ fn check(
     }
     let domains = domains_file.decode::<DomainsConfig>(&mut errors);
     if let Some(cfg) = &domains {
-        check_domains::check(&domains_file.file, &dir, cfg, &mut errors);
+        let transports = static_config.as_ref().map(|s| &s.transports);
+        check_domains::check(&domains_file.file, &dir, cfg, transports, &mut errors);
     }
     match (static_config, domains) {
         (Some(static_config), Some(domains)) if errors.is_empty() => Ok(Config {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::transports::{RouteConfig, TransportConfig};
 use crate::leniency::Leniency;
 use crate::localserve::failures::ChaosRule;
 use crate::logging;
@@ -31,6 +32,15 @@ pub struct StaticConfig {
     /// Outgoing delivery: retries and how many deliveries run at once.
     #[serde(default)]
     pub queue: QueueConfig,
+    /// Other ways out for the queue than direct delivery to the MX hosts, by name:
+    /// a smarthost, a submission service with an account, or a SOCKS5 proxy. Routes
+    /// pick them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transports: BTreeMap<String, TransportConfig>,
+    /// Routes for all mail, checked after those of the sending account and of the
+    /// sender's domain (in domains.toml); the first that matches wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteConfig>,
     /// Listeners by name. Each has the IP addresses to listen on and the services it
     /// serves there, for example one listener "public" for the internet and one
     /// "internal" on loopback.

@@ -142,6 +142,8 @@ pub fn config(opts: &Options) -> Result<(StaticConfig, DomainsConfig), String> {
             max_attempts: 6,
             ..QueueConfig::default()
         },
+        transports: BTreeMap::new(),
+        routes: Vec::new(),
         listeners: BTreeMap::from([("local".to_string(), listener)]),
         localserve: Some(LocalserveConfig::default()),
     };
@@ -153,6 +155,8 @@ pub fn config(opts: &Options) -> Result<(StaticConfig, DomainsConfig), String> {
         login_disabled: None,
         quota_bytes: None,
         quota_messages: None,
+        unique_mail_from: false,
+        routes: Vec::new(),
     };
     let dkim = DkimSelector {
         key_file: Path::new(DKIM_KEY_FILE).to_path_buf(),

@@ -118,6 +118,27 @@ impl<'a> HeaderSection<'a> {
     pub fn body_offset(&self) -> usize {
         self.body_offset
     }
+
+    /// The message this header section was read from (`message`), without the
+    /// fields `dropped` picks; borrowed when it picks none.
+    pub fn without<'m>(
+        &self,
+        message: &'m [u8],
+        dropped: impl Fn(&HeaderField<'_>) -> bool,
+    ) -> Cow<'m, [u8]> {
+        if !self.fields.iter().any(&dropped) {
+            return message.into();
+        }
+        let header_end: usize = self.fields.iter().map(|f| f.raw.len()).sum();
+        let mut kept: Vec<u8> = self
+            .fields
+            .iter()
+            .filter(|f| !dropped(f))
+            .flat_map(|f| f.raw.iter().copied())
+            .collect();
+        kept.extend_from_slice(&message[header_end..]);
+        kept.into()
+    }
 }
 
 impl<'a> HeaderField<'a> {

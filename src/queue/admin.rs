@@ -66,6 +66,7 @@ impl Queue {
         });
         let attempted = Attempted {
             host: OPERATOR.into(),
+            via: None,
             results: vec![Err(failure.clone()); group.len()],
             remote_dsn: false,
         };

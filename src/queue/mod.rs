@@ -4,20 +4,24 @@
 //! Submission queues a message (durably, before its 250) with
 //! [`Queue::enqueue`]; [`Queue::run`] delivers what is due, one connection per
 //! destination domain at a time and a bounded number at once, through the
-//! configured [`Transport`]. A temporary failure is retried after 7.5 minutes,
-//! then after twice as long each time (`[queue]` in gannet.toml); the sender
+//! [`Transport`] its [`Routes`] choose. A temporary failure is retried after
+//! 7.5 minutes, then after twice as long each time (`[queue]` in gannet.toml); the sender
 //! gets a "delayed" DSN after the fifth failed attempt and a "failed" DSN when
 //! delivery fails for good. The queue's state lives in
 //! [`crate::store::outbox`].
 
 mod admin;
 pub mod dsn;
+pub mod extra;
 mod failure;
+mod later_dsn;
 mod mx;
 mod report;
+mod route;
 mod settle;
 #[cfg(test)]
 mod tests;
+mod transport;
 mod worker;
 
 use std::collections::HashSet;
@@ -34,22 +38,17 @@ use crate::store::StoreError;
 use crate::store::outbox::{NewOutgoing, NewRecipient, Outbox, OutgoingId};
 
 pub use failure::Failure;
-
-/// Where the queue sends messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Transport {
-    /// To each recipient domain's MX hosts, on port 25.
-    Direct,
-    /// Everything to one host: `gannet localserve` sends to its own SMTP port.
-    Relay { host: String, port: u16 },
-}
+pub use route::{Route, Routes};
+pub use transport::{Named, Proxy, Relay, Transport};
 
 /// How the queue works.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// This server's name: EHLO, and the Reporting-MTA of DSNs.
     pub hostname: String,
-    pub transport: Transport,
+    /// Which transport takes which delivery: configured routes, or under
+    /// `gannet localserve` its own SMTP port for everything.
+    pub routes: Routes,
     pub config: QueueConfig,
     /// The port of direct delivery: 25, but in tests.
     pub direct_port: u16,
@@ -70,7 +69,7 @@ pub trait LocalMail: Send + Sync {
 pub struct Queue {
     outbox: Outbox,
     settings: Settings,
-    /// For MX lookups; `Transport::Relay` needs none.
+    /// For MX lookups; a relay's host is looked up with the system's resolver.
     resolver: Option<Arc<dyn Resolver>>,
     local: Arc<dyn LocalMail>,
     /// Woken when something is queued or a delivery ends.

@@ -3,6 +3,7 @@
 
 use super::dsn::{Action, RecipientStatus, Report, compose};
 use super::failure::Failure;
+use super::worker::Attempted;
 use super::{Queue, rcpt_params, recipient};
 use crate::address::Address;
 use crate::leniency::Leniencies;
@@ -36,7 +37,7 @@ impl Queue {
         due: &Due,
         attempt: &Attempt,
         result: &Result<Reply, Failure>,
-        remote_dsn: bool,
+        attempted: &Attempted,
     ) -> Option<RecipientStatus> {
         let attempts = due.attempts + 1;
         let now = attempt.at;
@@ -47,7 +48,7 @@ impl Queue {
             {
                 Action::Delayed
             }
-            Outcome::Delivered if !remote_dsn => Action::Relayed,
+            Outcome::Delivered if !attempted.remote_dsn => Action::Relayed,
             _ => return None,
         };
         let params = rcpt_params(&due.params);
@@ -69,7 +70,7 @@ impl Queue {
             original_recipient: params.orcpt,
             action,
             status,
-            remote_mta: diagnostic.is_some().then(|| attempt.host.clone()),
+            remote_mta: diagnostic.is_some().then(|| attempted.host.clone()),
             diagnostic,
             reason,
             last_attempt: Some(now),

@@ -37,7 +37,10 @@ impl Queue {
             let (outcome, text) = self.outcome(attempts, result, now);
             let attempt = Attempt {
                 at: now,
-                host: attempted.host.clone(),
+                host: match &attempted.via {
+                    Some(via) => format!("{} via {via}", attempted.host),
+                    None => attempted.host.clone(),
+                },
                 result: text,
                 outcome,
             };
@@ -56,7 +59,7 @@ impl Queue {
                     continue;
                 }
             }
-            if let Some(status) = self.report_for(due, &attempt, result, attempted.remote_dsn) {
+            if let Some(status) = self.report_for(due, &attempt, result, attempted) {
                 reports.push((due, status));
             }
             if let (Outcome::Failed, Err(failure)) = (outcome, result) {
@@ -120,9 +123,14 @@ impl Queue {
                 }
             }
         };
+        self.suppress_automatically(&due.account, &due.address, reason);
+    }
+
+    /// Puts `address` on `account`'s suppression list for `reason`.
+    pub(super) fn suppress_automatically(&self, account: &str, address: &str, reason: String) {
         let entry = Suppressed {
-            account: due.account.clone(),
-            address: due.address.clone(),
+            account: account.to_string(),
+            address: address.to_string(),
             reason,
             manual: false,
             created: crate::message::now(),
@@ -167,6 +175,7 @@ impl Queue {
             Ok(group) => {
                 let attempted = Attempted {
                     host: "suppression list".into(),
+                    via: None,
                     results,
                     remote_dsn: false,
                 };

@@ -15,11 +15,24 @@ use crate::store::outbox::NewOutgoing;
 
 /// A receiving server: RCPT TO a local part with "perm" gets 550, with "temp"
 /// 451, with "flaky" 451 the first time only; everything else is taken.
-/// Keeps the messages it took.
+/// Keeps the messages it took. With `tls` it offers STARTTLS and then, with
+/// `login`, AUTH PLAIN, and takes mail only after a login.
 #[derive(Default)]
 struct Receiver {
     flaky_seen: Mutex<bool>,
     taken: Mutex<Vec<(Vec<String>, String)>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    login: Option<(String, String)>,
+    /// The user names that logged in.
+    logins: Mutex<Vec<String>>,
+}
+
+/// One session's state: what the client did so far.
+#[derive(Default)]
+struct Session {
+    encrypted: bool,
+    user: Option<String>,
+    rcpts: Vec<String>,
 }
 
 impl Receiver {
@@ -30,7 +43,7 @@ impl Receiver {
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let receiver = Arc::clone(&receiver);
-                tokio::spawn(async move { receiver.session(stream).await });
+                tokio::spawn(async move { receiver.session(Box::new(stream)).await });
             }
         });
         port
@@ -49,27 +62,73 @@ impl Receiver {
         "250 2.1.5 ok\r\n"
     }
 
-    async fn session(&self, stream: tokio::net::TcpStream) {
-        let (read, mut write) = stream.into_split();
-        let mut lines = BufReader::new(read).lines();
-        let _ = write.write_all(b"220 receiver ESMTP\r\n").await;
-        let mut rcpts = Vec::new();
-        while let Ok(Some(line)) = lines.next_line().await {
+    fn ehlo(&self, s: &Session) -> String {
+        let mut lines = vec!["receiver", "PIPELINING"];
+        if self.tls.is_some() && !s.encrypted {
+            lines.push("STARTTLS");
+        }
+        if self.login.is_some() && s.encrypted {
+            lines.push("AUTH PLAIN");
+        }
+        lines.push("ENHANCEDSTATUSCODES");
+        let last = lines.len() - 1;
+        let line =
+            |(i, l): (usize, &&str)| format!("250{}{l}\r\n", if i == last { ' ' } else { '-' });
+        lines.iter().enumerate().map(line).collect()
+    }
+
+    /// AUTH PLAIN with an initial response, checked against `login`.
+    fn auth(&self, line: &str, s: &mut Session) -> &'static str {
+        use base64::Engine;
+        let decoded = line
+            .strip_prefix("AUTH PLAIN ")
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .unwrap_or_default();
+        let parts: Vec<&[u8]> = decoded.split(|&b| b == 0).collect();
+        match (&self.login, parts.as_slice()) {
+            (Some((user, pass)), [_, u, p]) if *u == user.as_bytes() && *p == pass.as_bytes() => {
+                self.logins.lock().unwrap().push(user.clone());
+                s.user = Some(user.clone());
+                "235 2.7.0 welcome\r\n"
+            }
+            _ => "535 5.7.8 wrong\r\n",
+        }
+    }
+
+    async fn session(&self, stream: Box<dyn crate::smtpclient::Stream>) {
+        let mut io = BufReader::new(stream);
+        let mut s = Session::default();
+        let _ = io.write_all(b"220 receiver ESMTP\r\n").await;
+        while let Some(line) = read_line(&mut io).await {
             let reply = match line.split(' ').next().unwrap_or("") {
-                "EHLO" => "250-receiver\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n",
-                "MAIL" => "250 2.1.0 ok\r\n",
+                "EHLO" => self.ehlo(&s),
+                "STARTTLS" => {
+                    let _ = io.write_all(b"220 2.0.0 go ahead\r\n").await;
+                    let config = Arc::clone(self.tls.as_ref().unwrap());
+                    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                    let Ok(tls) = acceptor.accept(io.into_inner()).await else {
+                        return;
+                    };
+                    io = BufReader::new(Box::new(tls));
+                    s.encrypted = true;
+                    continue;
+                }
+                "AUTH" => self.auth(&line, &mut s).into(),
+                "MAIL" if self.login.is_some() && s.user.is_none() => {
+                    "530 5.7.0 log in first\r\n".into()
+                }
                 "RCPT" => {
                     let reply = self.rcpt_reply(&line);
                     if reply.starts_with('2') {
-                        rcpts.push(line[9..].trim_end_matches('>').to_string());
+                        s.rcpts.push(line[9..].trim_end_matches('>').to_string());
                     }
-                    reply
+                    reply.into()
                 }
-                "DATA" if rcpts.is_empty() => "554 5.5.1 no valid recipients\r\n",
+                "DATA" if s.rcpts.is_empty() => "554 5.5.1 no valid recipients\r\n".into(),
                 "DATA" => {
-                    let _ = write.write_all(b"354 go on\r\n").await;
+                    let _ = io.write_all(b"354 go on\r\n").await;
                     let mut data = String::new();
-                    while let Ok(Some(l)) = lines.next_line().await {
+                    while let Some(l) = read_line(&mut io).await {
                         if l == "." {
                             break;
                         }
@@ -79,17 +138,32 @@ impl Receiver {
                     self.taken
                         .lock()
                         .unwrap()
-                        .push((std::mem::take(&mut rcpts), data));
-                    "250 2.0.0 taken\r\n"
+                        .push((std::mem::take(&mut s.rcpts), data));
+                    "250 2.0.0 taken\r\n".into()
                 }
                 "QUIT" => {
-                    let _ = write.write_all(b"221 2.0.0 bye\r\n").await;
+                    let _ = io.write_all(b"221 2.0.0 bye\r\n").await;
                     return;
                 }
-                _ => "250 2.0.0 ok\r\n",
+                _ => "250 2.0.0 ok\r\n".into(),
             };
-            let _ = write.write_all(reply.as_bytes()).await;
+            let _ = io.write_all(reply.as_bytes()).await;
         }
+    }
+
+    /// The recipients of the messages taken, in order.
+    fn recipients(&self) -> Vec<String> {
+        let taken = self.taken.lock().unwrap();
+        taken.iter().flat_map(|(rcpts, _)| rcpts.clone()).collect()
+    }
+}
+
+/// A line without its CRLF; none at the end of the stream.
+async fn read_line(io: &mut BufReader<Box<dyn crate::smtpclient::Stream>>) -> Option<String> {
+    let mut line = String::new();
+    match io.read_line(&mut line).await {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_string()),
     }
 }
 
@@ -117,32 +191,47 @@ struct Setup {
 async fn setup(config: QueueConfig) -> Setup {
     let receiver = Arc::new(Receiver::default());
     let port = receiver.start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let reports = Arc::new(Reports::default());
-    let settings = Settings {
-        hostname: "mail.example.org".into(),
-        transport: Transport::Relay {
-            host: "127.0.0.1".into(),
-            port,
-        },
-        config,
-        direct_port: 25,
-        client_timeout: Some(Duration::from_secs(10)),
-    };
-    let outbox = Outbox::open(dir.path()).unwrap();
-    let queue = Queue::new(
-        outbox,
-        settings,
-        None,
-        Arc::clone(&reports) as Arc<dyn LocalMail>,
-    );
-    tokio::spawn(Arc::clone(&queue).run());
+    let relay = Relay::opportunistic("127.0.0.1", port);
+    let routes = Routes::all_through(Named {
+        name: "test".into(),
+        kind: "relay",
+        transport: Transport::Relay(relay),
+    });
+    let (queue, reports, dir) = started(config, routes, None, 25);
     Setup {
         queue,
         receiver,
         reports,
         _dir: dir,
     }
+}
+
+/// A running queue with `routes`, MX records from `zone`, and direct delivery to
+/// `direct_port`; its DSNs for local senders are kept.
+fn started(
+    config: QueueConfig,
+    routes: Routes,
+    zone: Option<StaticZone>,
+    direct_port: u16,
+) -> (Arc<Queue>, Arc<Reports>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = Arc::new(Reports::default());
+    let settings = Settings {
+        hostname: "mail.example.org".into(),
+        routes,
+        config,
+        direct_port,
+        client_timeout: Some(Duration::from_secs(10)),
+    };
+    let resolver = zone.map(|z| Arc::new(z) as Arc<dyn crate::dns::Resolver>);
+    let queue = Queue::new(
+        Outbox::open(dir.path()).unwrap(),
+        settings,
+        resolver,
+        Arc::clone(&reports) as Arc<dyn LocalMail>,
+    );
+    tokio::spawn(Arc::clone(&queue).run());
+    (queue, reports, dir)
 }
 
 fn quick() -> QueueConfig {
@@ -340,22 +429,7 @@ async fn direct_delivery_follows_the_mx_records() {
          mx.dest A 127.0.0.1\n",
     )
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        hostname: "mail.example.org".into(),
-        transport: Transport::Direct,
-        config: quick(),
-        direct_port: port,
-        client_timeout: Some(Duration::from_secs(10)),
-    };
-    let reports: Arc<dyn LocalMail> = Arc::new(Reports::default());
-    let queue = Queue::new(
-        Outbox::open(dir.path()).unwrap(),
-        settings,
-        Some(Arc::new(zone)),
-        reports,
-    );
-    tokio::spawn(Arc::clone(&queue).run());
+    let (queue, _, _dir) = started(quick(), Routes::default(), Some(zone), port);
     queue
         .enqueue(
             &message("mjones@example.org", &[("ok@dest.example", "")]),
@@ -370,6 +444,308 @@ async fn direct_delivery_follows_the_mx_records() {
         "mx.dest.example"
     );
     assert_eq!(receiver.taken.lock().unwrap().len(), 1);
+}
+
+/// The routes of a gannet.toml with `extra` (transports, routes) and of the
+/// domains.toml `domains`, both in `dir`; certificates verify against `trusted`.
+fn configured(dir: &std::path::Path, extra: &str, domains: &str, trusted: &[Vec<u8>]) -> Routes {
+    let text = format!("hostname = \"mail.example.org\"\n{extra}");
+    let config = crate::config::Config::from_text(dir, &text, domains).unwrap();
+    let trusted: Vec<_> = trusted.iter().map(|c| c.clone().into()).collect();
+    Routes::from_config(&config, &move || crate::tls::client_config(&trusted, None)).unwrap()
+}
+
+/// dest.example and other.example, both with their MX on loopback.
+fn zone() -> StaticZone {
+    StaticZone::from_zone_file(
+        "$ORIGIN example.\n\
+         dest     MX 10 mx.dest.example.\n\
+         mx.dest  A 127.0.0.1\n\
+         other    MX 10 mx.other.example.\n\
+         mx.other A 127.0.0.1\n",
+    )
+    .unwrap()
+}
+
+/// Each attempt's host and result for the retired recipient `address`.
+fn history(queue: &Queue, address: &str) -> Vec<(String, String)> {
+    let retired = queue.outbox().retired().unwrap();
+    let Some(r) = retired.iter().find(|r| r.address == address) else {
+        panic!("{address} is not retired: {retired:?}");
+    };
+    let history = queue.outbox().history(r.recipient).unwrap();
+    history
+        .into_iter()
+        .map(|(_, host, result)| (host, result))
+        .collect()
+}
+
+fn hosts(queue: &Queue, address: &str) -> Vec<String> {
+    history(queue, address)
+        .into_iter()
+        .map(|(host, _)| host)
+        .collect()
+}
+
+/// A port on loopback where nothing listens.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_relay_route_takes_one_domain_while_another_goes_direct() {
+    let (mx, smarthost) = (Arc::new(Receiver::default()), Arc::new(Receiver::default()));
+    let mx_port = mx.start().await;
+    let relay_port = smarthost.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gannet_toml = format!(
+        r#"
+        [transports.smarthost]
+        kind = "relay"
+        host = "127.0.0.1"
+        port = {relay_port}
+
+        [[routes]]
+        to_domains = ["other.example"]
+        transport = "smarthost"
+        "#
+    );
+    let routes = configured(dir.path(), &gannet_toml, "", &[]);
+    let (queue, _, _queue_dir) = started(quick(), routes, Some(zone()), mx_port);
+    let to = [("ok@dest.example", ""), ("ok@other.example", "")];
+    queue
+        .enqueue(&message("mjones@example.org", &to), DATA)
+        .unwrap();
+    drained(&queue).await;
+
+    assert_eq!(mx.recipients(), ["ok@dest.example"]);
+    assert_eq!(smarthost.recipients(), ["ok@other.example"]);
+    assert_eq!(hosts(&queue, "ok@dest.example"), ["mx.dest.example"]);
+    assert_eq!(
+        hosts(&queue, "ok@other.example"),
+        ["127.0.0.1 via relay smarthost"]
+    );
+}
+
+#[tokio::test]
+async fn a_route_for_later_attempts_takes_over_after_a_failure() {
+    let fallback = Arc::new(Receiver::default());
+    let relay_port = fallback.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gannet_toml = format!(
+        r#"
+        [transports.fallback]
+        kind = "relay"
+        host = "127.0.0.1"
+        port = {relay_port}
+
+        [[routes]]
+        to_domains = ["dest.example"]
+        min_attempt = 2
+        transport = "fallback"
+        "#
+    );
+    let routes = configured(dir.path(), &gannet_toml, "", &[]);
+    // The MX host takes no connections.
+    let mx_port = closed_port().await;
+    let (queue, _, _queue_dir) = started(quick(), routes, Some(zone()), mx_port);
+    let new = message("mjones@example.org", &[("ok@dest.example", "")]);
+    queue.enqueue(&new, DATA).unwrap();
+    drained(&queue).await;
+
+    let history = history(&queue, "ok@dest.example");
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[0].0, "mx.dest.example");
+    assert!(
+        history[0].1.starts_with(
+            "temporary failure (4.4.1): connecting: connecting to mx.dest.example (127.0.0.1:"
+        ),
+        "{}",
+        history[0].1
+    );
+    assert_eq!(history[1].0, "127.0.0.1 via relay fallback");
+    assert!(
+        history[1].1.starts_with("delivered: 250"),
+        "{}",
+        history[1].1
+    );
+    assert_eq!(fallback.recipients(), ["ok@dest.example"]);
+}
+
+/// A submission service on loopback with a certificate for "localhost" and the
+/// login mjones@provider.example with `s3cret`; its certificate, for trusting.
+async fn provider() -> (Arc<Receiver>, u16, Vec<u8>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = crate::tls::self_signed::load_or_generate(dir.path(), &["localhost"]).unwrap();
+    let config = crate::tls::server_config_from_files(&cert.cert_file, &cert.key_file).unwrap();
+    let trusted = crate::tls::read_chain(&cert.cert_file).unwrap()[0].to_vec();
+    let receiver = Arc::new(Receiver {
+        tls: Some(config),
+        login: Some(("mjones@provider.example".into(), "s3cret".into())),
+        ..Receiver::default()
+    });
+    let port = receiver.start().await;
+    (receiver, port, trusted, dir)
+}
+
+/// The account mjones's mail goes out through the submission transport
+/// "provider" at `port`, its password in the file provider.pass of `dir`.
+fn submission_routes(dir: &std::path::Path, port: u16, password: &str, trusted: Vec<u8>) -> Routes {
+    std::fs::write(dir.join("provider.pass"), format!("{password}\n")).unwrap();
+    let gannet_toml = format!(
+        r#"
+        [transports.provider]
+        kind = "submission"
+        host = "localhost"
+        port = {port}
+        username = "mjones@provider.example"
+        password_file = "provider.pass"
+        "#
+    );
+    let domains_toml = r#"
+        [domains."example.org"]
+
+        [accounts.mjones]
+        domain = "example.org"
+        destinations = ["mjones"]
+
+        [[accounts.mjones.routes]]
+        transport = "provider"
+    "#;
+    configured(dir, &gannet_toml, domains_toml, &[trusted])
+}
+
+#[tokio::test]
+async fn a_submission_transport_logs_in_over_verified_tls() {
+    let (provider, port, trusted, _certs) = provider().await;
+    let dir = tempfile::tempdir().unwrap();
+    let routes = submission_routes(dir.path(), port, "s3cret", trusted);
+    let (queue, _, _queue_dir) = started(quick(), routes, None, 25);
+    let new = message("mjones@example.org", &[("ok@dest.example", "")]);
+    queue.enqueue(&new, DATA).unwrap();
+    drained(&queue).await;
+
+    assert_eq!(
+        *provider.logins.lock().unwrap(),
+        ["mjones@provider.example"]
+    );
+    assert_eq!(provider.recipients(), ["ok@dest.example"]);
+    assert_eq!(
+        hosts(&queue, "ok@dest.example"),
+        ["localhost via submission provider"]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_login_is_retried_not_bounced() {
+    let (provider, port, trusted, _certs) = provider().await;
+    let dir = tempfile::tempdir().unwrap();
+    let routes = submission_routes(dir.path(), port, "wrong", trusted);
+    let config = QueueConfig {
+        max_attempts: 2,
+        ..quick()
+    };
+    let (queue, _, _queue_dir) = started(config, routes, None, 25);
+    let new = message("mjones@example.org", &[("ok@dest.example", "")]);
+    queue.enqueue(&new, DATA).unwrap();
+    drained(&queue).await;
+
+    let history = history(&queue, "ok@dest.example");
+    assert_eq!(history.len(), 2, "{history:?}");
+    for (_, result) in &history {
+        assert!(
+            result.starts_with(
+                "temporary failure (5.7.8): AUTH: the server replied: 535 5.7.8 wrong"
+            ),
+            "{result}"
+        );
+    }
+    assert!(
+        history[1].1.ends_with("giving up after 2 attempts"),
+        "{}",
+        history[1].1
+    );
+    assert!(provider.taken.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_socks5_transport_delivers_to_the_mx_through_the_proxy() {
+    use crate::socks5::{Target, mock};
+    let mx = Arc::new(Receiver::default());
+    let mx_port = mx.start().await;
+    let proxy = Arc::new(mock::Proxy {
+        login: Some(("gannet".into(), "pw".into())),
+        ..mock::Proxy::default()
+    });
+    let proxy_port = proxy.start().await.port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("proxy.pass"), "pw").unwrap();
+    let gannet_toml = format!(
+        r#"
+        [transports.outbound]
+        kind = "socks5"
+        host = "127.0.0.1"
+        port = {proxy_port}
+        username = "gannet"
+        password_file = "proxy.pass"
+
+        [[routes]]
+        transport = "outbound"
+        "#
+    );
+    let routes = configured(dir.path(), &gannet_toml, "", &[]);
+    let (queue, _, _queue_dir) = started(quick(), routes, Some(zone()), mx_port);
+    let new = message("mjones@example.org", &[("ok@dest.example", "")]);
+    queue.enqueue(&new, DATA).unwrap();
+    drained(&queue).await;
+
+    assert_eq!(mx.recipients(), ["ok@dest.example"]);
+    let mx_address = std::net::SocketAddr::from(([127, 0, 0, 1], mx_port));
+    assert_eq!(*proxy.targets.lock().unwrap(), [Target::Ip(mx_address)]);
+    assert_eq!(
+        hosts(&queue, "ok@dest.example"),
+        ["mx.dest.example via socks5 outbound"]
+    );
+}
+
+#[tokio::test]
+async fn a_socks5_refusal_shows_in_the_history() {
+    use crate::socks5::mock;
+    let proxy = Arc::new(mock::Proxy {
+        connect_reply: Some(vec![5, 2, 0, 1, 0, 0, 0, 0, 0, 0]),
+        ..mock::Proxy::default()
+    });
+    let proxy_port = proxy.start().await.port();
+    let dir = tempfile::tempdir().unwrap();
+    let gannet_toml = format!(
+        r#"
+        [transports.outbound]
+        kind = "socks5"
+        host = "127.0.0.1"
+        port = {proxy_port}
+
+        [[routes]]
+        transport = "outbound"
+        "#
+    );
+    let routes = configured(dir.path(), &gannet_toml, "", &[]);
+    let config = QueueConfig {
+        max_attempts: 1,
+        ..quick()
+    };
+    let (queue, _, _queue_dir) = started(config, routes, Some(zone()), 25);
+    let new = message("mjones@example.org", &[("ok@dest.example", "")]);
+    queue.enqueue(&new, DATA).unwrap();
+    drained(&queue).await;
+
+    let history = history(&queue, "ok@dest.example");
+    assert_eq!(history[0].0, "mx.dest.example via socks5 outbound");
+    let want = format!(
+        "connecting to mx.dest.example (127.0.0.1:25): through the SOCKS5 proxy 127.0.0.1 \
+         (127.0.0.1:{proxy_port}): SOCKS5 proxy refused: connection not allowed by ruleset (2)"
+    );
+    assert!(history[0].1.contains(&want), "{}", history[0].1);
 }
 
 #[test]

@@ -10,9 +10,10 @@ use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::failure::Failure;
-use super::{Queue, Transport, mx, rcpt_params};
+use super::{Named, Proxy, Queue, Transport, mx, rcpt_params, route};
 use crate::smtp::{Enhanced, Reply, Ret};
 use crate::smtpclient::{Client, ClientError, Options, Outgoing, Tls};
+use crate::socks5::{self, Socks5Error};
 use crate::store::outbox::Due;
 
 /// Recipients read per pass of the loop.
@@ -40,7 +41,10 @@ impl Drop for Running {
 /// What one attempt came to: the host that answered last, and per recipient
 /// the reply that took the message or why not.
 pub(super) struct Attempted {
+    /// The host that answered last (the DSN's Remote-MTA).
     pub host: String,
+    /// The transport it was reached through, when not direct delivery.
+    pub via: Option<String>,
     pub results: Vec<Result<Reply, Failure>>,
     /// The server announced DSN, and so reports on delivery itself.
     pub remote_dsn: bool,
@@ -116,6 +120,7 @@ impl Queue {
                 );
                 let attempted = Attempted {
                     host: "queue".into(),
+                    via: None,
                     results: vec![Err(failure); group.len()],
                     remote_dsn: false,
                 };
@@ -156,12 +161,14 @@ impl Queue {
             envid: first.envid.clone(),
             requiretls: first.requiretls,
         };
+        let via = self.route(group);
         let failed = |host: String, failure: Failure| Attempted {
             host,
+            via: via.description(),
             results: vec![Err(failure); group.len()],
             remote_dsn: false,
         };
-        let targets = match self.targets(&first.domain).await {
+        let targets = match self.targets(&via.transport, &first.domain).await {
             Ok(targets) => targets,
             Err(failure) => return failed("dns".into(), failure),
         };
@@ -181,7 +188,7 @@ impl Queue {
                 }
             };
             for address in addresses {
-                match self.session(&host, address, &out).await {
+                match self.session(&via.transport, &host, address, &out).await {
                     Ok((results, remote_dsn)) => {
                         let results = results
                             .iter()
@@ -189,6 +196,7 @@ impl Queue {
                             .collect();
                         return Attempted {
                             host,
+                            via: via.description(),
                             results,
                             remote_dsn,
                         };
@@ -200,21 +208,47 @@ impl Queue {
         failed(last.0, last.1)
     }
 
+    /// The transport for `group`: by the message's account and sender, the
+    /// recipients' domain, and which attempt this is.
+    fn route(&self, group: &[Due]) -> &Arc<Named> {
+        let first = &group[0];
+        // Recipients of a message at one domain are tried together, so they are
+        // on the same attempt, unless one was rescheduled: then the most-tried
+        // decides, so that a route for later attempts is not held back.
+        let attempt = group.iter().map(|d| d.attempts).max().unwrap_or(0) + 1;
+        let from = route::sender_domain(&first.sender);
+        let routes = &self.settings.routes;
+        let via = routes.select(&first.account, from.as_deref(), &first.domain, attempt);
+        tracing::debug!(
+            message = first.message,
+            domain = first.domain,
+            attempt,
+            transport = via.name,
+            "route"
+        );
+        via
+    }
+
     /// The hosts to try for `domain` and, for each, its addresses or why it
-    /// has none.
+    /// has none: the relay's host, or the domain's MX hosts.
     async fn targets(
+        &self,
+        transport: &Transport,
+        domain: &str,
+    ) -> Result<Vec<(String, Result<Vec<SocketAddr>, Failure>)>, Failure> {
+        match transport {
+            Transport::Relay(relay) => {
+                let addresses = lookup(&relay.host, relay.port).await;
+                Ok(vec![(relay.host.clone(), addresses)])
+            }
+            Transport::Direct | Transport::Socks5(_) => self.mx_targets(domain).await,
+        }
+    }
+
+    async fn mx_targets(
         &self,
         domain: &str,
     ) -> Result<Vec<(String, Result<Vec<SocketAddr>, Failure>)>, Failure> {
-        if let Transport::Relay { host, port } = &self.settings.transport {
-            let addresses = tokio::net::lookup_host((host.as_str(), *port))
-                .await
-                .map(Iterator::collect)
-                .map_err(|e| {
-                    Failure::temporary(Enhanced(4, 4, 3), format!("resolving {host}: {e}"))
-                });
-            return Ok(vec![(host.clone(), addresses)]);
-        }
         let resolver = self.resolver.as_deref().ok_or_else(|| {
             Failure::temporary(
                 Enhanced(4, 3, 5),
@@ -246,23 +280,38 @@ impl Queue {
         Ok(targets)
     }
 
-    /// A session with one server: connect, set up, send, quit. STARTTLS is
-    /// used where offered; a failed handshake is retried in plain text (RFC
-    /// 7435) unless the message requires TLS.
+    /// A session with one server: connect, set up, send, quit. TLS as the
+    /// transport says; where that is opportunistic STARTTLS, a failed handshake
+    /// is retried in plain text (RFC 7435) unless the message requires TLS.
     async fn session(
         &self,
+        transport: &Transport,
         host: &str,
         address: SocketAddr,
         out: &Outgoing<'_>,
     ) -> Result<(Vec<Result<Reply, ClientError>>, bool), Failure> {
-        let tls = Tls::StartTls {
-            config: crate::tls::opportunistic_client_config(),
-            required: out.requiretls,
+        let tls = match transport {
+            Transport::Relay(relay) => relay.tls.clone(),
+            Transport::Direct | Transport::Socks5(_) => super::transport::opportunistic(),
         };
-        let client = match self.connect(host, address, tls).await {
-            Err(ClientError::Tls(reason)) if !out.requiretls => {
+        let tls = match tls {
+            Tls::StartTls { config, required } => Tls::StartTls {
+                config,
+                required: required || out.requiretls,
+            },
+            other => other,
+        };
+        let fallback = matches!(
+            tls,
+            Tls::StartTls {
+                required: false,
+                ..
+            }
+        );
+        let client = match self.connect(transport, host, address, tls).await {
+            Err(ClientError::Tls(reason)) if fallback => {
                 tracing::info!(host, %address, reason, "TLS failed; trying again without");
-                self.connect(host, address, Tls::Off).await
+                self.connect(transport, host, address, Tls::Off).await
             }
             other => other,
         };
@@ -275,25 +324,67 @@ impl Queue {
 
     async fn connect(
         &self,
+        transport: &Transport,
         host: &str,
         address: SocketAddr,
         tls: Tls,
     ) -> Result<Client, ClientError> {
-        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await
-        {
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, open(transport, address)).await {
             Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(unreachable(host, address, e.to_string())),
+            Ok(Err(reason)) => return Err(unreachable(host, address, reason)),
             Err(_) => return Err(unreachable(host, address, "timed out".into())),
+        };
+        let auth = match transport {
+            Transport::Relay(relay) => relay.auth.clone(),
+            Transport::Direct | Transport::Socks5(_) => None,
         };
         let options = Options {
             ehlo_name: self.settings.hostname.clone(),
             server_name: host.to_string(),
             tls,
-            auth: None,
+            auth,
             timeout: self.settings.client_timeout,
         };
         Client::start(stream, options).await
     }
+}
+
+/// A TCP connection to `address`, through the transport's proxy if it has one.
+async fn open(transport: &Transport, address: SocketAddr) -> Result<TcpStream, String> {
+    match transport {
+        Transport::Socks5(proxy) => through_proxy(proxy, address).await,
+        Transport::Direct | Transport::Relay(_) => {
+            TcpStream::connect(address).await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// A connection to `address` through `proxy`, trying each of the proxy's
+/// addresses that cannot be connected to; a proxy that answered decides.
+async fn through_proxy(proxy: &Proxy, address: SocketAddr) -> Result<TcpStream, String> {
+    let proxies = lookup(&proxy.host, proxy.port)
+        .await
+        .map_err(|f| f.reason)?;
+    let target = socks5::Target::Ip(address);
+    let mut last = format!("the SOCKS5 proxy {} has no addresses", proxy.host);
+    for at in proxies {
+        let why = |e| format!("through the SOCKS5 proxy {} ({at}): {e}", proxy.host);
+        match socks5::connect(at, &target, proxy.credentials.as_ref()).await {
+            Ok(stream) => return Ok(stream),
+            Err(e @ Socks5Error::Connect(_)) => last = why(e),
+            Err(e) => return Err(why(e)),
+        }
+    }
+    Err(last)
+}
+
+/// The addresses of a relay or proxy, with the system's resolver (which knows
+/// /etc/hosts, as an operator testing the name would expect).
+async fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, Failure> {
+    tokio::net::lookup_host((host, port))
+        .await
+        .map(Iterator::collect)
+        .map_err(|e| Failure::temporary(Enhanced(4, 4, 3), format!("resolving {host}: {e}")))
 }
 
 fn unreachable(host: &str, address: SocketAddr, reason: String) -> ClientError {

@@ -82,6 +82,14 @@ impl LocalDelivery<'_> {
                     "this alias has remote members and outgoing delivery is not configured here",
                 ))
             }
+            // Forwarding mail from elsewhere needs SRS and loop control first.
+            Some(Destination::Alias { remote, .. }) if !remote.is_empty() && login.is_none() => {
+                Err(Reply::new(
+                    451,
+                    Enhanced(4, 3, 0),
+                    "this alias has remote members; mail from other servers is not forwarded to them yet",
+                ))
+            }
             Some(Destination::Alias { accounts, remote }) => Ok(Route { accounts, remote }),
             // Submitted mail for other domains goes out through the queue; under
             // localserve the queue brings it back to the catchall.
@@ -270,10 +278,11 @@ impl Backend for LocalDelivery<'_> {
                 self.store_received(&account, &data, envelope, rcpt_params, &prepared)
                     .map_err(temporary)?;
                 tracing::info!(id, account, from = %envelope.from, "delivered");
+                self.match_dsn(envelope, &account, rcpt.as_ref(), &prepared.message);
             }
         }
         if !remote.is_empty() {
-            self.enqueue(envelope, &id, remote, &prepared.message)?;
+            self.enqueue(envelope, &id, remote, &prepared)?;
         }
         Ok(id)
     }
@@ -288,6 +297,8 @@ struct Prepared<'m> {
     /// The role of the mailbox it goes to; none for the Inbox.
     mailbox: Option<SpecialUse>,
     verified_domains: Vec<String>,
+    /// Submitted X-Gannet-Extra-* data, JSON, for the queue.
+    extra: String,
 }
 
 impl LocalDelivery<'_> {
@@ -298,8 +309,9 @@ impl LocalDelivery<'_> {
         envelope: &Envelope,
         id: &str,
         recipients: Vec<NewRecipient>,
-        message: &[u8],
+        prepared: &Prepared<'_>,
     ) -> Result<(), Refusal> {
+        let message = &prepared.message[..];
         let Some(queue) = self.queue else {
             return Err(temporary("no outgoing queue").into());
         };
@@ -308,27 +320,42 @@ impl LocalDelivery<'_> {
             .header()
             .into_bytes();
         data.extend_from_slice(message);
+        let account = envelope.login.as_ref().map(|l| l.account.as_str());
+        let (sender, from_id) = match &envelope.from {
+            ReversePath::Mailbox(a) => {
+                match account.and_then(|account| self.recipients.unique_sender(account, a)) {
+                    Some((unique, id)) => (unique.to_string(), id),
+                    None => (a.to_string(), String::new()),
+                }
+            }
+            ReversePath::Null => (String::new(), String::new()),
+        };
         let new = NewOutgoing {
-            account: envelope
-                .login
-                .as_ref()
-                .map(|l| l.account.clone())
-                .unwrap_or_default(),
-            sender: match &envelope.from {
-                ReversePath::Mailbox(a) => a.to_string(),
-                ReversePath::Null => String::new(),
-            },
+            account: account.unwrap_or_default().to_string(),
+            sender,
+            from_id,
             smtputf8: envelope.params.smtputf8,
             ret: envelope.params.ret.map(|r| r.as_str().to_string()),
             envid: envelope.params.envid.clone(),
             requiretls: envelope.params.requiretls,
             header_message_id: header_message_id(message),
+            extra: prepared.extra.clone(),
             recipients,
             first_attempt: now,
-            ..NewOutgoing::default()
         };
         queue.enqueue(&new, &data).map_err(temporary)?;
         Ok(())
+    }
+
+    /// A DSN that came in (from the null reverse path, not submitted) may be
+    /// about mail the queue delivered: the queue matches it to that delivery.
+    fn match_dsn(&self, envelope: &Envelope, account: &str, to: Option<&Address>, message: &[u8]) {
+        let (Some(queue), Some(to), ReversePath::Null, None) =
+            (self.queue, to, &envelope.from, &envelope.login)
+        else {
+            return;
+        };
+        queue.dsn_received(account, &to.to_string(), message);
     }
 
     /// The name of `account`'s mailbox with `role` (the Inbox for none). One the
@@ -361,6 +388,7 @@ impl LocalDelivery<'_> {
             fields: String::new(),
             mailbox: None,
             verified_domains: Vec::new(),
+            extra: String::new(),
         };
         if let Some(checked) = self.check_incoming(envelope, message) {
             match checked.disposition {
@@ -377,6 +405,12 @@ impl LocalDelivery<'_> {
         }
         if self.resolver.is_some() && envelope.login.is_none() {
             prepared.message = incoming::without_forged_results(message, self.hostname.ascii());
+        }
+        if envelope.login.is_some() {
+            let (extra, message) = queue::extra::take(message)
+                .map_err(|e| Reply::new(554, Enhanced(5, 6, 0), e.to_string()))?;
+            prepared.extra = extra;
+            prepared.message = message;
         }
         prepared.message = self.dkim_signed(envelope, prepared.message)?;
         Ok(prepared)

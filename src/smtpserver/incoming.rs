@@ -227,16 +227,5 @@ pub fn without_forged_results<'m>(
                 .and_then(|v| AuthenticationResults::claimed_authserv_id(&v))
                 .is_some_and(|id| id.eq_ignore_ascii_case(authserv_id))
     };
-    if !header.fields().iter().any(forged) {
-        return message.into();
-    }
-    let header_end: usize = header.fields().iter().map(|f| f.raw().len()).sum();
-    let mut kept: Vec<u8> = header
-        .fields()
-        .iter()
-        .filter(|f| !forged(f))
-        .flat_map(|f| f.raw().iter().copied())
-        .collect();
-    kept.extend_from_slice(&message[header_end..]);
-    kept.into()
+    header.without(message, forged)
 }

@@ -49,7 +49,8 @@ pub struct Shared {
     pub resolver: Option<Arc<dyn Resolver>>,
     /// On submission: the keys that sign mail from each domain.
     pub dkim: Option<Arc<SigningKeys>>,
-    /// On submission: the outgoing queue.
+    /// The outgoing queue: submission queues mail for other domains, and DSNs
+    /// that come in are matched to its deliveries.
     pub queue: Option<Arc<Queue>>,
 }
 

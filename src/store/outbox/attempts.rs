@@ -136,9 +136,10 @@ impl Outbox {
         };
         tx.execute(
             "INSERT INTO retired (id, message_id, account, sender, address, header_message_id,
-                                  extra, queued, finished, delivered, attempts, last_result)
+                                  extra, queued, finished, delivered, attempts, last_result,
+                                  from_id)
              SELECT r.id, m.id, m.account, m.sender, r.address, m.header_message_id, m.extra,
-                    m.queued, ?, ?, r.attempts + 1, ?
+                    m.queued, ?, ?, r.attempts + 1, ?, m.from_id
              FROM recipient r JOIN message m ON m.id = r.message_id WHERE r.id = ?",
             params![attempt.at, delivered, attempt.result, recipient],
         )?;

@@ -19,6 +19,8 @@ pub struct NewOutgoing {
     pub header_message_id: String,
     /// X-Gannet-Extra-* data as a JSON object.
     pub extra: String,
+    /// The random id in `sender` that makes it unique to this message, if any.
+    pub from_id: String,
     pub recipients: Vec<NewRecipient>,
     /// When the first attempt is due (FUTURERELEASE holds it back).
     pub first_attempt: i64,
@@ -49,8 +51,8 @@ impl Outbox {
         let tx = db.transaction()?;
         tx.execute(
             "INSERT INTO message (account, sender, size, smtputf8, ret, envid, requiretls,
-                                  header_message_id, extra, queued)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                  header_message_id, extra, queued, from_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             params![
                 new.account,
                 new.sender,
@@ -65,7 +67,8 @@ impl Outbox {
                 } else {
                     &new.extra
                 },
-                now
+                now,
+                new.from_id
             ],
         )?;
         let id = tx.last_insert_rowid();

@@ -20,6 +20,8 @@ pub struct Queued {
     pub last_error: String,
     pub queued: i64,
     pub size: i64,
+    /// X-Gannet-Extra-* data, a JSON object.
+    pub extra: String,
 }
 
 /// A recipient whose delivery finished.
@@ -36,6 +38,9 @@ pub struct Retired {
     pub delivered: bool,
     pub attempts: u32,
     pub last_result: String,
+    pub extra: String,
+    /// What a DSN that came back after the delivery said; empty if none did.
+    pub later_dsn: String,
 }
 
 impl Queued {
@@ -52,6 +57,7 @@ impl Queued {
             last_error: r.get(8)?,
             queued: r.get(9)?,
             size: r.get(10)?,
+            extra: r.get(11)?,
         })
     }
 }
@@ -70,6 +76,8 @@ impl Retired {
             delivered: r.get(8)?,
             attempts: r.get(9)?,
             last_result: r.get(10)?,
+            extra: r.get(11)?,
+            later_dsn: r.get(12)?,
         })
     }
 }
@@ -80,7 +88,7 @@ impl Outbox {
         let db = self.db();
         let mut query = db.prepare(
             "SELECT r.id, m.id, m.account, m.sender, r.address, r.attempts, r.next_attempt,
-                    r.hold, r.last_error, m.queued, m.size
+                    r.hold, r.last_error, m.queued, m.size, m.extra
              FROM recipient r JOIN message m ON m.id = r.message_id ORDER BY r.id",
         )?;
         let rows = query.query_map([], Queued::from_row)?;
@@ -92,7 +100,7 @@ impl Outbox {
         let db = self.db();
         let mut query = db.prepare(
             "SELECT id, message_id, account, sender, address, header_message_id, queued,
-                    finished, delivered, attempts, last_result
+                    finished, delivered, attempts, last_result, extra, later_dsn
              FROM retired ORDER BY finished DESC, id DESC",
         )?;
         let rows = query.query_map([], Retired::from_row)?;

@@ -10,6 +10,7 @@
 
 mod admin;
 mod attempts;
+mod dsn_match;
 mod enqueue;
 mod filter;
 mod hold_rules;
@@ -27,6 +28,7 @@ use super::files::Files;
 use super::{StoreError, schema};
 
 pub use attempts::{Attempt, Due, Outcome};
+pub use dsn_match::LaterDsn;
 pub use enqueue::{NewOutgoing, NewRecipient};
 pub use filter::Filter;
 pub use hold_rules::HoldRule;
@@ -114,6 +116,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account, key)
     );
     CREATE INDEX retired_address ON retired (account, lower(address));
+    "#,
+    // 3: unique MAIL FROM ids, and what a DSN that came back later said.
+    r#"
+    -- The random id in the sender's local part (after the catchall
+    -- separator) when the account sends with a unique MAIL FROM; '' if not.
+    ALTER TABLE message ADD COLUMN from_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE retired ADD COLUMN from_id TEXT NOT NULL DEFAULT '';
+    -- A DSN received for the delivery after it retired: what it reported.
+    ALTER TABLE retired ADD COLUMN later_dsn TEXT NOT NULL DEFAULT '';
     "#,
 ];
 

@@ -185,7 +185,7 @@ fn suppression_lists_match_addresses_in_any_case_per_account() {
         Some("550 5.1.1")
     );
     assert_eq!(outbox.suppressed("other", "bob@example.net").unwrap(), None);
-    assert_eq!(outbox.suppressions(None).unwrap(), [entry.clone()]);
+    assert_eq!(outbox.suppressions(None).unwrap(), [entry]);
     assert!(outbox.suppressions(Some("other")).unwrap().is_empty());
     assert!(outbox.unsuppress("mjones", "BOB@example.net").unwrap());
     assert!(!outbox.unsuppress("mjones", "bob@example.net").unwrap());
