@@ -13,6 +13,7 @@ pub mod containers;
 pub mod imap;
 pub mod neomutt;
 pub mod process;
+pub mod serve;
 pub mod server;
 pub mod smtp;
 pub mod store;

@@ -45,7 +45,7 @@ impl Queue {
                 outcome,
             };
             tracing::info!(
-                message = due.message,
+                queued = due.message,
                 to = due.address,
                 host = attempted.host,
                 result = attempt.result,

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail, ensure};
 const SOCKET: &str = "/run/podman/podman.sock";
 const BASE_IMAGE: &str = "localhost/debian-base:bookworm";
 /// The images of `interop/images/NAME`, tagged `localhost/gannet-test-NAME:latest`.
-const IMAGES: [&str; 2] = ["postfix", "dovecot"];
+const IMAGES: [&str; 3] = ["postfix", "dovecot", "exim"];
 const PACKAGES: [&str; 9] = [
     "podman",
     "runc",
