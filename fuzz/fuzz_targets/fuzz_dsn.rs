@@ -76,6 +76,8 @@ fn rewrite(report: &ParsedReport) -> (ParsedReport, bool) {
                 status: r.status,
                 remote_mta: r.remote_mta.as_ref().map(|m| m.value.clone()),
                 diagnostic: r.diagnostic.as_ref().and_then(|d| d.smtp_reply()),
+                // The text part's reason is not in the delivery-status part.
+                reason: None,
                 last_attempt: r.last_attempt,
                 will_retry_until: r.will_retry_until,
             })

@@ -114,7 +114,7 @@ impl Queue {
         let postmaster = format!("postmaster@{hostname}");
         let dsn = compose(&report, &postmaster, &due.sender, data, ret, now, &id);
         match self.local.deliver_local(&due.sender, &dsn) {
-            Ok(true) => tracing::info!(to = due.sender, message = due.message, "DSN delivered"),
+            Ok(true) => tracing::info!(to = due.sender, queued = due.message, "DSN delivered"),
             Ok(false) => self.queue_report(due, &report, &dsn, &id),
             Err(e) => tracing::error!(to = due.sender, error = e, "delivering a DSN"),
         }

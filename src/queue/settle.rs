@@ -181,7 +181,7 @@ impl Queue {
                 };
                 self.settle(&group, &attempted, data);
             }
-            Err(e) => tracing::error!(error = %e, message = id, "checking the suppression list"),
+            Err(e) => tracing::error!(error = %e, queued = id, "checking the suppression list"),
         }
     }
 }

@@ -220,7 +220,7 @@ impl Queue {
         let routes = &self.settings.routes;
         let via = routes.select(&first.account, from.as_deref(), &first.domain, attempt);
         tracing::debug!(
-            message = first.message,
+            queued = first.message,
             domain = first.domain,
             attempt,
             transport = via.name,
