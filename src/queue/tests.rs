@@ -420,6 +420,39 @@ async fn mx_hosts_in_preference_order_implicit_mx_and_null_mx() {
 }
 
 #[tokio::test]
+async fn mx_lookups_follow_cnames_for_the_domain_and_its_hosts() {
+    let zone = StaticZone::from_zone_file(
+        "$ORIGIN example.\n\
+         alias     CNAME real.example.\n\
+         real      MX 10 mx.real.example.\n\
+         mx.real   CNAME box.example.\n\
+         box       A 192.0.2.7\n\
+         bare      CNAME box.example.\n",
+    )
+    .unwrap();
+    // The domain's MX records through its CNAME (RFC 5321 5.1).
+    let hosts = mx::hosts(&zone, "alias.example").await.unwrap();
+    assert_eq!(
+        (hosts.names, hosts.implicit),
+        (vec!["mx.real.example".to_string()], false)
+    );
+    // An MX host that is an alias (RFC 2181 10.3 says not to, servers do it anyway).
+    let addresses = mx::addresses(&zone, "mx.real.example").await.unwrap();
+    assert_eq!(
+        addresses,
+        ["192.0.2.7".parse::<std::net::IpAddr>().unwrap()]
+    );
+    // No MX: the implicit MX is the name itself, its address through the CNAME.
+    let hosts = mx::hosts(&zone, "bare.example").await.unwrap();
+    assert_eq!(
+        (hosts.names, hosts.implicit),
+        (vec!["bare.example".to_string()], true)
+    );
+    let addresses = mx::addresses(&zone, "bare.example").await.unwrap();
+    assert_eq!(addresses.len(), 1);
+}
+
+#[tokio::test]
 async fn direct_delivery_follows_the_mx_records() {
     let receiver = Arc::new(Receiver::default());
     let port = receiver.start().await;
