@@ -191,6 +191,10 @@ pub async fn start(
         .map(|l| Arc::new(Policy::new(l, Arc::clone(&core.authenticator))));
     let recipients = Recipients::new(&config.domains);
     let queue = outgoing_queue(config, &core, &recipients, local.clone(), resolver.clone())?;
+    // The socket first: a second server on this data directory fails here,
+    // before its queue could deliver what the first one's delivers.
+    let path = ctl::socket_path(&config.data_dir());
+    let socket = ctl::listen(&path).map_err(|source| ServeError::Control { path, source })?;
     tokio::spawn(Arc::clone(&queue).run());
     let control = Arc::new(ctl::Control {
         queue: Arc::clone(&queue),
@@ -250,10 +254,6 @@ pub async fn start(
             }
         }
     }
-    // After the listeners: a second server on the same ports has failed by
-    // now, before it could take the first one's socket.
-    let path = ctl::socket_path(&config.data_dir());
-    let socket = ctl::listen(&path).map_err(|source| ServeError::Control { path, source })?;
     tokio::spawn(control.serve(socket));
     Ok(started)
 }

@@ -839,7 +839,8 @@ fn submit(server: &Server, subject: &str, to: &[&str]) -> String {
 /// Waits until `gannet queue list` shows what `done` accepts.
 fn wait_for_queue(dir: &Path, done: impl Fn(&str) -> bool) -> String {
     for _ in 0..200 {
-        let (_, listed, _) = queue(dir, &["list"]);
+        let (status, listed, err) = queue(dir, &["list"]);
+        assert_eq!(status, 0, "{err}");
         if done(&listed) {
             return listed;
         }

@@ -31,6 +31,25 @@ pub struct Domain {
     unicode: Option<String>,
 }
 
+/// `domain` in lowercase A-label form, for comparing names from config files,
+/// stored addresses and commands; as written, lowercased, where it is no
+/// domain name.
+pub fn ascii_domain(domain: &str) -> String {
+    match Domain::parse(domain, Leniencies::PEDANTIC) {
+        Ok(d) => d.ascii().to_string(),
+        Err(_) => domain.to_lowercase(),
+    }
+}
+
+/// The domain of a stored address, as [`ascii_domain`] gives it; none for the
+/// null path (""). The domain follows the last "@": a quoted local part may
+/// hold one, a domain or address literal never does.
+pub fn domain_of(address: &str) -> Option<String> {
+    address
+        .rsplit_once('@')
+        .map(|(_, domain)| ascii_domain(domain))
+}
+
 impl Domain {
     /// Parses a domain name (RFC 5321 Domain, U-labels allowed).
     pub fn parse(input: &str, lenient: Leniencies) -> Result<Self, AddressError> {

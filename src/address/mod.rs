@@ -18,7 +18,7 @@ mod path;
 #[cfg(test)]
 pub(crate) mod proptests;
 
-pub use domain::{Domain, Host};
+pub use domain::{Domain, Host, ascii_domain, domain_of};
 pub use localpart::Localpart;
 pub(crate) use localpart::is_dot_string;
 pub use mailbox::Address;

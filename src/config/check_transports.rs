@@ -56,6 +56,17 @@ pub fn check_transports(
                 format!("only relay transports take it; {}", tls_of(transport.kind)),
             );
         }
+        if transport.kind == TransportKind::Relay
+            && transport.username.is_some()
+            && !transport.require_tls
+        {
+            // Opportunistic TLS takes any certificate and falls back to plain
+            // text: the password would go to whoever answers.
+            error(
+                "require_tls",
+                "a relay that logs in needs require_tls = true, so that the password only goes to the verified host".into(),
+            );
+        }
         if let Err((field, message)) = login(dir, transport) {
             error(field, message);
         }
@@ -273,6 +284,7 @@ mod tests {
             "gannet.toml: transports.a.port: 0 is not a port to connect to",
             "gannet.toml: transports.a.require_tls: only relay transports take it; submission and submissions always require TLS and verify the certificate",
             "gannet.toml: transports.a.username: submission logs in: set username and password_file",
+            "gannet.toml: transports.b.require_tls: a relay that logs in needs require_tls = true",
             "gannet.toml: transports.b.password_file: username is set, but no password_file",
             "gannet.toml: transports.c.password_file: cannot read missing: ",
             "gannet.toml: transports.d.password_file: empty holds no password",

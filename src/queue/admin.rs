@@ -44,7 +44,8 @@ impl Queue {
     }
 
     /// Fails the matching recipients now, without another attempt; their
-    /// senders get a "failed" DSN as for any failure.
+    /// senders get a "failed" DSN as for any failure. Recipients at a domain
+    /// with a delivery running are left alone: that attempt decides.
     pub fn fail(&self, filter: &Filter) -> Result<usize, StoreError> {
         let failure = Failure::permanent(
             Enhanced(5, 3, 0),
@@ -67,6 +68,7 @@ impl Queue {
         let attempted = Attempted {
             host: OPERATOR.into(),
             via: None,
+            delivering: false,
             results: vec![Err(failure.clone()); group.len()],
             remote_dsn: false,
         };
@@ -74,17 +76,18 @@ impl Queue {
     }
 
     /// Removes the matching recipients without a DSN; their history is kept
-    /// with the retired deliveries.
+    /// with the retired deliveries. Like [`Queue::fail`], it leaves recipients
+    /// being delivered alone.
     pub fn drop_recipients(&self, filter: &Filter) -> Result<usize, StoreError> {
         let attempt = Attempt {
             at: crate::message::now(),
             host: OPERATOR.into(),
             result: "dropped from the queue by the administrator; no DSN sent".into(),
-            outcome: Outcome::Failed,
+            outcome: Outcome::Cancelled,
         };
         let mut dropped = 0;
-        for id in self.selected(filter)? {
-            dropped += usize::from(self.outbox.record(id, &attempt)?);
+        for due in self.idle(filter)? {
+            dropped += usize::from(self.outbox.record(due.recipient, &attempt)?);
         }
         Ok(dropped)
     }
@@ -105,10 +108,18 @@ impl Queue {
         Ok(self.list(filter)?.iter().map(|q| q.recipient).collect())
     }
 
-    /// The matching recipients, grouped by message.
+    /// The matching recipients at domains without a delivery running.
+    fn idle(&self, filter: &Filter) -> Result<Vec<Due>, StoreError> {
+        let mut rows = self.outbox.due_rows(&self.selected(filter)?)?;
+        let busy = self.lock_busy();
+        rows.retain(|due| !busy.contains(&due.domain));
+        Ok(rows)
+    }
+
+    /// The matching idle recipients, grouped by message.
     fn by_message(&self, filter: &Filter) -> Result<Vec<Vec<Due>>, StoreError> {
         let mut groups: BTreeMap<i64, Vec<Due>> = BTreeMap::new();
-        for due in self.outbox.due_rows(&self.selected(filter)?)? {
+        for due in self.idle(filter)? {
             groups.entry(due.message).or_default().push(due);
         }
         Ok(groups.into_values().collect())

@@ -1,8 +1,9 @@
 //! DSNs that come back for mail the queue delivered: a server took the
 //! message, then failed to deliver it (or reports success, delay or relay).
 //! Each is matched to the retired delivery it is about, through the unique
-//! MAIL FROM the message was sent with or its Message-ID, and a failure for a
-//! mailbox that does not exist suppresses the recipient.
+//! MAIL FROM the message was sent with or its Message-ID; a failure for a
+//! mailbox that does not exist, reported to the unique MAIL FROM, suppresses
+//! the recipient.
 
 use super::Queue;
 use super::dsn::{self, Action};
@@ -37,10 +38,13 @@ impl Queue {
                 summary: &summary,
             };
             match self.outbox.match_later_dsn(&dsn) {
-                Ok(Some(id)) => {
+                Ok(Some(found)) => {
                     matched += 1;
-                    tracing::info!(account, recipient, retired = id, summary, "DSN matched");
-                    if r.action == Action::Failed && r.status == Enhanced(5, 1, 1) {
+                    let retired = found.id;
+                    tracing::info!(account, recipient, retired, summary, "DSN matched");
+                    // Only the receiving server knew the unique MAIL FROM; a
+                    // Message-ID could be used to forge a DSN.
+                    if found.unique && r.action == Action::Failed && r.status == Enhanced(5, 1, 1) {
                         let reason = format!("a DSN reported: {summary}");
                         self.suppress_automatically(account, recipient, reason);
                     }

@@ -42,7 +42,7 @@ impl Queue {
         let attempts = due.attempts + 1;
         let now = attempt.at;
         let action = match attempt.outcome {
-            Outcome::Failed => Action::Failed,
+            Outcome::Failed | Outcome::Cancelled => Action::Failed,
             Outcome::Retry(_)
                 if attempts == self.settings.config.delay_dsn_after && !due.delay_reported =>
             {

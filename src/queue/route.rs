@@ -8,9 +8,8 @@ use std::sync::Arc;
 use rustls::ClientConfig;
 
 use super::transport::Named;
-use crate::address::Domain;
+use crate::address::ascii_domain;
 use crate::config::{Config, DIRECT, RouteConfig};
-use crate::leniency::Leniencies;
 use crate::tls::TlsError;
 
 /// One route, its domains in lowercase A-label form.
@@ -118,7 +117,7 @@ impl Routes {
         let sc = &config.static_config;
         let mut domains = HashMap::new();
         for (name, domain) in &config.domains.domains {
-            domains.insert(ascii(name), routes(&domain.routes)?);
+            domains.insert(ascii_domain(name), routes(&domain.routes)?);
         }
         let mut accounts = HashMap::new();
         for (name, account) in &config.domains.accounts {
@@ -179,30 +178,15 @@ fn route(
 /// A configured domain pattern in the form recipients' domains have.
 fn pattern(domain: &str) -> String {
     match domain.strip_prefix('.') {
-        Some(parent) => format!(".{}", ascii(parent)),
-        None => ascii(domain),
+        Some(parent) => format!(".{}", ascii_domain(parent)),
+        None => ascii_domain(domain),
     }
-}
-
-/// `domain` in lowercase A-label form; as written, lowercased, where it does not
-/// parse (the config check reports it).
-fn ascii(domain: &str) -> String {
-    Domain::parse(domain, Leniencies::PEDANTIC)
-        .map(|d| d.ascii().to_string())
-        .unwrap_or_else(|_| domain.to_ascii_lowercase())
-}
-
-/// The domain of a stored sender address, lowercase A-label form; none for the
-/// null sender.
-pub fn sender_domain(sender: &str) -> Option<String> {
-    // The domain follows the last "@": a quoted local part may hold one, a
-    // domain or address literal never does.
-    sender.rsplit_once('@').map(|(_, domain)| ascii(domain))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::domain_of;
     use crate::queue::Transport;
 
     fn route(from: &[&str], to: &[&str], min_attempt: u32, name: &str) -> Route {
@@ -281,22 +265,19 @@ mod tests {
     #[test]
     fn sender_domains_are_lowercase_a_labels() {
         assert_eq!(
-            sender_domain("Alice@Example.ORG").as_deref(),
+            domain_of("Alice@Example.ORG").as_deref(),
             Some("example.org")
         );
         assert_eq!(
-            sender_domain("\"a@b\"@example.org").as_deref(),
+            domain_of("\"a@b\"@example.org").as_deref(),
             Some("example.org")
         );
         assert_eq!(
-            sender_domain("jörg@Bücher.example").as_deref(),
+            domain_of("jörg@Bücher.example").as_deref(),
             Some("xn--bcher-kva.example")
         );
-        assert_eq!(
-            sender_domain("x@[192.0.2.1]").as_deref(),
-            Some("[192.0.2.1]")
-        );
-        assert_eq!(sender_domain(""), None);
+        assert_eq!(domain_of("x@[192.0.2.1]").as_deref(), Some("[192.0.2.1]"));
+        assert_eq!(domain_of(""), None);
     }
 
     #[test]

@@ -34,7 +34,10 @@ impl Queue {
         let mut failed = Vec::new();
         for (due, result) in group.iter().zip(&attempted.results) {
             let attempts = due.attempts + 1;
-            let (outcome, text) = self.outcome(attempts, result, now);
+            let (outcome, text) = match self.outcome(attempts, result, now) {
+                (Outcome::Failed, text) if !attempted.delivering => (Outcome::Cancelled, text),
+                decided => decided,
+            };
             let attempt = Attempt {
                 at: now,
                 host: match &attempted.via {
@@ -53,7 +56,15 @@ impl Queue {
             );
             match self.outbox.record(due.recipient, &attempt) {
                 Ok(true) => {}
-                Ok(false) => continue,
+                Ok(false) => {
+                    tracing::warn!(
+                        queued = due.message,
+                        to = due.address,
+                        result = attempt.result,
+                        "result of an attempt for a recipient no longer queued (failed or dropped meanwhile)"
+                    );
+                    continue;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, recipient = due.recipient, "recording a delivery attempt");
                     continue;
@@ -62,7 +73,7 @@ impl Queue {
             if let Some(status) = self.report_for(due, &attempt, result, attempted) {
                 reports.push((due, status));
             }
-            if let (Outcome::Failed, Err(failure)) = (outcome, result) {
+            if let (Outcome::Failed | Outcome::Cancelled, Err(failure)) = (outcome, result) {
                 failed.push((due, failure));
             }
         }
@@ -108,6 +119,10 @@ impl Queue {
         }
         let reason = if failure.status == Enhanced(5, 1, 1) {
             format!("the mailbox does not exist: {failure}")
+        } else if failure.reply.is_none() {
+            // Not the recipient's server saying no (DNS, a connection, a
+            // transport): nothing about the recipient.
+            return;
         } else {
             match self
                 .outbox
@@ -176,6 +191,7 @@ impl Queue {
                 let attempted = Attempted {
                     host: "suppression list".into(),
                     via: None,
+                    delivering: false,
                     results,
                     remote_dsn: false,
                 };

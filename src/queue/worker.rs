@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::failure::Failure;
-use super::{Named, Proxy, Queue, Transport, mx, rcpt_params, route};
+use super::{Named, Proxy, Queue, Transport, mx, rcpt_params};
 use crate::smtp::{Enhanced, Reply, Ret};
 use crate::smtpclient::{Client, ClientError, Options, Outgoing, Tls};
 use crate::socks5::{self, Socks5Error};
@@ -45,6 +45,9 @@ pub(super) struct Attempted {
     pub host: String,
     /// The transport it was reached through, when not direct delivery.
     pub via: Option<String>,
+    /// A delivery attempt gave these results; false for failures the operator
+    /// or the suppression list decided.
+    pub delivering: bool,
     pub results: Vec<Result<Reply, Failure>>,
     /// The server announced DSN, and so reports on delivery itself.
     pub remote_dsn: bool,
@@ -101,7 +104,7 @@ impl Queue {
         }
     }
 
-    fn lock_busy(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+    pub(super) fn lock_busy(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
         self.busy
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -121,6 +124,7 @@ impl Queue {
                 let attempted = Attempted {
                     host: "queue".into(),
                     via: None,
+                    delivering: true,
                     results: vec![Err(failure); group.len()],
                     remote_dsn: false,
                 };
@@ -165,6 +169,7 @@ impl Queue {
         let failed = |host: String, failure: Failure| Attempted {
             host,
             via: via.description(),
+            delivering: true,
             results: vec![Err(failure); group.len()],
             remote_dsn: false,
         };
@@ -197,6 +202,7 @@ impl Queue {
                         return Attempted {
                             host,
                             via: via.description(),
+                            delivering: true,
                             results,
                             remote_dsn,
                         };
@@ -216,7 +222,7 @@ impl Queue {
         // on the same attempt, unless one was rescheduled: then the most-tried
         // decides, so that a route for later attempts is not held back.
         let attempt = group.iter().map(|d| d.attempts).max().unwrap_or(0) + 1;
-        let from = route::sender_domain(&first.sender);
+        let from = crate::address::domain_of(&first.sender);
         let routes = &self.settings.routes;
         let via = routes.select(&first.account, from.as_deref(), &first.domain, attempt);
         tracing::debug!(

@@ -40,16 +40,18 @@ impl Outbox {
     /// The queued `recipients` that still exist, with what delivering or
     /// reporting on them needs.
     pub fn due_rows(&self, recipients: &[i64]) -> Result<Vec<Due>, StoreError> {
-        if recipients.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; recipients.len()].join(",");
         let db = self.db();
-        let mut query = db.prepare(&format!(
-            "SELECT {DUE_COLUMNS} FROM recipient r JOIN message m ON m.id = r.message_id
-             WHERE r.id IN ({marks}) ORDER BY r.id"
-        ))?;
-        let rows = query.query_map(params_from_iter(recipients), Due::from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut found = Vec::new();
+        // SQLite limits the parameters of one statement.
+        for chunk in recipients.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut query = db.prepare(&format!(
+                "SELECT {DUE_COLUMNS} FROM recipient r JOIN message m ON m.id = r.message_id
+                 WHERE r.id IN ({marks}) ORDER BY r.id"
+            ))?;
+            let rows = query.query_map(params_from_iter(chunk), Due::from_row)?;
+            found.extend(rows.collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok(found)
     }
 }

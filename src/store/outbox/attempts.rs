@@ -61,6 +61,9 @@ pub enum Outcome {
     /// Try again at this time.
     Retry(i64),
     Failed,
+    /// Failed without a delivery attempt deciding it: by the operator, or
+    /// by the suppression list. It does not count towards suppression.
+    Cancelled,
 }
 
 /// One attempt for one recipient, for the history.
@@ -132,16 +135,25 @@ impl Outbox {
                 return Ok(true);
             }
             Outcome::Delivered => true,
-            Outcome::Failed => false,
+            Outcome::Failed | Outcome::Cancelled => false,
         };
+        let attempted = attempt.outcome != Outcome::Cancelled;
         tx.execute(
             "INSERT INTO retired (id, message_id, account, sender, address, header_message_id,
                                   extra, queued, finished, delivered, attempts, last_result,
-                                  from_id)
+                                  from_id, attempted)
              SELECT r.id, m.id, m.account, m.sender, r.address, m.header_message_id, m.extra,
-                    m.queued, ?, ?, r.attempts + 1, ?, m.from_id
+                    m.queued, ?, ?, r.attempts + ?, ?, m.from_id, ?
              FROM recipient r JOIN message m ON m.id = r.message_id WHERE r.id = ?",
-            params![attempt.at, delivered, attempt.result, recipient],
+            params![
+                attempt.at,
+                delivered,
+                // A cancelled recipient was not attempted this time.
+                i64::from(attempted),
+                attempt.result,
+                attempted,
+                recipient
+            ],
         )?;
         tx.execute("DELETE FROM recipient WHERE id = ?", [recipient])?;
         let last = !tx

@@ -3,6 +3,7 @@
 use rusqlite::params;
 
 use super::hold_rules::held_by_rule;
+use super::suppression::suppression_reason;
 use super::{Outbox, OutgoingId};
 use crate::store::{MessageId, StoreError};
 
@@ -36,7 +37,8 @@ pub struct NewRecipient {
 }
 
 impl Outbox {
-    /// Queues `data` for `new`'s recipients, on hold where a hold rule says so.
+    /// Queues `data` for `new`'s recipients, on hold where a hold rule says so,
+    /// never due where the account's suppression list has the recipient.
     /// When this returns, the message is on disk and committed: the submitter
     /// may be told it was taken.
     pub fn enqueue(
@@ -79,12 +81,19 @@ impl Outbox {
             )?;
             for r in &new.recipients {
                 let hold = held_by_rule(&tx, &new.account, &new.sender, &r.domain)?;
+                // Never due: the queue fails it at once (`Queue::enqueue`), and
+                // no delivery may start before that.
+                let suppressed = suppression_reason(&tx, &new.account, &r.address)?.is_some();
+                let next_attempt = match suppressed {
+                    true => i64::MAX,
+                    false => new.first_attempt,
+                };
                 insert.execute(params![
                     id,
                     r.address,
                     r.domain,
                     r.params,
-                    new.first_attempt,
+                    next_attempt,
                     hold
                 ])?;
             }

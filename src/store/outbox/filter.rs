@@ -3,8 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Queued, Retired};
-use crate::address::Domain;
-use crate::leniency::Leniencies;
+use crate::address::ascii_domain;
 
 /// Recipients to act on: each field that is set must match; an empty filter
 /// matches everything.
@@ -71,15 +70,6 @@ fn address_matches(wanted: &str, address: &str) -> bool {
 /// Whether two domain names are the same name.
 pub fn same_domain(a: &str, b: &str) -> bool {
     ascii_domain(a) == ascii_domain(b)
-}
-
-/// `domain` in lower-case ASCII (A-labels); as given, in lower case, where it
-/// is no domain name.
-pub fn ascii_domain(domain: &str) -> String {
-    match Domain::parse(domain, Leniencies::PEDANTIC) {
-        Ok(d) => d.ascii().to_string(),
-        Err(_) => domain.to_lowercase(),
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use rusqlite::{Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::Outbox;
-use super::filter::ascii_domain;
+use crate::address::{ascii_domain, domain_of};
 use crate::store::StoreError;
 
 /// A rule; an empty field matches anything.
@@ -86,9 +86,7 @@ pub(super) fn held_by_rule(
     sender: &str,
     recipient_domain: &str,
 ) -> Result<bool, StoreError> {
-    let sender_domain = sender
-        .rsplit_once('@')
-        .map_or(String::new(), |(_, d)| ascii_domain(d));
+    let sender_domain = domain_of(sender).unwrap_or_default();
     let mut query = tx.prepare_cached(
         "SELECT 1 FROM hold_rule
          WHERE account IN ('', ?1) AND sender_domain IN ('', ?2) AND recipient_domain IN ('', ?3)",

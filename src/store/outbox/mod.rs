@@ -28,7 +28,7 @@ use super::files::Files;
 use super::{StoreError, schema};
 
 pub use attempts::{Attempt, Due, Outcome};
-pub use dsn_match::LaterDsn;
+pub use dsn_match::{LaterDsn, LaterMatch};
 pub use enqueue::{NewOutgoing, NewRecipient};
 pub use filter::Filter;
 pub use hold_rules::HoldRule;
@@ -125,6 +125,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE retired ADD COLUMN from_id TEXT NOT NULL DEFAULT '';
     -- A DSN received for the delivery after it retired: what it reported.
     ALTER TABLE retired ADD COLUMN later_dsn TEXT NOT NULL DEFAULT '';
+    -- 0 when no delivery attempt decided the outcome (the operator failed or
+    -- dropped it, or the suppression list did): such failures do not count
+    -- towards suppressing the recipient.
+    ALTER TABLE retired ADD COLUMN attempted INTEGER NOT NULL DEFAULT 1;
     "#,
 ];
 

@@ -2,7 +2,7 @@
 //! sent to, because earlier mail to them failed for good (or the operator said
 //! so). Mail to a suppressed recipient fails at once, without an attempt.
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 use super::Outbox;
@@ -29,6 +29,22 @@ impl Suppressed {
             created: r.get(4)?,
         })
     }
+}
+
+/// Why `address` is on `account`'s list, if it is; `db` may be a transaction.
+pub(super) fn suppression_reason(
+    db: &Connection,
+    account: &str,
+    address: &str,
+) -> Result<Option<String>, StoreError> {
+    let reason = db
+        .query_row(
+            "SELECT reason FROM suppression WHERE account = ? AND key = ?",
+            params![account, key(address)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(reason)
 }
 
 /// Addresses are matched without regard to case: a bounced Bob@ is bob@ too.
@@ -66,15 +82,7 @@ impl Outbox {
 
     /// Why `address` is on `account`'s list, if it is.
     pub fn suppressed(&self, account: &str, address: &str) -> Result<Option<String>, StoreError> {
-        let db = self.db();
-        let reason = db
-            .query_row(
-                "SELECT reason FROM suppression WHERE account = ? AND key = ?",
-                params![account, key(address)],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(reason)
+        suppression_reason(&self.db(), account, address)
     }
 
     /// The list of `account`, or of every account, by account and address.
@@ -88,13 +96,15 @@ impl Outbox {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Whether the last `n` finished deliveries from `account` to `address`
-    /// all failed (and there were `n`).
+    /// Whether the last `n` delivery attempts that finished a recipient from
+    /// `account` to `address` all failed (and there were `n`); failures by the
+    /// operator or the suppression list are not counted.
     pub fn failed_last(&self, account: &str, address: &str, n: u32) -> Result<bool, StoreError> {
         let db = self.db();
         let (count, delivered): (u32, u32) = db.query_row(
             "SELECT count(*), coalesce(sum(delivered), 0) FROM (
-                 SELECT delivered FROM retired WHERE account = ? AND lower(address) = ?
+                 SELECT delivered FROM retired
+                 WHERE account = ? AND lower(address) = ? AND attempted = 1
                  ORDER BY finished DESC, id DESC LIMIT ?)",
             params![account, key(address), n],
             |r| Ok((r.get(0)?, r.get(1)?)),

@@ -212,4 +212,76 @@ fn the_last_deliveries_to_a_recipient_failing_is_seen_in_the_retired_record() {
     deliver(6, Outcome::Failed);
     assert!(outbox.failed_last("mjones", "A@example.net", 3).unwrap());
     assert!(!outbox.failed_last("other", "a@example.net", 3).unwrap());
+    // Failures no attempt decided (the operator's, the suppression list's) do
+    // not count, and do not hide the attempts before them.
+    deliver(7, Outcome::Delivered);
+    deliver(8, Outcome::Failed);
+    deliver(9, Outcome::Cancelled);
+    deliver(10, Outcome::Cancelled);
+    deliver(11, Outcome::Failed);
+    assert!(!outbox.failed_last("mjones", "a@example.net", 3).unwrap());
+    deliver(12, Outcome::Failed);
+    assert!(outbox.failed_last("mjones", "a@example.net", 3).unwrap());
+}
+
+#[test]
+fn a_suppressed_recipient_is_never_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(dir.path()).unwrap();
+    let entry = Suppressed {
+        account: "mjones".into(),
+        address: "b@example.com".into(),
+        reason: "manual".into(),
+        manual: true,
+        created: 1,
+    };
+    outbox.suppress(&entry).unwrap();
+    outbox
+        .enqueue(&new(&["a@example.net", "B@example.com"]), b"x\r\n", 1)
+        .unwrap();
+    let due = outbox.due(i64::MAX - 1, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].address, "a@example.net");
+}
+
+#[test]
+fn a_later_dsn_matches_by_message_id_without_a_unique_mail_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(dir.path()).unwrap();
+    outbox
+        .enqueue(&new(&["a@example.net"]), b"x\r\n", 1)
+        .unwrap();
+    let r = outbox.list().unwrap()[0].recipient;
+    outbox.record(r, &attempt(2, Outcome::Delivered)).unwrap();
+    let dsn = |account, message_id| LaterDsn {
+        account,
+        returned_to: "mjones@example.org",
+        message_id,
+        recipient: "A@example.net",
+        summary: "failed 5.1.1",
+    };
+    // The DSN parser gives the Message-ID without its brackets.
+    assert_eq!(
+        outbox
+            .match_later_dsn(&dsn("mjones", Some("1@example.org")))
+            .unwrap(),
+        Some(LaterMatch {
+            id: r,
+            unique: false
+        })
+    );
+    assert_eq!(outbox.retired().unwrap()[0].later_dsn, "failed 5.1.1");
+    assert_eq!(
+        outbox
+            .match_later_dsn(&dsn("other", Some("1@example.org")))
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        outbox
+            .match_later_dsn(&dsn("mjones", Some("2@example.org")))
+            .unwrap(),
+        None
+    );
+    assert_eq!(outbox.match_later_dsn(&dsn("mjones", None)).unwrap(), None);
 }
