@@ -162,6 +162,33 @@ impl Queue {
         }
     }
 
+    /// Settles recipients a crash left never due, between queueing them and
+    /// failing them for the suppression list: those still suppressed fail,
+    /// the others (taken off the list meanwhile) are due now.
+    pub(super) fn fail_stranded(&self) {
+        let stranded: Vec<_> = match self.outbox.list() {
+            Ok(all) => all
+                .into_iter()
+                .filter(|q| q.next_attempt == i64::MAX)
+                .collect(),
+            Err(e) => return tracing::error!(error = %e, "reading the queue"),
+        };
+        let messages: std::collections::BTreeMap<_, _> = stranded
+            .iter()
+            .map(|q| (q.message, q.account.as_str()))
+            .collect();
+        for (id, account) in messages {
+            match self.outbox.read(id) {
+                Ok(data) => self.fail_suppressed(account, id, &data),
+                Err(e) => tracing::error!(error = %e, queued = id, "reading a queued message"),
+            }
+        }
+        let ids: Vec<i64> = stranded.iter().map(|q| q.recipient).collect();
+        if let Err(e) = self.outbox.reschedule(&ids, crate::message::now()) {
+            tracing::error!(error = %e, "rescheduling recipients no longer suppressed");
+        }
+    }
+
     /// Fails the recipients of the queued message `id` that are on `account`'s
     /// suppression list, without an attempt; the sender gets the DSN.
     pub(super) fn fail_suppressed(&self, account: &str, id: OutgoingId, data: &[u8]) {

@@ -794,3 +794,46 @@ fn notify_decides_which_dsns_are_sent() {
     });
     assert!(report::wanted(success, Action::Relayed) && !report::wanted(success, Action::Failed));
 }
+
+#[tokio::test]
+async fn recipients_a_crash_left_never_due_fail_or_go_out_at_start() {
+    let s = setup(quick()).await;
+    let outbox = s.queue.outbox();
+    for address in ["gone@example.net", "back@example.net"] {
+        let entry = crate::store::outbox::Suppressed {
+            account: "mjones".into(),
+            address: address.into(),
+            reason: "test".into(),
+            manual: true,
+            created: 1,
+        };
+        outbox.suppress(&entry).unwrap();
+    }
+    // Queued as a crash would leave it: before the suppressed ones failed.
+    let new = message(
+        "mjones@example.org",
+        &[("gone@example.net", ""), ("back@example.net", "")],
+    );
+    outbox.enqueue(&new, DATA, crate::message::now()).unwrap();
+    outbox.unsuppress("mjones", "back@example.net").unwrap();
+    assert!(
+        outbox
+            .list()
+            .unwrap()
+            .iter()
+            .all(|q| q.next_attempt == i64::MAX)
+    );
+
+    s.queue.fail_stranded();
+    drained(&s.queue).await;
+    let retired = outbox.retired().unwrap();
+    let outcome = |address: &str| {
+        let r = retired.iter().find(|r| r.address == address).unwrap();
+        (r.delivered, r.last_result.contains("suppression list"))
+    };
+    assert_eq!(outcome("gone@example.net"), (false, true));
+    assert_eq!(outcome("back@example.net"), (true, false));
+    let taken = s.receiver.taken.lock().unwrap().clone();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].0, ["back@example.net"]);
+}

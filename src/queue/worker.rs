@@ -56,6 +56,7 @@ pub(super) struct Attempted {
 impl Queue {
     /// Delivers due messages until the runtime shuts down.
     pub async fn run(self: Arc<Self>) {
+        self.blocking(|q| q.fail_stranded()).await;
         let mut pruned = 0;
         loop {
             let now = crate::message::now();
